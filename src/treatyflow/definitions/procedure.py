@@ -1,0 +1,185 @@
+"""Procedure definitions: the steps a State takes, as states and transitions.
+
+A procedure is either a whole procedure (``country`` is an ISO 3166-1 alpha-3 code or
+``generic``) or a reusable *part* (``part: true``), such as the international end every
+withdrawal shares. Procedures ``include`` parts; :func:`Procedure.compose` merges them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValue
+from treatyflow.evidence import EvidenceLevel, Source
+
+STATE_PATTERN = r"^[a-z][a-z0-9_]*$"
+TRIGGER_PATTERN = r"^[a-z][a-z0-9_-]*$"
+
+#: States every withdrawal procedure must have (contract: "Vocabulary every withdrawal
+#: procedure shares").
+INTERNATIONAL_STATES = ("notified", "effective", "revoked")
+
+
+class Contest(BaseModel):
+    """A step whose necessity or validity is disputed, with the sources on each side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1)
+    sources_for: list[Source] = Field(default_factory=list)
+    sources_against: list[Source] = Field(default_factory=list)
+
+
+class StateSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=STATE_PATTERN)
+    title: str = Field(min_length=1)
+    institution: str | None = Field(default=None, description="Who acts to leave this state.")
+    legal_basis: str | None = None
+    description: str = ""
+    final: bool = False
+    contested: Contest | None = None
+
+
+class Guard(BaseModel):
+    """A condition over a fact that must hold for a transition."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fact: str
+    equals: FactValue | None = None
+    not_equals: FactValue | None = None
+    basis: str = ""
+
+    def describe(self) -> str:
+        if self.not_equals is not None:
+            return f"{self.fact} is not {_show(self.not_equals)}"
+        return f"{self.fact} is {_show(self.equals)}"
+
+
+class EvidenceRequirement(BaseModel):
+    """A transition needs a source of this kind, at this level or better."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | None = Field(default=None, description="Source kind, e.g. 'decree'.")
+    min_level: EvidenceLevel = EvidenceLevel.REPORTED
+    reference: bool = Field(default=False, description="The source must carry a reference number.")
+    description: str = ""
+
+
+class TransitionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str = Field(pattern=TRIGGER_PATTERN)
+    source: str | list[str]
+    dest: str = Field(pattern=STATE_PATTERN)
+    title: str = ""
+    institution: str | None = None
+    guards: list[Guard] = Field(default_factory=list)
+    evidence: list[EvidenceRequirement] = Field(default_factory=list)
+    clock: str | None = Field(
+        default=None, description="Fired by `tick` when this clock is due; analysts cannot fire it."
+    )
+    optional: bool = False
+    contested: Contest | None = None
+    description: str = ""
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class ClockSpec(BaseModel):
+    """A legal deadline: starts when the case enters ``starts_at``; fires ``fires`` when due."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=STATE_PATTERN)
+    starts_at: str = Field(pattern=STATE_PATTERN)
+    rule: Literal["treaty"] | Clause = Field(
+        description="'treaty': the treaty's clause for the case's action; or a clause of its own."
+    )
+    fires: str | None = Field(default=None, description="The trigger it fires when due.")
+    void_in: list[str] = Field(default_factory=list, description="States that void the clock.")
+
+
+class Procedure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1)
+    country: str | None = Field(
+        default=None, description="ISO 3166-1 alpha-3 code, or 'generic'; none for a part."
+    )
+    part: bool = Field(default=False, description="A reusable fragment, not openable alone.")
+    actions: list[str] = Field(default_factory=list)
+    treaties: list[str] = Field(
+        default_factory=list, description="Treaty ids it is written for; empty: any treaty."
+    )
+    include: list[str] = Field(default_factory=list, description="Parts merged into this one.")
+    initial: str | None = Field(default=None, pattern=STATE_PATTERN)
+    states: list[StateSpec] = Field(default_factory=list)
+    transitions: list[TransitionSpec] = Field(default_factory=list)
+    clocks: list[ClockSpec] = Field(default_factory=list)
+    facts: dict[str, FactSpec] = Field(default_factory=dict)
+    sources: list[Source] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        if value is None or value == "generic":
+            return value
+        return value.upper()
+
+    def state(self, state_id: str) -> StateSpec | None:
+        return next((s for s in self.states if s.id == state_id), None)
+
+    @property
+    def state_ids(self) -> list[str]:
+        return [s.id for s in self.states]
+
+    def compose(self, parts: dict[str, Procedure]) -> Procedure:
+        """This procedure with its included parts merged in (states, transitions, clocks, facts).
+
+        The procedure's own definitions come first and win over a part's on the same id.
+        """
+        if not self.include:
+            return self
+        states = list(self.states)
+        transitions = list(self.transitions)
+        clocks = list(self.clocks)
+        facts = dict(self.facts)
+        sources = list(self.sources)
+        seen_states = {s.id for s in states}
+        seen_clocks = {c.name for c in clocks}
+        for name in self.include:
+            part = parts[name].compose(parts)
+            states += [s for s in part.states if s.id not in seen_states]
+            seen_states |= {s.id for s in part.states}
+            transitions += part.transitions
+            clocks += [c for c in part.clocks if c.name not in seen_clocks]
+            seen_clocks |= {c.name for c in part.clocks}
+            for key, spec in part.facts.items():
+                facts.setdefault(key, spec)
+            sources += [s for s in part.sources if s not in sources]
+        return self.model_copy(
+            update={
+                "include": [],
+                "states": states,
+                "transitions": transitions,
+                "clocks": clocks,
+                "facts": facts,
+                "sources": sources,
+            }
+        )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,211 @@
+"""Treaty definitions: identity, depositary, and each action's clause as data.
+
+A clause's parameters say *how* a legal date is computed; :mod:`treatyflow.legal` is the
+pure interpreter of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from treatyflow.evidence import Source
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+_DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$")
+
+
+class Convention(StrEnum):
+    """How a depositary counts the period (see docs/legal-time.md)."""
+
+    SAME_DAY = "same-day"
+    """The same calendar day N months/years after the anchor (UN Secretary-General)."""
+    PLUS_ONE_DAY = "plus-one-day"
+    """The period, then one more day (World Bank for ICSID; Portugal for the ECT)."""
+    FIRST_OF_FOLLOWING_MONTH = "first-of-following-month"
+    """The first day of the month after the period expires (Council of Europe)."""
+    DECEMBER_31_FOLLOWING_YEAR = "december-31-following-year"
+    """31 December of the year after the year of the notice (UNESCO Art. II(6))."""
+    FIXED_ANNUAL_DATE = "fixed-annual-date"
+    """A fixed day of the year, if notice arrived by a cut-off (ICRW Art. XI)."""
+    DAYS = "days"
+    """A count of days after the anchor (CFE Art. XIX: 150 days)."""
+
+
+class Anchor(StrEnum):
+    """Which date starts the clock."""
+
+    RECEIPT = "receipt"
+    """The date the depositary (or the other party) received the notification (VCLT Art. 78(b))."""
+    NOTICE = "notice"
+    """The date the notice was given (where practice counts from the note itself)."""
+
+
+class FactType(StrEnum):
+    BOOLEAN = "boolean"
+    DATE = "date"
+    NUMBER = "number"
+    TEXT = "text"
+
+
+FactValue = bool | dt.date | int | float | str
+
+
+class FactSpec(BaseModel):
+    """A fact a clock or a guard may read; facts vary over legal time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: FactType
+    description: str = ""
+    default: FactValue | None = Field(
+        default=None, description="The value assumed while no event has set the fact."
+    )
+
+
+class FixedAnnualDate(BaseModel):
+    """ICRW style: effect on a fixed day each year if notice arrived on or before a cut-off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effect: str = Field(pattern=r"^\d{2}-\d{2}$", description="MM-DD, e.g. '06-30'.")
+    notice_by: str = Field(pattern=r"^\d{2}-\d{2}$", description="MM-DD cut-off, e.g. '01-01'.")
+
+
+class EarliestNotice(BaseModel):
+    """Paris Art. 28(1) style: no notice before a period after entry into force for the Party."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after: str = Field(description="ISO 8601 duration, e.g. 'P3Y'.")
+    from_fact: str = Field(
+        default="entry_into_force_for_party",
+        description="The fact holding the date the treaty entered into force for the Party.",
+    )
+    basis: str = Field(min_length=1)
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        return _check_duration(value)
+
+
+class Condition(BaseModel):
+    """A fact that must hold before the action can take effect (e.g. WHO dues, US 1948)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fact: str
+    equals: FactValue = True
+    countries: list[str] = Field(
+        default_factory=list, description="ISO 3166-1 alpha-3 codes it applies to; empty: all."
+    )
+    basis: str = Field(min_length=1)
+
+
+class Clause(BaseModel):
+    """One action's clause (withdrawal, denunciation, suspension) as computable data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: str = Field(min_length=1, description="The article, e.g. 'Art. 20'.")
+    basis: str = Field(
+        min_length=1,
+        description="A one-line citation shown with every date the clause yields.",
+    )
+    text: str = Field(min_length=1, description="The clause's text, verbatim where found.")
+    anchor: Anchor = Anchor.RECEIPT
+    convention: Convention
+    period: str | None = Field(default=None, description="ISO 8601 duration, e.g. 'P6M'.")
+    days: int | None = Field(default=None, ge=1, description="For convention 'days'.")
+    fixed_annual: FixedAnnualDate | None = None
+    later_date_fact: str | None = Field(
+        default=None,
+        description="A fact naming a later date the notification may specify (Rome Art. 127(1)).",
+    )
+    postpone_while: str | None = Field(
+        default=None,
+        description="A boolean fact that, true on expiry, postpones effect until it is false.",
+    )
+    earliest_notice: EarliestNotice | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    contested: str | None = Field(
+        default=None, description="Why the right or the rule itself is disputed, if it is."
+    )
+    uncertain: str | None = Field(
+        default=None, description="What about this clause is uncertain, and why."
+    )
+    sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("period")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _check_duration(value)
+
+    @model_validator(mode="after")
+    def _parameters_fit_convention(self) -> Clause:
+        conv = self.convention
+        if conv is Convention.DAYS and self.days is None:
+            raise ValueError("convention 'days' needs 'days'")
+        if conv is Convention.FIXED_ANNUAL_DATE and self.fixed_annual is None:
+            raise ValueError("convention 'fixed-annual-date' needs 'fixed_annual'")
+        needs_period = conv in (
+            Convention.SAME_DAY,
+            Convention.PLUS_ONE_DAY,
+            Convention.FIRST_OF_FOLLOWING_MONTH,
+        )
+        if needs_period and self.period is None:
+            raise ValueError(f"convention {conv.value!r} needs 'period'")
+        return self
+
+
+class Depositary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    kind: Literal[
+        "un-secretary-general",
+        "government",
+        "international-organization",
+        "other-party",
+        "none",
+    ]
+
+
+class Treaty(BaseModel):
+    """A treaty and the clauses that govern leaving (or suspending) it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    short_name: str = Field(min_length=1)
+    adopted_on: dt.date | None = None
+    entry_into_force_on: dt.date | None = None
+    depositary: Depositary
+    bilateral: bool = False
+    actions: dict[str, Clause] = Field(
+        description="Clause per action id: 'withdrawal', 'denunciation', 'suspension', ..."
+    )
+    facts: dict[str, FactSpec] = Field(default_factory=dict)
+    sources: list[Source] = Field(default_factory=list)
+    notes: str = ""
+
+
+def _check_duration(value: str) -> str:
+    match = _DURATION.match(value)
+    if not match or value == "P":
+        raise ValueError(f"{value!r} is not an ISO 8601 duration such as 'P6M' or 'P1Y'")
+    return value
+
+
+def parse_duration(value: str) -> tuple[int, int, int]:
+    """Split an ISO 8601 date duration into (years, months, days); weeks count as 7 days."""
+    match = _DURATION.match(_check_duration(value))
+    assert match is not None
+    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+    return parts["years"], parts["months"], parts["weeks"] * 7 + parts["days"]

@@ -1,0 +1,52 @@
+"""Sources and evidence levels: what every event and definition cites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class EvidenceLevel(StrEnum):
+    """How strongly a source establishes a fact, weakest first."""
+
+    REPORTED = "reported"
+    """Press or secondary reporting."""
+    OFFICIAL = "official"
+    """A gazette, decree, depositary notification or parliamentary record."""
+    CONFIRMED = "confirmed"
+    """Two or more independent sources agree."""
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {EvidenceLevel.REPORTED: 0, EvidenceLevel.OFFICIAL: 1, EvidenceLevel.CONFIRMED: 2}
+
+
+class Source(BaseModel):
+    """A citation backing an event or a definition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    citation: str = Field(min_length=1, max_length=2000, description="What the source is, as a lawyer would cite it.")
+    url: str | None = Field(default=None, max_length=2000, description="An http(s) link to the source.")
+    date: dt.date | None = Field(default=None, description="The date of the document itself.")
+    level: EvidenceLevel = Field(default=EvidenceLevel.REPORTED, description="Evidence level.")
+    kind: str | None = Field(
+        default=None,
+        max_length=100,
+        description="What sort of evidence it is, e.g. 'decree', 'depositary-notification'.",
+    )
+    reference: str | None = Field(
+        default=None, max_length=300, description="A document number: decree no., C.N. reference."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError(f"a source URL must start with http:// or https://, not {value[:40]!r}")
+        return value
