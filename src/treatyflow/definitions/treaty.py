@@ -122,6 +122,14 @@ class Clause(BaseModel):
     convention: Convention
     period: str | None = Field(default=None, description="ISO 8601 duration, e.g. 'P6M'.")
     days: int | None = Field(default=None, ge=1, description="For convention 'days'.")
+    offset_days: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Extra days added after the convention's date, e.g. 1 for the CFE, where effect "
+            "began at 00:00 on the day after the 150th day (see docs/legal-time.md)."
+        ),
+    )
     fixed_annual: FixedAnnualDate | None = None
     later_date_fact: str | None = Field(
         default=None,

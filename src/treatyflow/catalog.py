@@ -1,0 +1,187 @@
+"""The catalogue of definitions: shipped workflows plus an optional extra directory.
+
+Reads ``treaties/*.yaml`` and ``procedures/*.yaml`` from each directory (a later directory
+overrides an earlier one by id), validates every file with the pydantic models, lints the
+whole set, and gives each composed procedure a content hash.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from treatyflow.definitions.lint import lint
+from treatyflow.definitions.procedure import Procedure
+from treatyflow.definitions.treaty import Treaty
+from treatyflow.errors import (
+    DefinitionError,
+    InvalidWorkflow,
+    Problem,
+    ProcedureNotFound,
+    TreatyNotFound,
+    WorkflowSyntaxError,
+)
+from treatyflow.loader import Document, load_file
+
+
+def shipped_workflows() -> Path:
+    """The definitions shipped with treatyflow (installed wheel, or the source checkout)."""
+    installed = Path(__file__).parent / "_workflows"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "workflows"
+
+
+def content_hash(model: BaseModel) -> str:
+    """SHA-256 over the canonical JSON of a definition: what a case is pinned to."""
+    data = model.model_dump(mode="json")
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Catalog:
+    treaties: dict[str, Treaty] = field(default_factory=dict)
+    procedures: dict[str, Procedure] = field(default_factory=dict)
+    """Raw procedures and parts, as written."""
+    documents: dict[tuple[str, str], Document] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    # -- lookups ---------------------------------------------------------------------
+    def treaty(self, treaty_id: str) -> Treaty:
+        try:
+            return self.treaties[treaty_id]
+        except KeyError:
+            raise TreatyNotFound(treaty_id, sorted(self.treaties)) from None
+
+    def procedure(self, procedure_id: str) -> Procedure:
+        """The composed procedure (parts merged in)."""
+        raw = self.procedures.get(procedure_id)
+        if raw is None or raw.part:
+            raise ProcedureNotFound(procedure_id, sorted(self.whole_procedures()))
+        return self._composed(procedure_id)
+
+    def procedure_hash(self, procedure_id: str) -> str:
+        return content_hash(self.procedure(procedure_id))
+
+    def whole_procedures(self) -> list[str]:
+        return sorted(pid for pid, p in self.procedures.items() if not p.part)
+
+    def default_procedure(self, country: str, action: str, treaty_id: str) -> str:
+        """The country's own procedure for the action where one exists, else the generic one."""
+        for want_country in (country, "generic"):
+            for pid in self.whole_procedures():
+                proc = self.procedures[pid]
+                if (
+                    proc.country == want_country
+                    and action in proc.actions
+                    and (not proc.treaties or treaty_id in proc.treaties)
+                ):
+                    return pid
+        raise ProcedureNotFound(
+            f"{country.lower()}/{action}",
+            self.whole_procedures(),
+            why=f"no procedure of {country} or generic covers the action {action!r}",
+        )
+
+    @functools.cache  # noqa: B019 - the catalogue lives for the process; procedures are few
+    def _composed(self, procedure_id: str) -> Procedure:
+        parts = {pid: p for pid, p in self.procedures.items() if p.part}
+        return self.procedures[procedure_id].compose(parts)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- locating problems -----------------------------------------------------------
+    def locate(self, kind: str, ident: str, where: tuple[str | int, ...]) -> tuple[str, int | None]:
+        doc = self.documents.get((kind, ident))
+        if doc is None:
+            return (f"<{kind} {ident}>", None)
+        return (doc.path, doc.line_of(where))
+
+
+def load_catalog(
+    directories: Sequence[Path], *, files: Sequence[Path] = (), strict: bool = True
+) -> Catalog:
+    """Load every definition under ``directories`` (later ones override by id), then ``files``.
+
+    With ``strict`` an InvalidWorkflow listing every problem is raised; otherwise the
+    problems are left on ``Catalog.problems`` for ``workflow lint`` to print.
+    """
+    catalog = Catalog()
+    for directory in directories:
+        for kind, sub in (("treaty", "treaties"), ("procedure", "procedures")):
+            for path in _yaml_files(directory / sub):
+                _load_one(catalog, kind, path)
+    for path in files:
+        _load_one(catalog, _kind_of(path), path)
+    catalog.problems += lint(catalog.treaties, catalog.procedures, catalog.locate)
+    if strict and catalog.problems:
+        raise InvalidWorkflow(catalog.problems)
+    return catalog
+
+
+def lint_paths(paths: Iterable[Path], base: Sequence[Path]) -> list[Problem]:
+    """Every problem in ``paths`` (files or workflow directories) with the ``base`` catalogue."""
+    directories = list(base)
+    files: list[Path] = []
+    for path in paths:
+        (directories if path.is_dir() else files).append(path)
+    return load_catalog(directories, files=files, strict=False).problems
+
+
+def _kind_of(path: Path) -> str:
+    if path.parent.name == "procedures":
+        return "procedure"
+    if path.parent.name == "treaties":
+        return "treaty"
+    try:
+        data = load_file(path).data
+    except DefinitionError:
+        return "treaty"
+    keys = set(data) if isinstance(data, dict) else set()
+    return "procedure" if keys & {"states", "transitions", "part", "include"} else "treaty"
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+def _load_one(catalog: Catalog, kind: str, path: Path) -> None:
+    model: type[BaseModel] = Treaty if kind == "treaty" else Procedure
+    try:
+        doc = load_file(path)
+    except WorkflowSyntaxError as exc:
+        catalog.problems.append(Problem(exc.path, exc.line, str(exc).split(": ", 1)[-1]))
+        return
+    if not isinstance(doc.data, dict):
+        catalog.problems.append(Problem(doc.path, 1, f"a {kind} file must be a mapping"))
+        return
+    try:
+        item: Any = model.model_validate(doc.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            catalog.problems.append(
+                Problem(doc.path, doc.line_of(loc), _message(loc, err["msg"], err["type"]))
+            )
+        return
+    registry: dict[str, Any] = catalog.treaties if kind == "treaty" else catalog.procedures
+    registry[item.id] = item
+    catalog.documents[(kind, item.id)] = doc
+
+
+def _message(loc: tuple[Any, ...], msg: str, kind: str) -> str:
+    where = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+    if kind == "extra_forbidden":
+        return f"unknown key {where!r}"
+    return f"{where}: {msg}" if where else msg

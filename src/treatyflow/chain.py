@@ -1,0 +1,97 @@
+"""Canonical JSON and the hash chain over a case's events (see docs/canonical-json.md).
+
+Canonical form: UTF-8 JSON, keys sorted, no insignificant white space, strings in Unicode
+NFC, non-ASCII characters written as themselves, dates as ISO 8601 strings, integers as
+integers, no floats (numbers in facts are stored as their decimal text). A hash is written
+``sha256:<64 lowercase hex digits>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+HASH_PREFIX = "sha256:"
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, Mapping):
+        return {_normalise(k): _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in canonical JSON; store decimal text")
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical UTF-8 bytes of ``value``."""
+    return json.dumps(
+        _normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def digest(value: Any) -> str:
+    return HASH_PREFIX + hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def event_hash(fields: Mapping[str, Any]) -> str:
+    """The hash of an event, from its hashed fields (which include ``prev_hash``)."""
+    return digest(dict(fields))
+
+
+@dataclass(frozen=True)
+class ChainFault:
+    case_id: str
+    seq: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"case {self.case_id!r}: first bad event is seq {self.seq} ({self.reason})"
+
+
+def verify_events(
+    case_id: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    expected_head: str | None = None,
+    expected_count: int | None = None,
+) -> ChainFault | None:
+    """Check one case's events (dicts with the hashed fields plus ``hash``), in seq order.
+
+    Detects an edited event (its hash no longer matches), a deleted or inserted one (seq
+    gap, or prev_hash not the previous hash), a swap, a forged hash, and, with the case
+    row's ``expected_head``/``expected_count``, a truncated tail.
+    """
+    prev: str | None = None
+    expected_seq = 1
+    count = 0
+    for row in rows:
+        seq = int(row["seq"])
+        if row.get("case_id") != case_id:
+            return ChainFault(case_id, seq, "the event belongs to another case")
+        if seq != expected_seq:
+            bad = min(seq, expected_seq)
+            return ChainFault(case_id, bad, f"expected seq {expected_seq}, found {seq}")
+        if row.get("prev_hash") != prev:
+            return ChainFault(case_id, seq, "prev_hash does not match the previous event")
+        fields = {k: row[k] for k in row if k != "hash"}
+        if event_hash(fields) != row.get("hash"):
+            return ChainFault(case_id, seq, "its content does not match its hash")
+        prev = row["hash"]
+        expected_seq += 1
+        count += 1
+    if expected_count is not None and count != expected_count:
+        return ChainFault(
+            case_id, count + 1 if count < expected_count else count,
+            f"the case records {expected_count} events, the log has {count}",
+        )
+    if expected_head is not None and prev != expected_head:
+        return ChainFault(case_id, max(count, 1), "the chain head differs from the case's")
+    return None

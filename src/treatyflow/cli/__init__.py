@@ -1,0 +1,107 @@
+"""The click command line: a thin layer over :mod:`treatyflow.service`.
+
+Imports here are kept to click and the standard library so that ``treatyflow --help``
+stays fast (no SQLAlchemy, no pydantic); each command imports what it needs when it runs.
+This is the one place that maps :class:`treatyflow.errors.TreatyflowError` to exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from treatyflow import __version__
+from treatyflow.cli.context import AppContext
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class TreatyflowGroup(click.Group):
+    """The root group: maps treatyflow's errors to ``Error: ...`` and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the single place errors become messages
+            from treatyflow.errors import TreatyflowError
+
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            if app is not None and app.debug:
+                traceback.print_exc()
+            if isinstance(exc, TreatyflowError):
+                raise click.ClickException(_one_line(str(exc))) from None
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            from treatyflow.store.sql import redact_url
+
+            message = redact_url(f"{type(exc).__name__}: {exc}")
+            raise click.ClickException(
+                f"internal error ({_one_line(message)}); rerun with --debug and report it."
+            ) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # keep the order commands were added in
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@click.group(cls=TreatyflowGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--db",
+    envvar="TREATYFLOW_DB",
+    default="treatyflow.db",
+    show_default=True,
+    metavar="URL_OR_PATH",
+    help="SQLite file or SQLAlchemy URL [env: TREATYFLOW_DB].",
+)
+@click.option(
+    "--workflows",
+    envvar="TREATYFLOW_WORKFLOWS",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Extra definitions (DIR/treaties, DIR/procedures) that add to or override the "
+    "shipped ones [env: TREATYFLOW_WORKFLOWS].",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, prog_name="treatyflow")
+@click.pass_context
+def main(ctx: click.Context, db: str, workflows: str | None, debug: bool) -> None:
+    """Track how States leave (or suspend) treaties, step by step, with a verifiable log.
+
+    \b
+    First steps:
+      treatyflow init
+      treatyflow case open --country LTU --treaty ottawa --at notified --on 2025-06-27
+      treatyflow pending
+    """
+    ctx.obj = AppContext(db=db, workflows=workflows, debug=debug)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from treatyflow.cli import admin, cases, workflows
+
+    main.add_command(admin.init)
+    main.add_command(workflows.workflow)
+    main.add_command(cases.case)
+    main.add_command(admin.pending)
+    main.add_command(admin.tick)
+    main.add_command(admin.verify)
+    main.add_command(admin.db)
+
+
+_register()
+
+__all__ = ["main"]
+
+if os.environ.get("_TREATYFLOW_COMPLETE"):  # pragma: no cover - shell completion hook
+    sys.exit(main())

@@ -1,0 +1,403 @@
+"""``treatyflow case ...``: open, advance, annotate and read cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from treatyflow.cli.context import AppContext
+from treatyflow.cli.options import (
+    actor_option,
+    json_option,
+    note_option,
+    parse_on,
+    parse_sources,
+    sources_options,
+)
+from treatyflow.cli.output import emit_json, keyvalues, table
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group()
+def case() -> None:
+    """Open, advance and read cases (one State's action on one treaty)."""
+
+
+@case.command("open")
+@click.option("--country", required=True, metavar="ISO3", help="ISO 3166-1 alpha-3, e.g. LTU.")
+@click.option("--treaty", required=True, metavar="TREATY", help="Treaty id, e.g. ottawa.")
+@click.option("--procedure", default=None, metavar="ID", help="Default: the country's own, else generic.")
+@click.option("--action", default="withdrawal", show_default=True, help="withdrawal, suspension, ...")
+@click.option("--id", "case_id", default=None, metavar="CASE_ID", help="Default: ISO3-treaty-year.")
+@click.option("--at", "at", default=None, metavar="STATE", help="Open already in STATE (tracking starts mid-procedure).")
+@click.option("--on", "on", default=None, metavar="DATE", help="Legal date of the opening (default today).")
+@click.option("--fact", "facts", multiple=True, metavar="NAME=VALUE", help="A fact from --on (repeatable).")
+@click.option("--out-of-procedure", default=None, metavar="REASON", help="Record a deviation deliberately.")
+@sources_options
+@note_option
+@actor_option
+@json_option
+@pass_app
+def open_(
+    app: AppContext,
+    country: str,
+    treaty: str,
+    procedure: str | None,
+    action: str,
+    case_id: str | None,
+    at: str | None,
+    on: str | None,
+    facts: tuple[str, ...],
+    out_of_procedure: str | None,
+    sources: tuple[str, ...],
+    source_level: str | None,
+    source_kind: str | None,
+    note: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Open a case and print its id."""
+    view = app.service().open_case(
+        country=country,
+        treaty=treaty,
+        procedure=procedure,
+        action=action,
+        case_id=case_id,
+        at=at,
+        on=parse_on(on),
+        facts=facts,
+        sources=parse_sources(sources, source_level, source_kind),
+        note=note,
+        actor=actor,
+        out_of_procedure=out_of_procedure,
+    )
+    if as_json:
+        emit_json(view)
+    else:
+        click.echo(view["id"])
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("trigger")
+@click.option("--on", "on", required=True, metavar="DATE", help="Legal date of the step.")
+@click.option("--out-of-procedure", default=None, metavar="REASON", help="Record a step the procedure does not expect here, with the reason.")
+@click.option("--to", "to", default=None, metavar="STATE", help="With --out-of-procedure: the state it leads to.")
+@click.option("--backdate", default=None, metavar="REASON", help="Record a legal date before the case's last one, with the reason.")
+@sources_options
+@note_option
+@actor_option
+@json_option
+@pass_app
+def advance(
+    app: AppContext,
+    case_id: str,
+    trigger: str,
+    on: str,
+    out_of_procedure: str | None,
+    to: str | None,
+    backdate: str | None,
+    sources: tuple[str, ...],
+    source_level: str | None,
+    source_kind: str | None,
+    note: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Fire TRIGGER on CASE_ID as of the legal date --on."""
+    view = app.service().advance(
+        case_id,
+        trigger,
+        on=parse_on(on),
+        actor=actor,
+        sources=parse_sources(sources, source_level, source_kind),
+        note=note,
+        out_of_procedure=out_of_procedure,
+        to=to,
+        backdate=backdate,
+    )
+    _changed(view, as_json)
+
+
+@case.command("set-fact")
+@click.argument("case_id")
+@click.argument("assignment", metavar="NAME=VALUE")
+@click.option("--on", "on", required=True, metavar="DATE", help="The fact has this value from DATE on.")
+@click.option("--backdate", default=None, metavar="REASON", help="Allow a date before the case's last one.")
+@sources_options
+@note_option
+@actor_option
+@json_option
+@pass_app
+def set_fact(
+    app: AppContext,
+    case_id: str,
+    assignment: str,
+    on: str,
+    backdate: str | None,
+    sources: tuple[str, ...],
+    source_level: str | None,
+    source_kind: str | None,
+    note: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Record that a fact has a value from a legal date on (true, false, a date, a number, text)."""
+    view = app.service().set_fact(
+        case_id,
+        assignment,
+        on=parse_on(on),
+        actor=actor,
+        sources=parse_sources(sources, source_level, source_kind),
+        note=note,
+        backdate=backdate,
+    )
+    _changed(view, as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("text")
+@click.option("--on", "on", default=None, metavar="DATE", help="Legal date (default today).")
+@sources_options
+@actor_option
+@json_option
+@pass_app
+def note(
+    app: AppContext,
+    case_id: str,
+    text: str,
+    on: str | None,
+    sources: tuple[str, ...],
+    source_level: str | None,
+    source_kind: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Add a note (and sources) to a case's log."""
+    view = app.service().note(
+        case_id,
+        text,
+        on=parse_on(on),
+        actor=actor,
+        sources=parse_sources(sources, source_level, source_kind),
+    )
+    _changed(view, as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("record_type", metavar="TYPE")
+@click.option("--on", "on", required=True, metavar="DATE", help="Legal date of the event.")
+@click.option("--by", default=None, metavar="WHO", help="The State or body, e.g. NOR.")
+@sources_options
+@note_option
+@actor_option
+@json_option
+@pass_app
+def record(
+    app: AppContext,
+    case_id: str,
+    record_type: str,
+    on: str,
+    by: str | None,
+    sources: tuple[str, ...],
+    source_level: str | None,
+    source_kind: str | None,
+    note: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Record an event that changes no state.
+
+    TYPE is objection, finding, judgment, press-report, statement or other.
+    """
+    view = app.service().record(
+        case_id,
+        record_type,
+        on=parse_on(on),
+        by=by,
+        actor=actor,
+        sources=parse_sources(sources, source_level, source_kind),
+        note=note,
+    )
+    _changed(view, as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--on", "on", required=True, metavar="DATE", help="The corrected legal date.")
+@click.option("--reason", required=True, metavar="TEXT", help="Why the date is corrected.")
+@sources_options
+@actor_option
+@json_option
+@pass_app
+def correct(
+    app: AppContext,
+    case_id: str,
+    seq: int,
+    on: str,
+    reason: str,
+    sources: tuple[str, ...],
+    source_level: str | None,
+    source_kind: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Correct the legal date of event SEQ; the old event stays, clocks are recomputed."""
+    view = app.service().correct(
+        case_id,
+        seq,
+        on=parse_on(on),
+        reason=reason,
+        actor=actor,
+        sources=parse_sources(sources, source_level, source_kind),
+    )
+    _changed(view, as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.option("--as-of", default=None, metavar="DATE", help="What was true on DATE (legal time).")
+@click.option("--known-at", default=None, metavar="TIMESTAMP", help="What was recorded by TIMESTAMP.")
+@json_option
+@pass_app
+def show(app: AppContext, case_id: str, as_of: str | None, known_at: str | None, as_json: bool) -> None:
+    """Show a case: state, facts, clocks, next steps."""
+    from treatyflow.values import parse_timestamp
+
+    view = app.service().show(
+        case_id,
+        as_of=parse_on(as_of, "--as-of"),
+        known_at=parse_timestamp(known_at) if known_at else None,
+    )
+    if as_json:
+        emit_json(view)
+        return
+    print_case(view)
+
+
+def print_case(view: dict[str, Any]) -> None:
+    keyvalues(
+        [
+            ("case", view["id"]),
+            ("country", view["country"]),
+            ("treaty", f"{view['treaty']} ({view['treaty_name']})"),
+            ("action", view["action"]),
+            ("procedure", f"{view['procedure']} {view['procedure_hash'][:19]}"),
+            ("state", f"{view['state']} ({view['state_title']})"),
+            ("version", view["version"]),
+            ("effective on", view["effective_on"] or "-"),
+            ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in view["facts"].items()) or "-"),
+            ("flags", ", ".join(view["flags"]) or "-"),
+        ]
+    )
+    if view["clocks"]:
+        table(
+            "Clocks",
+            ["clock", "status", "due on", "basis"],
+            [[c["name"], c["status"], c["due_on"] or "-", c["basis"]] for c in view["clocks"]],
+        )
+    if view["steps"]:
+        table(
+            "Next steps",
+            ["trigger", "to", "who acts", "ready"],
+            [
+                [
+                    s["trigger"],
+                    s["to_state"],
+                    s["institution"] or "-",
+                    "clock" if s["clock"] else ("yes" if s["ready"] else "; ".join(s["guards_not_met"])),
+                ]
+                for s in view["steps"]
+            ],
+        )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@case.command()
+@click.argument("case_id")
+@click.option("--as-of", default=None, metavar="DATE", help="Only events with a legal date on or before DATE.")
+@click.option("--known-at", default=None, metavar="TIMESTAMP", help="Only events recorded by TIMESTAMP.")
+@json_option
+@pass_app
+def history(
+    app: AppContext, case_id: str, as_of: str | None, known_at: str | None, as_json: bool
+) -> None:
+    """List a case's events, oldest first."""
+    from treatyflow.values import parse_timestamp
+
+    events = app.service().history(
+        case_id,
+        as_of=parse_on(as_of, "--as-of"),
+        known_at=parse_timestamp(known_at) if known_at else None,
+    )
+    if as_json:
+        emit_json(events)
+        return
+    table(
+        f"History of {case_id}",
+        ["seq", "legal date", "kind", "step", "actor", "note / sources"],
+        [
+            [
+                e["seq"],
+                e["occurred_on"],
+                e["kind"],
+                _step(e),
+                e["actor"],
+                "; ".join(
+                    [e["note"]] if e["note"] else []
+                ) + ("" if not e["sources"] else f" [{len(e['sources'])} source(s)]"),
+            ]
+            for e in events
+        ],
+    )
+
+
+def _step(event: dict[str, Any]) -> str:
+    if event["kind"] == "open":
+        return f"opened at {event['to_state']}"
+    if event["trigger"]:
+        return f"{event['trigger']}: {event['from_state']} -> {event['to_state']}"
+    if event["kind"] == "set-fact":
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in event["data"].get("facts", {}).items())
+    if event["kind"] == "record":
+        by = event["data"].get("by")
+        return event["data"].get("type", "") + (f" by {by}" if by else "")
+    if event["kind"] == "correct":
+        return f"corrects seq {event['data']['target_seq']} to {event['data']['occurred_on']}"
+    return ""
+
+
+@case.command("list")
+@json_option
+@pass_app
+def list_(app: AppContext, as_json: bool) -> None:
+    """List every case."""
+    cases = app.service().list_cases()
+    if as_json:
+        emit_json(cases)
+        return
+    table(
+        None,
+        ["case", "country", "treaty", "action", "state", "events", "last date"],
+        [
+            [c["id"], c["country"], c["treaty"], c["action"], c["state"], c["version"], c["last_on"]]
+            for c in cases
+        ],
+    )
+
+
+def _changed(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(view)
+    else:
+        click.echo(f"{view['id']}: {view['state']} (version {view['version']})")

@@ -1,0 +1,65 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from treatyflow.cli.context import default_actor
+
+F = Callable[..., Any]
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
+
+
+def actor_option(f: F) -> F:
+    return click.option(
+        "--actor",
+        envvar="TREATYFLOW_ACTOR",
+        default=default_actor,
+        show_default="login name",
+        help="Who records this [env: TREATYFLOW_ACTOR].",
+    )(f)
+
+
+def sources_options(f: F) -> F:
+    f = click.option(
+        "--source-level",
+        type=click.Choice(["reported", "official", "confirmed"]),
+        default=None,
+        help="Evidence level of the --source(s) that do not say (default reported).",
+    )(f)
+    f = click.option(
+        "--source-kind",
+        default=None,
+        metavar="KIND",
+        help="Kind of evidence of the --source(s) that do not say, e.g. decree.",
+    )(f)
+    return click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        metavar="TEXT",
+        help="A citation (repeatable). Either plain text (a URL in it is picked up) or "
+        "'citation=...; url=...; date=YYYY-MM-DD; level=official; kind=decree; ref=441/2025'.",
+    )(f)
+
+
+def note_option(f: F) -> F:
+    return click.option("--note", default=None, metavar="TEXT", help="A note for the log.")(f)
+
+
+def parse_sources(sources: tuple[str, ...], level: str | None, kind: str | None) -> list[Any]:
+    from treatyflow.values import parse_source
+
+    return [parse_source(s, level=level, kind=kind) for s in sources]
+
+
+def parse_on(value: str | None, field: str = "--on") -> Any:
+    from treatyflow.values import parse_date
+
+    return None if value is None else parse_date(value, field)

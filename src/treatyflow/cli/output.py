@@ -1,0 +1,50 @@
+"""Printing: one JSON document for --json; rich tables on a terminal; plain text when piped."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table: rich on a terminal (colour unless NO_COLOR), aligned plain text when piped."""
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    if is_terminal():
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+        tab = Table(title=title, title_justify="left")
+        for h in headers:
+            tab.add_column(h, overflow="fold")
+        for row in cells:
+            tab.add_row(*row, end_section=False)
+        console.print(tab)
+        return
+    if title:
+        click.echo(title)
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+def keyvalues(pairs: Sequence[tuple[str, Any]]) -> None:
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        click.echo(f"{key.ljust(width)}  {'' if value is None else value}")

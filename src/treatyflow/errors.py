@@ -1,0 +1,198 @@
+"""The exception tree: everything treatyflow raises on purpose.
+
+::
+
+    TreatyflowError                   base; `cli` maps it to "Error: ..." and exit 1
+    ├── DefinitionError
+    │   ├── WorkflowSyntaxError       .path .line           (YAML that cannot be read)
+    │   └── InvalidWorkflow           .problems             (all problems at once, file:line)
+    ├── NotFound
+    │   ├── CaseNotFound              .case_id
+    │   ├── TreatyNotFound            .treaty_id
+    │   └── ProcedureNotFound         .procedure_id
+    ├── InvalidInput                  .field .value        (bad date, country, fact, ...)
+    ├── CaseExists                    .case_id
+    ├── TransitionNotAllowed          .case_id .trigger .state .allowed
+    ├── GuardsNotMet                  .case_id .trigger .failures
+    ├── EvidenceMissing               .case_id .trigger .missing
+    ├── OutOfOrder                    .case_id .on .last_on
+    ├── NoticeTooEarly                .case_id .problems
+    ├── BundleInvalid                 .problems
+    ├── ReportExists                  .path
+    └── StoreError                    driver errors, re-raised ``from`` the original
+        ├── ConcurrentUpdate          .case_id
+        └── StoreUnavailable
+The library raises and never prints; the CLI turns these into one-sentence messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class TreatyflowError(Exception):
+    """Base class of every error treatyflow raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a definition file, located by file and line."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class DefinitionError(TreatyflowError):
+    """A treaty or procedure definition is unreadable or inconsistent."""
+
+
+class WorkflowSyntaxError(DefinitionError):
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path, self.line = path, line
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class InvalidWorkflow(DefinitionError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "no details"
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more; run 'treatyflow workflow lint')" if more > 0 else ""
+        super().__init__(f"invalid workflow definitions: {first}{suffix}")
+
+
+class NotFound(TreatyflowError):
+    """Something named on the command line does not exist."""
+
+
+class CaseNotFound(NotFound):
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id!r}; 'treatyflow case list' shows the cases.")
+
+
+class TreatyNotFound(NotFound):
+    def __init__(self, treaty_id: str, known: Sequence[str] = ()) -> None:
+        self.treaty_id = treaty_id
+        hint = _did_you_mean(treaty_id, known)
+        super().__init__(
+            f"no treaty {treaty_id!r}{hint}; 'treatyflow workflow list' shows the treaties."
+        )
+
+
+class ProcedureNotFound(NotFound):
+    def __init__(self, procedure_id: str, known: Sequence[str] = (), why: str = "") -> None:
+        self.procedure_id = procedure_id
+        hint = _did_you_mean(procedure_id, known)
+        detail = f" ({why})" if why else ""
+        super().__init__(
+            f"no procedure {procedure_id!r}{detail}{hint}; "
+            "'treatyflow workflow list' shows the procedures."
+        )
+
+
+class InvalidInput(TreatyflowError):
+    """A value given by the user is not acceptable."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field, self.value = field, value
+        super().__init__(message)
+
+
+class CaseExists(TreatyflowError):
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"a case {case_id!r} already exists; choose another --id.")
+
+
+class TransitionNotAllowed(TreatyflowError):
+    def __init__(self, case_id: str, trigger: str, state: str, allowed: Sequence[str]) -> None:
+        self.case_id, self.trigger, self.state = case_id, trigger, state
+        self.allowed = list(allowed)
+        options = ", ".join(repr(a) for a in self.allowed) or "none (the case is closed)"
+        super().__init__(
+            f"can't {trigger!r} case {case_id!r} in state {state!r}; allowed triggers: {options}."
+        )
+
+
+class GuardsNotMet(TreatyflowError):
+    def __init__(self, case_id: str, trigger: str, failures: Sequence[str]) -> None:
+        self.case_id, self.trigger = case_id, trigger
+        self.failures = list(failures)
+        super().__init__(
+            f"can't {trigger!r} case {case_id!r}: {'; '.join(self.failures)} "
+            "(record the fact with 'case set-fact', or use --out-of-procedure REASON)."
+        )
+
+
+class EvidenceMissing(TreatyflowError):
+    def __init__(self, case_id: str, trigger: str, missing: Sequence[str]) -> None:
+        self.case_id, self.trigger = case_id, trigger
+        self.missing = list(missing)
+        super().__init__(
+            f"can't {trigger!r} case {case_id!r} without evidence: {'; '.join(self.missing)} "
+            "(add --source with --source-level/--source-kind, or use --out-of-procedure REASON)."
+        )
+
+
+class OutOfOrder(TreatyflowError):
+    def __init__(self, case_id: str, on: dt.date, last_on: dt.date) -> None:
+        self.case_id, self.on, self.last_on = case_id, on, last_on
+        super().__init__(
+            f"{on.isoformat()} is before the last legal date of case {case_id!r} "
+            f"({last_on.isoformat()}); to record it deliberately add --backdate REASON."
+        )
+
+
+class NoticeTooEarly(TreatyflowError):
+    def __init__(self, case_id: str, problems: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.problems = list(problems)
+        super().__init__(
+            f"case {case_id!r}: {'; '.join(self.problems)} "
+            "(to record it anyway use --out-of-procedure REASON)."
+        )
+
+
+class BundleInvalid(TreatyflowError):
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "unknown problem"
+        super().__init__(f"the bundle does not verify: {first}")
+
+
+class ReportExists(TreatyflowError):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path} exists; use --force to overwrite it.")
+
+
+class StoreError(TreatyflowError):
+    """The database refused or failed an operation."""
+
+
+class ConcurrentUpdate(StoreError):
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"case {case_id!r} was changed by someone else at the same time; run the command again."
+        )
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be opened or reached."""
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

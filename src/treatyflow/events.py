@@ -1,0 +1,91 @@
+"""Events: the append-only record of everything that happened to a case.
+
+An event is immutable once written. Its ``hash`` is SHA-256 over the canonical JSON
+(:mod:`treatyflow.chain`) of every other field, including ``prev_hash``: the events of a
+case form a hash chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    """What an event records."""
+
+    OPEN = "open"
+    """The case was opened (at its procedure's initial state, or ``--at`` a later one)."""
+    ADVANCE = "advance"
+    """An analyst fired a trigger: the case moved from one state to another."""
+    TAKE_EFFECT = "take-effect"
+    """A clock came due and ``tick`` fired its transition (actor ``system``)."""
+    SET_FACT = "set-fact"
+    """A fact has a value from the event's legal date on."""
+    NOTE = "note"
+    """A note or a source, changing nothing else."""
+    RECORD = "record"
+    """A typed event that changes no state: objection, finding, judgment, press report..."""
+    CORRECT = "correct"
+    """A correction of an earlier event's legal date; the old event stays in the log."""
+
+
+#: Kinds of typed, state-neutral events (``case record``).
+RECORD_TYPES = ("objection", "finding", "judgment", "press-report", "statement", "other")
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class Event:
+    case_id: str
+    seq: int
+    kind: EventKind
+    occurred_on: dt.date
+    recorded_at: str
+    """UTC timestamp, ISO 8601 with a trailing Z, microseconds."""
+    actor: str
+    trigger: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    sources: tuple[dict[str, Any], ...] = ()
+    note: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific payload: facts, record type, correction target, flags."""
+    prev_hash: str | None = None
+    hash: str = ""
+
+    def hashed_fields(self) -> dict[str, Any]:
+        """The fields the hash covers, as JSON-ready values."""
+        return {
+            "case_id": self.case_id,
+            "seq": self.seq,
+            "kind": str(self.kind),
+            "trigger": self.trigger,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "occurred_on": self.occurred_on.isoformat(),
+            "recorded_at": self.recorded_at,
+            "actor": self.actor,
+            "sources": list(self.sources),
+            "note": self.note,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.hashed_fields()
+        out["hash"] = self.hash
+        return out
+
+    @property
+    def flags(self) -> list[str]:
+        return list(self.data.get("flags", []))
+
+
+def utc_now() -> str:
+    """The current UTC time as stored in ``recorded_at``."""
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

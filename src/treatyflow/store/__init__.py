@@ -1,0 +1,8 @@
+"""Persistence: SQLite (embedded default) and PostgreSQL through SQLAlchemy Core.
+
+The only package that imports sqlalchemy/sqlmodel/alembic.
+"""
+
+from treatyflow.store.sql import CaseRecord, Store, open_store, redact_url
+
+__all__ = ["CaseRecord", "Store", "open_store", "redact_url"]

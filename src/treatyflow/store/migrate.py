@@ -1,0 +1,66 @@
+"""Schema migrations with Alembic, driven programmatically (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from treatyflow.store.sql import Store
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config(store: Store) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", "")
+    return config
+
+
+def upgrade(store: Store, revision: str = "head") -> None:
+    """Upgrade the schema (idempotent: at head it does nothing)."""
+    config = _config(store)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def downgrade(store: Store, revision: str) -> None:
+    config = _config(store)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def current(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head() -> str | None:
+    return ScriptDirectory.from_config(_config_plain()).get_current_head()
+
+
+def history() -> list[tuple[str, str | None, str]]:
+    """(revision, down_revision, message), oldest first."""
+    script = ScriptDirectory.from_config(_config_plain())
+    revisions = list(script.walk_revisions())
+    revisions.reverse()
+    return [
+        (
+            str(r.revision),
+            r.down_revision if isinstance(r.down_revision, str) or r.down_revision is None else ",".join(r.down_revision),
+            (r.doc or "").splitlines()[0] if r.doc else "",
+        )
+        for r in revisions
+    ]
+
+
+def _config_plain() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config

@@ -1,0 +1,351 @@
+"""The SQL store: connection set-up, transactions, and the case/event/definition queries.
+
+SQLite: WAL, ``synchronous=FULL``, foreign keys on, a busy timeout, and every write
+transaction opened with ``BEGIN IMMEDIATE`` (a deferred BEGIN that later needs the write
+lock fails under concurrent writers instead of waiting). PostgreSQL: READ COMMITTED; the
+case row's version check and the unique (case_id, seq) make concurrent writers safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from treatyflow.errors import CaseExists, ConcurrentUpdate, StoreError, StoreUnavailable
+from treatyflow.events import Event, EventKind
+from treatyflow.store.tables import cases, definitions, events
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass
+class CaseRecord:
+    """A case row (the projection)."""
+
+    id: str
+    country: str
+    treaty: str
+    procedure: str
+    procedure_hash: str
+    treaty_hash: str
+    action: str
+    state: str
+    version: int
+    head_hash: str
+    opened_on: str
+    last_on: str
+    facts: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> CaseRecord:
+        data = dict(row._mapping)
+        data["facts"] = json.loads(data["facts"])
+        return cls(**data)
+
+    def to_row(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["facts"] = json.dumps(self.facts, sort_keys=True)
+        return data
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def to_url(db: str) -> str:
+    """A SQLAlchemy URL from a path or a URL."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{db}"
+
+
+class Store:
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    # -- transactions -------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); rolled back on any error."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(treatyflow_write=True)
+                with conn.begin():
+                    yield conn
+        except IntegrityError as exc:
+            raise _integrity(exc) from exc
+        except OperationalError as exc:
+            raise _operational(exc, self.url) from exc
+        except DBAPIError as exc:
+            raise _operational(exc, self.url) from exc
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except DBAPIError as exc:
+            raise _operational(exc, self.url) from exc
+
+    # -- cases ----------------------------------------------------------------------
+    def get_case(self, conn: Connection, case_id: str) -> CaseRecord | None:
+        row = conn.execute(sa.select(cases).where(cases.c.id == case_id)).first()
+        return None if row is None else CaseRecord.from_row(row)
+
+    def list_cases(self, conn: Connection) -> list[CaseRecord]:
+        rows = conn.execute(sa.select(cases).order_by(cases.c.id))
+        return [CaseRecord.from_row(r) for r in rows]
+
+    def insert_case(self, conn: Connection, case: CaseRecord, first: Event) -> None:
+        try:
+            conn.execute(cases.insert().values(**case.to_row()))
+        except IntegrityError as exc:
+            raise CaseExists(case.id) from exc
+        self._insert_event(conn, first)
+
+    def append(self, conn: Connection, case: CaseRecord, expected_version: int, ev: Event) -> None:
+        """Append ``ev`` and update the case row, if nobody changed it since ``expected_version``."""
+        result = conn.execute(
+            cases.update()
+            .where(cases.c.id == case.id, cases.c.version == expected_version)
+            .values(
+                state=case.state,
+                version=case.version,
+                head_hash=case.head_hash,
+                last_on=case.last_on,
+                facts=json.dumps(case.facts, sort_keys=True),
+                updated_at=case.updated_at,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(case.id)
+        self._insert_event(conn, ev)
+
+    def _insert_event(self, conn: Connection, ev: Event) -> None:
+        conn.execute(events.insert().values(**event_row(ev)))
+
+    # -- events ---------------------------------------------------------------------
+    def events(self, conn: Connection, case_id: str) -> list[Event]:
+        rows = conn.execute(
+            sa.select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
+        )
+        return [event_from_row(r._mapping) for r in rows]
+
+    def event_rows(self, conn: Connection, case_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Raw event rows (hashed fields + hash), ordered by case and seq."""
+        query = sa.select(events).order_by(events.c.case_id, events.c.seq)
+        if case_id is not None:
+            query = query.where(events.c.case_id == case_id)
+        for row in conn.execute(query):
+            yield hashed_row(row._mapping)
+
+    def all_events(self, conn: Connection) -> Iterator[Event]:
+        for row in conn.execute(sa.select(events).order_by(events.c.case_id, events.c.seq)):
+            yield event_from_row(row._mapping)
+
+    # -- definitions ------------------------------------------------------------------
+    def save_definition(
+        self, conn: Connection, digest: str, kind: str, ident: str, content: str, now: str
+    ) -> None:
+        exists = conn.execute(
+            sa.select(definitions.c.hash).where(definitions.c.hash == digest)
+        ).first()
+        if exists is None:
+            conn.execute(
+                definitions.insert().values(
+                    hash=digest, kind=kind, definition_id=ident, content=content, stored_at=now
+                )
+            )
+
+    def load_definition(self, conn: Connection, digest: str) -> str | None:
+        row = conn.execute(
+            sa.select(definitions.c.content).where(definitions.c.hash == digest)
+        ).first()
+        return None if row is None else str(row[0])
+
+    def all_definitions(self, conn: Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(sa.select(definitions).order_by(definitions.c.hash))
+        return [dict(r._mapping) for r in rows]
+
+
+def event_row(ev: Event) -> dict[str, Any]:
+    return {
+        "case_id": ev.case_id,
+        "seq": ev.seq,
+        "kind": str(ev.kind),
+        "trigger": ev.trigger,
+        "from_state": ev.from_state,
+        "to_state": ev.to_state,
+        "occurred_on": ev.occurred_on.isoformat(),
+        "recorded_at": ev.recorded_at,
+        "actor": ev.actor,
+        "sources": json.dumps(list(ev.sources), sort_keys=True, ensure_ascii=False),
+        "note": ev.note,
+        "data": json.dumps(ev.data, sort_keys=True, ensure_ascii=False),
+        "prev_hash": ev.prev_hash,
+        "hash": ev.hash,
+    }
+
+
+def hashed_row(row: Any) -> dict[str, Any]:
+    """An event row as the dict of hashed fields plus ``hash`` (for verification)."""
+    return {
+        "case_id": row["case_id"],
+        "seq": row["seq"],
+        "kind": row["kind"],
+        "trigger": row["trigger"],
+        "from_state": row["from_state"],
+        "to_state": row["to_state"],
+        "occurred_on": row["occurred_on"],
+        "recorded_at": row["recorded_at"],
+        "actor": row["actor"],
+        "sources": _loads(row["sources"], []),
+        "note": row["note"],
+        "data": _loads(row["data"], {}),
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
+    }
+
+
+def _loads(text: Any, default: Any) -> Any:
+    try:
+        return json.loads(text) if text is not None else default
+    except (TypeError, ValueError):
+        return {"__unreadable__": str(text)}
+
+
+def event_from_row(row: Any) -> Event:
+    import datetime as dt
+
+    return Event(
+        case_id=row["case_id"],
+        seq=row["seq"],
+        kind=EventKind(row["kind"]),
+        occurred_on=dt.date.fromisoformat(row["occurred_on"]),
+        recorded_at=row["recorded_at"],
+        actor=row["actor"],
+        trigger=row["trigger"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        sources=tuple(json.loads(row["sources"])),
+        note=row["note"],
+        data=json.loads(row["data"]),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def _integrity(exc: IntegrityError) -> StoreError:
+    return StoreError("the database refused a duplicate write; run the command again.")
+
+
+_BUSY = ("database is locked", "database is busy", "could not serialize", "deadlock detected")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ConcurrentUpdate):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, StoreError) and any(m in text for m in _BUSY)
+
+
+def _operational(exc: DBAPIError, url: str) -> StoreError:
+    message = str(exc.orig) if exc.orig is not None else str(exc)
+    message = redact_url(message).splitlines()[0]
+    lowered = message.lower()
+    code = getattr(exc.orig, "sqlstate", None)
+    if any(m in lowered for m in _BUSY) or code in ("40001", "40P01"):
+        return StoreError(f"the database is busy ({message}); run the command again.")
+    if "no such table" in lowered or "does not exist" in lowered and "relation" in lowered:
+        return StoreUnavailable(
+            f"the database {redact_url(url)} has no treatyflow tables; run 'treatyflow init'."
+        )
+    return StoreUnavailable(f"database error on {redact_url(url)}: {message}")
+
+
+def open_store(db: str, *, create: bool = False) -> Store:
+    """Open the database at ``db`` (a path or URL). Without ``create`` it must exist."""
+    url = to_url(db)
+    try:
+        sa_url = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreUnavailable(f"{redact_url(db)!r} is not a database path or URL.") from exc
+    if sa_url.get_backend_name() == "sqlite":
+        database = sa_url.database or ""
+        if database and database != ":memory:":
+            path = Path(database)
+            if not path.exists():
+                if not create:
+                    raise StoreUnavailable(
+                        f"no database at {database}; run 'treatyflow init' to create it."
+                    )
+                _create_private_file(path)
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        _configure_sqlite(engine)
+    else:
+        try:
+            engine = sa.create_engine(url, pool_pre_ping=False)
+        except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise StoreUnavailable(
+                f"cannot use {redact_url(url)}: {redact_url(str(exc))}"
+            ) from exc
+    return Store(engine, url)
+
+
+def _create_private_file(path: Path) -> None:
+    try:
+        if path.parent and not path.parent.exists():
+            raise StoreUnavailable(f"the directory {path.parent} does not exist.")
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot create {path}: {exc.strerror}.") from exc
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa_event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("treatyflow_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def sqlite_integrity(store: Store) -> list[str]:
+    """``PRAGMA integrity_check`` lines other than 'ok' (SQLite only)."""
+    if not store.is_sqlite:
+        return []
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("PRAGMA integrity_check").fetchall()
+    return [str(r[0]) for r in rows if str(r[0]) != "ok"]
+
+
+def table_names(store: Store) -> Sequence[str]:
+    return sa.inspect(store.engine).get_table_names()

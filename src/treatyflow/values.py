@@ -1,0 +1,221 @@
+"""Parsing what users type: legal dates, timestamps, fact values, sources, country codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from treatyflow.definitions.treaty import FactSpec, FactType, FactValue
+from treatyflow.errors import InvalidInput
+from treatyflow.evidence import EvidenceLevel, Source
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_TEXT = 10_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def parse_date(text: str, field: str = "--on") -> dt.date:
+    """An ISO 8601 calendar date (``2025-06-27``)."""
+    value = (text or "").strip()
+    if not _DATE.match(value):
+        raise InvalidInput(
+            field, text, f"{field} {text!r} is not an ISO 8601 date like 2025-06-27."
+        )
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            field, text, f"{field} {text!r} is not a real calendar date."
+        ) from None
+
+
+def parse_timestamp(text: str, field: str = "--known-at") -> str:
+    """A UTC timestamp, normalised to the stored form (``2025-06-27T14:03:11.000000Z``)."""
+    value = (text or "").strip()
+    try:
+        if _DATE.match(value):
+            moment = dt.datetime.fromisoformat(value + "T23:59:59.999999+00:00")
+        else:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            field, text, f"{field} {text!r} is not a timestamp like 2025-06-27T14:03:11Z."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
+    """Refuse oversized text and control characters (tabs and newlines are fine)."""
+    if text is None:
+        return None
+    if len(text) > limit:
+        raise InvalidInput(
+            field, text[:40], f"{field} is {len(text):,} characters; the limit is {limit:,}."
+        )
+    if _CONTROL.search(text) or _has_surrogate(text):
+        raise InvalidInput(
+            field, text[:40], f"{field} contains control characters or undecodable bytes."
+        )
+    return text
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def check_actor(actor: str) -> str:
+    value = (actor or "").strip()
+    if not value:
+        raise InvalidInput("--actor", actor, "--actor must not be empty.")
+    checked = check_text(value, "--actor", 200)
+    assert checked is not None
+    return checked
+
+
+def check_country(code: str) -> str:
+    import pycountry
+
+    value = (code or "").strip().upper()
+    found = pycountry.countries.get(alpha_3=value) if len(value) == 3 and value.isalpha() else None
+    if found is None:
+        hint = ""
+        if len(value) == 2 and value.isalpha():
+            two = pycountry.countries.get(alpha_2=value)
+            if two is not None:
+                hint = f" (did you mean {two.alpha_3!r} for {two.name}?)"
+        raise InvalidInput(
+            "--country",
+            code,
+            f"--country {code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL{hint}.",
+        )
+    return str(found.alpha_3)
+
+
+def parse_fact_value(name: str, text: str, spec: FactSpec | None) -> FactValue:
+    """A fact value from its text: true/false, an ISO date, a number, or text."""
+    raw = (text or "").strip()
+    kind = spec.type if spec else _guess_type(raw)
+    if kind is FactType.BOOLEAN:
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise InvalidInput(name, text, f"fact {name!r} is true or false, not {text!r}.")
+    if kind is FactType.DATE:
+        return parse_date(raw, f"fact {name!r}")
+    if kind is FactType.NUMBER:
+        try:
+            number = Decimal(raw)
+        except InvalidOperation:
+            raise InvalidInput(name, text, f"fact {name!r} is a number, not {text!r}.") from None
+        if not number.is_finite():
+            raise InvalidInput(name, text, f"fact {name!r} must be a finite number.")
+        return int(number) if number == number.to_integral_value() else str(number)
+    checked = check_text(raw, f"fact {name!r}", 2000)
+    assert checked is not None
+    return checked
+
+
+def _guess_type(raw: str) -> FactType:
+    if raw.lower() in ("true", "false"):
+        return FactType.BOOLEAN
+    if _DATE.match(raw):
+        return FactType.DATE
+    try:
+        Decimal(raw)
+        return FactType.NUMBER
+    except InvalidOperation:
+        return FactType.TEXT
+
+
+def parse_assignment(text: str, specs: Mapping[str, FactSpec]) -> tuple[str, FactValue]:
+    """``NAME=VALUE`` → (name, value), checked against the declared facts."""
+    if "=" not in text:
+        raise InvalidInput("fact", text, f"{text!r} is not NAME=VALUE (e.g. armed_conflict=true).")
+    name, _, value = text.partition("=")
+    name = name.strip()
+    if not _FACT_NAME.match(name):
+        raise InvalidInput("fact", text, f"{name!r} is not a fact name (lower case, digits, _).")
+    if name not in specs:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(specs), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(sorted(specs)) or "none"
+        raise InvalidInput(
+            "fact", text, f"unknown fact {name!r} for this case (known: {known}).{hint}"
+        )
+    return name, parse_fact_value(name, value, specs[name])
+
+
+def fact_to_json(value: FactValue) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def fact_from_json(value: Any, spec: FactSpec | None) -> FactValue:
+    if spec is not None and spec.type is FactType.DATE and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value  # type: ignore[no-any-return]
+
+
+_SOURCE_KEYS = {"citation", "url", "date", "level", "kind", "reference", "ref"}
+
+
+def parse_source(text: str, *, level: str | None = None, kind: str | None = None) -> Source:
+    """A source from ``--source``: a citation, optionally ``key=value; ...`` fields.
+
+    ``"Decree No. 441/2025"`` or
+    ``"citation=Decree No. 441/2025; url=https://...; level=official; kind=decree; ref=441/2025"``.
+    """
+    raw = check_text(text, "--source", 4000) or ""
+    fields: dict[str, Any] = {}
+    if "=" in raw and raw.split("=", 1)[0].strip().lower() in _SOURCE_KEYS:
+        for part in raw.split(";"):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            key = key.strip().lower()
+            if not sep or key not in _SOURCE_KEYS:
+                raise InvalidInput(
+                    "--source",
+                    text,
+                    f"--source field {key!r} is not one of "
+                    "citation, url, date, level, kind, ref.",
+                )
+            fields["reference" if key == "ref" else key] = value.strip()
+    else:
+        fields["citation"] = raw.strip()
+        match = re.search(r"https?://\S+", raw)
+        if match:
+            fields["url"] = match.group(0).rstrip(").,;")
+    if level and "level" not in fields:
+        fields["level"] = level
+    if kind and "kind" not in fields:
+        fields["kind"] = kind
+    if "date" in fields:
+        fields["date"] = parse_date(fields["date"], "--source date")
+    if "level" in fields and fields["level"] not in {lv.value for lv in EvidenceLevel}:
+        raise InvalidInput(
+            "--source",
+            text,
+            f"evidence level {fields['level']!r} is not reported, official or confirmed.",
+        )
+    try:
+        return Source.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput("--source", text, f"--source: {first['msg']}.") from None
+
+
+def source_json(source: Source) -> dict[str, Any]:
+    return source.model_dump(mode="json", exclude_none=True)
