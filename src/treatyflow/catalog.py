@@ -100,7 +100,9 @@ class Catalog:
         return id(self)
 
     # -- locating problems -----------------------------------------------------------
-    def locate(self, kind: str, ident: str, where: tuple[str | int, ...]) -> tuple[str, int | None]:
+    def locate(
+        self, kind: str, ident: str, where: tuple[str | int, ...]
+    ) -> tuple[str, int | None]:
         doc = self.documents.get((kind, ident))
         if doc is None:
             return (f"<{kind} {ident}>", None)

@@ -89,7 +89,8 @@ def verify_events(
         count += 1
     if expected_count is not None and count != expected_count:
         return ChainFault(
-            case_id, count + 1 if count < expected_count else count,
+            case_id,
+            count + 1 if count < expected_count else count,
             f"the case records {expected_count} events, the log has {count}",
         )
     if expected_head is not None and prev != expected_head:

@@ -8,9 +8,9 @@ evaluated here, by treatyflow, so a refusal can name every failing guard.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from transitions import Machine, MachineError
 
@@ -46,7 +46,7 @@ class ProcedureMachine:
                 ignore_invalid_triggers=False,
             )
             for spec in procedure.transitions:
-                self.machine.add_transition(spec.trigger, spec.sources, spec.dest)
+                self.machine.add_transition(spec.trigger, list[Any](spec.sources), spec.dest)
         except (MachineError, ValueError) as exc:
             raise InvalidWorkflow(
                 [Problem(f"<procedure {procedure.id}>", None, f"transitions refused it: {exc}")]
@@ -97,7 +97,6 @@ def guard_failures(guards: list[Guard], facts: Mapping[str, FactValue | None]) -
     return failures
 
 
-
 _BY_HASH: dict[str, ProcedureMachine] = {}
 
 
@@ -124,8 +123,8 @@ def mermaid(procedure: Procedure, highlight: list[str] | None = None) -> str:
         show_conditions=False,
     )
     for spec in procedure.transitions:
-        machine.add_transition(spec.trigger, spec.sources, spec.dest)
-    graph = Graph(machine)
+        machine.add_transition(spec.trigger, list[Any](spec.sources), spec.dest)
+    graph = Graph(cast(Any, machine))
     for state in highlight or []:
         graph.set_node_style(state, "active")
     return str(graph.get_graph(title=procedure.title).source)

@@ -183,7 +183,8 @@ class ConcurrentUpdate(StoreError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
         super().__init__(
-            f"case {case_id!r} was changed by someone else at the same time; run the command again."
+            f"case {case_id!r} was changed by someone else at the same time; "
+            "run the command again."
         )
 
 

@@ -31,8 +31,12 @@ class Source(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    citation: str = Field(min_length=1, max_length=2000, description="What the source is, as a lawyer would cite it.")
-    url: str | None = Field(default=None, max_length=2000, description="An http(s) link to the source.")
+    citation: str = Field(
+        min_length=1, max_length=2000, description="What the source is, as a lawyer would cite it."
+    )
+    url: str | None = Field(
+        default=None, max_length=2000, description="An http(s) link to the source."
+    )
     date: dt.date | None = Field(default=None, description="The date of the document itself.")
     level: EvidenceLevel = Field(default=EvidenceLevel.REPORTED, description="Evidence level.")
     kind: str | None = Field(
@@ -48,5 +52,7 @@ class Source(BaseModel):
     @classmethod
     def _http_only(cls, value: str | None) -> str | None:
         if value is not None and not value.lower().startswith(("http://", "https://")):
-            raise ValueError(f"a source URL must start with http:// or https://, not {value[:40]!r}")
+            raise ValueError(
+                f"a source URL must start with http:// or https://, not {value[:40]!r}"
+            )
         return value

@@ -34,7 +34,7 @@ from treatyflow.errors import (
 )
 from treatyflow.events import RECORD_TYPES, SYSTEM_ACTOR, Event, EventKind, utc_now
 from treatyflow.evidence import Source
-from treatyflow.legal.clocks import Clock, ClockStatus, check_notice
+from treatyflow.legal.clocks import ClockStatus, check_notice
 from treatyflow.projection import (
     CaseState,
     clause_for,
@@ -151,7 +151,11 @@ class Service:
                 if case_id is not None:
                     check_text(case_id, "--id", 200)
                     if not case_id.strip() or case_id != case_id.strip():
-                        raise InvalidInput("--id", case_id, "--id must be non-empty text without surrounding spaces.")
+                        raise InvalidInput(
+                            "--id",
+                            case_id,
+                            "--id must be non-empty text without surrounding spaces.",
+                        )
                     if self.store.get_case(conn, case_id) is not None:
                         raise CaseExists(case_id)
                 now = self.now()
@@ -465,48 +469,55 @@ class Service:
 
     def _tick_case(self, case_id: str, day: dt.date) -> list[dict[str, Any]]:
         fired: list[dict[str, Any]] = []
-        while True:
-            result: list[dict[str, Any]] = []
+        # A firing can start another clock; a procedure has few, so this ends quickly.
+        for _ in range(64):
+            one = self._tick_once(case_id, day)
+            if one is None:
+                break
+            fired.append(one)
+        return fired
 
-            def change(
-                record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-            ) -> Event | None:
-                for clock in st.clocks:
-                    if clock.status is not ClockStatus.DUE or clock.due_on is None:
-                        continue
-                    spec = next(c for c in defs.procedure.clocks if c.name == clock.name)
-                    if spec.fires is None:
-                        continue
-                    tr = defs.machine.transition(record.state, spec.fires)
-                    if tr is None:
-                        continue
-                    facts = st.facts_on(clock.due_on)
-                    if engine.guard_failures(tr.guards, facts):
-                        continue
-                    kind = EventKind.TAKE_EFFECT if tr.trigger == "take-effect" else EventKind.ADVANCE
-                    result.append(
-                        {"case": record.id, "clock": clock.name, "on": clock.due_on.isoformat(),
-                         "to_state": tr.dest}
-                    )
-                    return Event(
-                        case_id=record.id,
-                        seq=record.version + 1,
-                        kind=kind,
-                        occurred_on=clock.due_on,
-                        recorded_at=self.now(),
-                        actor=SYSTEM_ACTOR,
-                        trigger=tr.trigger,
-                        from_state=record.state,
-                        to_state=tr.dest,
-                        note=clock.explanation,
-                        data={"clock": clock.name, "basis": clock.basis},
-                    )
-                return None
+    def _tick_once(self, case_id: str, day: dt.date) -> dict[str, Any] | None:
+        """Fire the first due clock of a case, if any; what fired, or None."""
+        fired: list[dict[str, Any]] = []
 
-            self._change(case_id, change, as_of=day)
-            if not result:
-                return fired
-            fired += result
+        def change(
+            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
+        ) -> Event | None:
+            fired.clear()  # a retried attempt starts afresh
+            for clock in st.clocks:
+                if clock.status is not ClockStatus.DUE or clock.due_on is None:
+                    continue
+                spec = next(c for c in defs.procedure.clocks if c.name == clock.name)
+                tr = defs.machine.transition(record.state, spec.fires) if spec.fires else None
+                if tr is None or engine.guard_failures(tr.guards, st.facts_on(clock.due_on)):
+                    continue
+                kind = EventKind.TAKE_EFFECT if tr.trigger == "take-effect" else EventKind.ADVANCE
+                fired.append(
+                    {
+                        "case": record.id,
+                        "clock": clock.name,
+                        "on": clock.due_on.isoformat(),
+                        "to_state": tr.dest,
+                    }
+                )
+                return Event(
+                    case_id=record.id,
+                    seq=record.version + 1,
+                    kind=kind,
+                    occurred_on=clock.due_on,
+                    recorded_at=self.now(),
+                    actor=SYSTEM_ACTOR,
+                    trigger=tr.trigger,
+                    from_state=record.state,
+                    to_state=tr.dest,
+                    note=clock.explanation,
+                    data={"clock": clock.name, "basis": clock.basis},
+                )
+            return None
+
+        self._change(case_id, change, as_of=day)
+        return fired[0] if fired else None
 
     # ================================================================== reading
     def show(
@@ -550,7 +561,10 @@ class Service:
             ]
 
     def views(
-        self, *, as_of: dt.date | None = None, known_at: str | None = None,
+        self,
+        *,
+        as_of: dt.date | None = None,
+        known_at: str | None = None,
         case_ids: Sequence[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The show() document of every case (or of ``case_ids``), in id order."""
@@ -635,12 +649,16 @@ class Service:
             for record in records:
                 events = self.store.events(conn, record.id)
                 defs = self._definitions_for(conn, record)
-                deviations = []
+                deviations: list[dict[str, Any]] = []
                 for ev in events:
                     flags = ev.flags
                     if ev.kind is EventKind.ADVANCE and ev.trigger:
                         spec = defs.machine.transition(ev.from_state or "", ev.trigger)
-                        if spec is not None and spec.contested is not None and "contested" not in flags:
+                        if (
+                            spec is not None
+                            and spec.contested is not None
+                            and "contested" not in flags
+                        ):
                             flags = [*flags, "contested"]
                     if not flags:
                         continue
@@ -672,7 +690,8 @@ class Service:
                         "from_state": None,
                         "to_state": events[0].to_state,
                         "flags": ["opened-mid-procedure"],
-                        "reason": "tracking started at a later state; earlier steps are not in the log",
+                        "reason": "tracking started at a later state; "
+                        "earlier steps are not in the log",
                         "details": {},
                         "note": events[0].note,
                         "sources": list(events[0].sources),
@@ -751,11 +770,13 @@ class Service:
         model: type[Procedure] | type[Treaty] = Procedure if kind == "procedure" else Treaty
         try:
             current = (
-                self.catalog.procedure(ident) if kind == "procedure" else self.catalog.treaty(ident)
+                self.catalog.procedure(ident)
+                if kind == "procedure"
+                else self.catalog.treaty(ident)
             )
             if content_hash(current) == digest:
                 return current
-        except Exception:  # noqa: BLE001, S110 - fall back to the stored snapshot
+        except Exception:  # noqa: S110 - fall back to the stored snapshot
             pass
         content = self.store.load_definition(conn, digest)
         if content is None:
@@ -806,8 +827,7 @@ class Service:
                     "trigger": spec.trigger,
                     "title": spec.title,
                     "to_state": spec.dest,
-                    "institution": spec.institution
-                    or _institution(defs.procedure, state),
+                    "institution": spec.institution or _institution(defs.procedure, state),
                     "ready": step.ready,
                     "guards_not_met": list(step.failures),
                     "evidence": [r.model_dump(mode="json") for r in spec.evidence],
@@ -820,7 +840,7 @@ class Service:
         current_hash = None
         try:
             current_hash = self.catalog.procedure_hash(record.procedure)
-        except Exception:  # noqa: BLE001 - the procedure may be gone from the catalogue
+        except Exception:
             current_hash = None
         flags = list(st.flags)
         for clock in st.clocks:
@@ -865,7 +885,11 @@ class Service:
     def _check_clocks_before(self, record: CaseRecord, st: CaseState, on: dt.date) -> None:
         """A clock that came due before ``on`` happened first in law: tick before advancing."""
         for clock in st.clocks:
-            if clock.status in (ClockStatus.RUNNING, ClockStatus.DUE) and clock.due_on and clock.due_on <= on:
+            if (
+                clock.status in (ClockStatus.RUNNING, ClockStatus.DUE)
+                and clock.due_on
+                and clock.due_on <= on
+            ):
                 raise InvalidInput(
                     "--on",
                     on,
@@ -935,7 +959,9 @@ def _verify_case(
     case_id: str, rows: list[dict[str, Any]], record: CaseRecord | None
 ) -> ChainFault | None:
     if record is None:
-        return ChainFault(case_id, rows[0]["seq"] if rows else 1, "events of a case that does not exist")
+        return ChainFault(
+            case_id, rows[0]["seq"] if rows else 1, "events of a case that does not exist"
+        )
     return verify_events(
         case_id, rows, expected_head=record.head_hash, expected_count=record.version
     )
@@ -954,4 +980,3 @@ def _retry(attempt: Callable[[], T]) -> T:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
-

@@ -30,9 +30,7 @@ def parse_date(text: str, field: str = "--on") -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(
-            field, text, f"{field} {text!r} is not a real calendar date."
-        ) from None
+        raise InvalidInput(field, text, f"{field} {text!r} is not a real calendar date.") from None
 
 
 def parse_timestamp(text: str, field: str = "--known-at") -> str:
@@ -189,8 +187,7 @@ def parse_source(text: str, *, level: str | None = None, kind: str | None = None
                 raise InvalidInput(
                     "--source",
                     text,
-                    f"--source field {key!r} is not one of "
-                    "citation, url, date, level, kind, ref.",
+                    f"--source field {key!r} is not one of citation, url, date, level, kind, ref.",
                 )
             fields["reference" if key == "ref" else key] = value.strip()
     else:

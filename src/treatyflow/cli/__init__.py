@@ -28,7 +28,7 @@ class TreatyflowGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the single place errors become messages
+        except Exception as exc:
             from treatyflow.errors import TreatyflowError
 
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None

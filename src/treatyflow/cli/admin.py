@@ -73,14 +73,27 @@ def history(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--as-of", default=None, metavar="DATE", help="What was pending on DATE (default today).")
-@click.option("--known-at", default=None, metavar="TIMESTAMP", help="From what had been recorded by TIMESTAMP.")
-@click.option("--by", "group_by", type=click.Choice(["actor", "country", "treaty"]), default=None,
-              help="Group by who must act, country or treaty.")
+@click.option(
+    "--as-of", default=None, metavar="DATE", help="What was pending on DATE (default today)."
+)
+@click.option(
+    "--known-at",
+    default=None,
+    metavar="TIMESTAMP",
+    help="From what had been recorded by TIMESTAMP.",
+)
+@click.option(
+    "--by",
+    "group_by",
+    type=click.Choice(["actor", "country", "treaty"]),
+    default=None,
+    help="Group by who must act, country or treaty.",
+)
 @json_option
 @pass_app
-def pending(app: AppContext, as_of: str | None, known_at: str | None, group_by: str | None,
-            as_json: bool) -> None:
+def pending(
+    app: AppContext, as_of: str | None, known_at: str | None, group_by: str | None, as_json: bool
+) -> None:
     """What happens next, when, and who must act: every open case, nearest date first."""
     from treatyflow.values import parse_timestamp
 
@@ -118,8 +131,13 @@ def _pending_row(item: dict[str, Any]) -> list[Any]:
         if c["status"] in ("running", "due", "suspended"):
             steps.append(f"clock {c['name']}: {c['status']} {c['due_on'] or ''}".rstrip())
     flags = [f for f, on in (("OVERDUE", item["overdue"]), ("BLOCKED", item["blocked"])) if on]
-    return [item["id"], item["state"], item["next_date"] or "-", "; ".join(steps) or "-",
-            ", ".join(flags + item["flags"]) or "-"]
+    return [
+        item["id"],
+        item["state"],
+        item["next_date"] or "-",
+        "; ".join(steps) or "-",
+        ", ".join(flags + item["flags"]) or "-",
+    ]
 
 
 def _groups(items: list[dict[str, Any]], group_by: str) -> dict[str, list[str]]:
@@ -138,7 +156,12 @@ def _groups(items: list[dict[str, Any]], group_by: str) -> dict[str, list[str]]:
 
 
 @click.command()
-@click.option("--as-of", default=None, metavar="DATE", help="Fire clocks due on or before DATE (default today).")
+@click.option(
+    "--as-of",
+    default=None,
+    metavar="DATE",
+    help="Fire clocks due on or before DATE (default today).",
+)
 @json_option
 @pass_app
 def tick(app: AppContext, as_of: str | None, as_json: bool) -> None:
@@ -163,8 +186,15 @@ def verify(app: AppContext, as_json: bool) -> None:
     faults = svc.verify()
     count = len(svc.list_cases())
     if as_json:
-        emit_json({"ok": not faults, "cases": count,
-                   "problems": [{"case": f.case_id, "seq": f.seq, "reason": f.reason} for f in faults]})
+        emit_json(
+            {
+                "ok": not faults,
+                "cases": count,
+                "problems": [
+                    {"case": f.case_id, "seq": f.seq, "reason": f.reason} for f in faults
+                ],
+            }
+        )
     else:
         for f in faults:
             click.echo(f"FAIL {f}")

@@ -28,13 +28,31 @@ def case() -> None:
 @case.command("open")
 @click.option("--country", required=True, metavar="ISO3", help="ISO 3166-1 alpha-3, e.g. LTU.")
 @click.option("--treaty", required=True, metavar="TREATY", help="Treaty id, e.g. ottawa.")
-@click.option("--procedure", default=None, metavar="ID", help="Default: the country's own, else generic.")
-@click.option("--action", default="withdrawal", show_default=True, help="withdrawal, suspension, ...")
-@click.option("--id", "case_id", default=None, metavar="CASE_ID", help="Default: ISO3-treaty-year.")
-@click.option("--at", "at", default=None, metavar="STATE", help="Open already in STATE (tracking starts mid-procedure).")
-@click.option("--on", "on", default=None, metavar="DATE", help="Legal date of the opening (default today).")
-@click.option("--fact", "facts", multiple=True, metavar="NAME=VALUE", help="A fact from --on (repeatable).")
-@click.option("--out-of-procedure", default=None, metavar="REASON", help="Record a deviation deliberately.")
+@click.option(
+    "--procedure", default=None, metavar="ID", help="Default: the country's own, else generic."
+)
+@click.option(
+    "--action", default="withdrawal", show_default=True, help="withdrawal, suspension, ..."
+)
+@click.option(
+    "--id", "case_id", default=None, metavar="CASE_ID", help="Default: ISO3-treaty-year."
+)
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="STATE",
+    help="Open already in STATE (tracking starts mid-procedure).",
+)
+@click.option(
+    "--on", "on", default=None, metavar="DATE", help="Legal date of the opening (default today)."
+)
+@click.option(
+    "--fact", "facts", multiple=True, metavar="NAME=VALUE", help="A fact from --on (repeatable)."
+)
+@click.option(
+    "--out-of-procedure", default=None, metavar="REASON", help="Record a deviation deliberately."
+)
 @sources_options
 @note_option
 @actor_option
@@ -83,9 +101,25 @@ def open_(
 @click.argument("case_id")
 @click.argument("trigger")
 @click.option("--on", "on", required=True, metavar="DATE", help="Legal date of the step.")
-@click.option("--out-of-procedure", default=None, metavar="REASON", help="Record a step the procedure does not expect here, with the reason.")
-@click.option("--to", "to", default=None, metavar="STATE", help="With --out-of-procedure: the state it leads to.")
-@click.option("--backdate", default=None, metavar="REASON", help="Record a legal date before the case's last one, with the reason.")
+@click.option(
+    "--out-of-procedure",
+    default=None,
+    metavar="REASON",
+    help="Record a step the procedure does not expect here, with the reason.",
+)
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    metavar="STATE",
+    help="With --out-of-procedure: the state it leads to.",
+)
+@click.option(
+    "--backdate",
+    default=None,
+    metavar="REASON",
+    help="Record a legal date before the case's last one, with the reason.",
+)
 @sources_options
 @note_option
 @actor_option
@@ -124,8 +158,12 @@ def advance(
 @case.command("set-fact")
 @click.argument("case_id")
 @click.argument("assignment", metavar="NAME=VALUE")
-@click.option("--on", "on", required=True, metavar="DATE", help="The fact has this value from DATE on.")
-@click.option("--backdate", default=None, metavar="REASON", help="Allow a date before the case's last one.")
+@click.option(
+    "--on", "on", required=True, metavar="DATE", help="The fact has this value from DATE on."
+)
+@click.option(
+    "--backdate", default=None, metavar="REASON", help="Allow a date before the case's last one."
+)
 @sources_options
 @note_option
 @actor_option
@@ -144,7 +182,10 @@ def set_fact(
     actor: str,
     as_json: bool,
 ) -> None:
-    """Record that a fact has a value from a legal date on (true, false, a date, a number, text)."""
+    """Record that a fact has a value from a legal date on.
+
+    VALUE is true, false, an ISO date, a number or text.
+    """
     view = app.service().set_fact(
         case_id,
         assignment,
@@ -262,10 +303,14 @@ def correct(
 @case.command()
 @click.argument("case_id")
 @click.option("--as-of", default=None, metavar="DATE", help="What was true on DATE (legal time).")
-@click.option("--known-at", default=None, metavar="TIMESTAMP", help="What was recorded by TIMESTAMP.")
+@click.option(
+    "--known-at", default=None, metavar="TIMESTAMP", help="What was recorded by TIMESTAMP."
+)
 @json_option
 @pass_app
-def show(app: AppContext, case_id: str, as_of: str | None, known_at: str | None, as_json: bool) -> None:
+def show(
+    app: AppContext, case_id: str, as_of: str | None, known_at: str | None, as_json: bool
+) -> None:
     """Show a case: state, facts, clocks, next steps."""
     from treatyflow.values import parse_timestamp
 
@@ -310,7 +355,9 @@ def print_case(view: dict[str, Any]) -> None:
                     s["trigger"],
                     s["to_state"],
                     s["institution"] or "-",
-                    "clock" if s["clock"] else ("yes" if s["ready"] else "; ".join(s["guards_not_met"])),
+                    "clock"
+                    if s["clock"]
+                    else ("yes" if s["ready"] else "; ".join(s["guards_not_met"])),
                 ]
                 for s in view["steps"]
             ],
@@ -325,8 +372,15 @@ def _fmt(value: Any) -> str:
 
 @case.command()
 @click.argument("case_id")
-@click.option("--as-of", default=None, metavar="DATE", help="Only events with a legal date on or before DATE.")
-@click.option("--known-at", default=None, metavar="TIMESTAMP", help="Only events recorded by TIMESTAMP.")
+@click.option(
+    "--as-of",
+    default=None,
+    metavar="DATE",
+    help="Only events with a legal date on or before DATE.",
+)
+@click.option(
+    "--known-at", default=None, metavar="TIMESTAMP", help="Only events recorded by TIMESTAMP."
+)
 @json_option
 @pass_app
 def history(
@@ -353,9 +407,8 @@ def history(
                 e["kind"],
                 _step(e),
                 e["actor"],
-                "; ".join(
-                    [e["note"]] if e["note"] else []
-                ) + ("" if not e["sources"] else f" [{len(e['sources'])} source(s)]"),
+                "; ".join([e["note"]] if e["note"] else [])
+                + ("" if not e["sources"] else f" [{len(e['sources'])} source(s)]"),
             ]
             for e in events
         ],
@@ -371,7 +424,7 @@ def _step(event: dict[str, Any]) -> str:
         return ", ".join(f"{k}={_fmt(v)}" for k, v in event["data"].get("facts", {}).items())
     if event["kind"] == "record":
         by = event["data"].get("by")
-        return event["data"].get("type", "") + (f" by {by}" if by else "")
+        return str(event["data"].get("type", "")) + (f" by {by}" if by else "")
     if event["kind"] == "correct":
         return f"corrects seq {event['data']['target_seq']} to {event['data']['occurred_on']}"
     return ""
@@ -390,7 +443,15 @@ def list_(app: AppContext, as_json: bool) -> None:
         None,
         ["case", "country", "treaty", "action", "state", "events", "last date"],
         [
-            [c["id"], c["country"], c["treaty"], c["action"], c["state"], c["version"], c["last_on"]]
+            [
+                c["id"],
+                c["country"],
+                c["treaty"],
+                c["action"],
+                c["state"],
+                c["version"],
+                c["last_on"],
+            ]
             for c in cases
         ],
     )

@@ -40,7 +40,9 @@ class AppContext:
                 from treatyflow.errors import InvalidInput
 
                 raise InvalidInput(
-                    "--workflows", self.workflows, f"--workflows {self.workflows!r} is not a directory."
+                    "--workflows",
+                    self.workflows,
+                    f"--workflows {self.workflows!r} is not a directory.",
                 )
             dirs.append(extra)
         return dirs
@@ -70,5 +72,5 @@ def default_actor() -> str:
         return env
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:
         return "unknown"

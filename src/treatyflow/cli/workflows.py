@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,7 +37,7 @@ def list_(app: AppContext, as_json: bool) -> None:
         }
         for t in sorted(cat.treaties.values(), key=lambda t: t.id)
     ]
-    procedures = [
+    procedures: list[dict[str, Any]] = [
         {
             "id": p.id,
             "title": p.title,
@@ -50,11 +51,19 @@ def list_(app: AppContext, as_json: bool) -> None:
     if as_json:
         emit_json({"treaties": treaties, "procedures": procedures})
         return
-    table("Treaties", ["id", "name", "depositary", "actions"],
-          [[t["id"], t["short_name"], t["depositary"], ", ".join(t["actions"])] for t in treaties])
-    table("Procedures", ["id", "country", "actions", "title"],
-          [[p["id"], "part" if p["part"] else p["country"], ", ".join(p["actions"]), p["title"]]
-           for p in procedures])
+    table(
+        "Treaties",
+        ["id", "name", "depositary", "actions"],
+        [[t["id"], t["short_name"], t["depositary"], ", ".join(t["actions"])] for t in treaties],
+    )
+    table(
+        "Procedures",
+        ["id", "country", "actions", "title"],
+        [
+            [p["id"], "part" if p["part"] else p["country"], ", ".join(p["actions"]), p["title"]]
+            for p in procedures
+        ],
+    )
 
 
 @workflow.command()
@@ -73,7 +82,9 @@ def show(app: AppContext, ident: str, as_json: bool) -> None:
         if as_json:
             emit_json(doc)
             return
-        keyvalues([("treaty", treaty.id), ("name", treaty.name), ("depositary", treaty.depositary.name)])
+        keyvalues(
+            [("treaty", treaty.id), ("name", treaty.name), ("depositary", treaty.depositary.name)]
+        )
         for action, clause in treaty.actions.items():
             click.echo(f"\n{action}: {clause.basis}")
             click.echo(clause.text.rstrip())
@@ -81,21 +92,57 @@ def show(app: AppContext, ident: str, as_json: bool) -> None:
     if ident in cat.procedures:
         raw = cat.procedures[ident]
         proc = raw if raw.part else cat.procedure(ident)
-        doc = {"kind": "part" if raw.part else "procedure", "hash": content_hash(proc),
-               **proc.model_dump(mode="json")}
+        doc = {
+            "kind": "part" if raw.part else "procedure",
+            "hash": content_hash(proc),
+            **proc.model_dump(mode="json"),
+        }
         if as_json:
             emit_json(doc)
             return
-        keyvalues([("procedure", proc.id), ("title", proc.title), ("country", proc.country),
-                   ("actions", ", ".join(proc.actions)), ("initial", proc.initial)])
-        table("States", ["state", "title", "who acts", "legal basis"],
-              [[s.id + (" (final)" if s.final else ""), s.title, s.institution or "-", s.legal_basis or "-"]
-               for s in proc.states])
-        table("Transitions", ["trigger", "from", "to", "notes"],
-              [[t.trigger, ", ".join(t.sources), t.dest,
-                "; ".join(x for x in [f"clock {t.clock}" if t.clock else "", "optional" if t.optional else "",
-                                      "contested" if t.contested else ""] if x)]
-               for t in proc.transitions])
+        keyvalues(
+            [
+                ("procedure", proc.id),
+                ("title", proc.title),
+                ("country", proc.country),
+                ("actions", ", ".join(proc.actions)),
+                ("initial", proc.initial),
+            ]
+        )
+        table(
+            "States",
+            ["state", "title", "who acts", "legal basis"],
+            [
+                [
+                    s.id + (" (final)" if s.final else ""),
+                    s.title,
+                    s.institution or "-",
+                    s.legal_basis or "-",
+                ]
+                for s in proc.states
+            ],
+        )
+        table(
+            "Transitions",
+            ["trigger", "from", "to", "notes"],
+            [
+                [
+                    t.trigger,
+                    ", ".join(t.sources),
+                    t.dest,
+                    "; ".join(
+                        x
+                        for x in [
+                            f"clock {t.clock}" if t.clock else "",
+                            "optional" if t.optional else "",
+                            "contested" if t.contested else "",
+                        ]
+                        if x
+                    ),
+                ]
+                for t in proc.transitions
+            ],
+        )
         return
     known = sorted([*cat.treaties, *cat.procedures])
     raise NotFound(f"no treaty or procedure {ident!r}; known: {', '.join(known)}.")
@@ -118,8 +165,14 @@ def lint(app: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
         base = app.workflow_dirs()
     problems = lint_paths(paths, base)
     if as_json:
-        emit_json({"ok": not problems, "problems": [
-            {"path": p.path, "line": p.line, "message": p.message} for p in problems]})
+        emit_json(
+            {
+                "ok": not problems,
+                "problems": [
+                    {"path": p.path, "line": p.line, "message": p.message} for p in problems
+                ],
+            }
+        )
     else:
         for p in problems:
             click.echo(str(p))
@@ -133,10 +186,16 @@ def lint(app: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
 
 @workflow.command()
 @click.argument("procedure")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
-              show_default=True)
-@click.option("--case", "case_id", default=None, metavar="CASE_ID",
-              help="Highlight the path a case has taken.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
+@click.option(
+    "--case",
+    "case_id",
+    default=None,
+    metavar="CASE_ID",
+    help="Highlight the path a case has taken.",
+)
 @pass_app
 def diagram(app: AppContext, procedure: str, fmt: str, case_id: str | None) -> None:
     """Draw a procedure's state diagram (Mermaid or Graphviz DOT text)."""

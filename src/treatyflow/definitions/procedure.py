@@ -82,7 +82,8 @@ class TransitionSpec(BaseModel):
     guards: list[Guard] = Field(default_factory=list)
     evidence: list[EvidenceRequirement] = Field(default_factory=list)
     clock: str | None = Field(
-        default=None, description="Fired by `tick` when this clock is due; analysts cannot fire it."
+        default=None,
+        description="Fired by `tick` when this clock is due; analysts cannot fire it.",
     )
     optional: bool = False
     contested: Contest | None = None

@@ -53,7 +53,9 @@ def history() -> list[tuple[str, str | None, str]]:
     return [
         (
             str(r.revision),
-            r.down_revision if isinstance(r.down_revision, str) or r.down_revision is None else ",".join(r.down_revision),
+            r.down_revision
+            if isinstance(r.down_revision, str) or r.down_revision is None
+            else ",".join(r.down_revision),
             (r.doc or "").splitlines()[0] if r.doc else "",
         )
         for r in revisions

@@ -120,7 +120,7 @@ class Store:
         self._insert_event(conn, first)
 
     def append(self, conn: Connection, case: CaseRecord, expected_version: int, ev: Event) -> None:
-        """Append ``ev`` and update the case row, if nobody changed it since ``expected_version``."""
+        """Append ``ev`` and update the case row unless it changed since ``expected_version``."""
         result = conn.execute(
             cases.update()
             .where(cases.c.id == case.id, cases.c.version == expected_version)
@@ -272,7 +272,7 @@ def _operational(exc: DBAPIError, url: str) -> StoreError:
     code = getattr(exc.orig, "sqlstate", None)
     if any(m in lowered for m in _BUSY) or code in ("40001", "40P01"):
         return StoreError(f"the database is busy ({message}); run the command again.")
-    if "no such table" in lowered or "does not exist" in lowered and "relation" in lowered:
+    if "no such table" in lowered or ("does not exist" in lowered and "relation" in lowered):
         return StoreUnavailable(
             f"the database {redact_url(url)} has no treatyflow tables; run 'treatyflow init'."
         )
