@@ -130,7 +130,7 @@ def fold(
 
 def clause_for(spec: ClockSpec, treaty: Treaty, action: str) -> Clause | None:
     if spec.rule == "treaty":
-        return treaty.actions.get(action) or treaty.actions.get("withdrawal")
+        return treaty.actions.get(action)
     assert isinstance(spec.rule, Clause)
     return spec.rule
 

@@ -98,15 +98,16 @@ class Service:
         actor = check_actor(actor)
         note = check_text(note, "--note")
         treaty_def = self.catalog.treaty(treaty)
-        if action not in treaty_def.actions:
+        proc_id = procedure or self.catalog.default_procedure(country, action, treaty)
+        proc = self.catalog.procedure(proc_id)
+        needs_clause = any(c.rule == "treaty" for c in proc.clocks)
+        if needs_clause and action not in treaty_def.actions:
             raise InvalidInput(
                 "--action",
                 action,
                 f"the treaty {treaty!r} has no clause for the action {action!r} "
                 f"(it has: {', '.join(sorted(treaty_def.actions))}).",
             )
-        proc_id = procedure or self.catalog.default_procedure(country, action, treaty)
-        proc = self.catalog.procedure(proc_id)
         if action not in proc.actions:
             raise InvalidInput(
                 "--action",
@@ -464,10 +465,11 @@ class Service:
         with self.store.read() as conn:
             ids = [c.id for c in self.store.list_cases(conn)]
         for case_id in ids:
-            fired += self._tick_case(case_id, day)
+            fired += self.tick_case(case_id, day)
         return fired
 
-    def _tick_case(self, case_id: str, day: dt.date) -> list[dict[str, Any]]:
+    def tick_case(self, case_id: str, day: dt.date) -> list[dict[str, Any]]:
+        """Fire every clock of one case due on or before ``day``."""
         fired: list[dict[str, Any]] = []
         # A firing can start another clock; a procedure has few, so this ends quickly.
         for _ in range(64):
@@ -579,6 +581,31 @@ class Service:
                 if known_at is not None and not any(e.recorded_at <= known_at for e in events):
                     continue
                 yield self._view(conn, record, events, as_of=as_of, known_at=known_at)
+
+    def portfolio(
+        self,
+        *,
+        as_of: dt.date | None = None,
+        known_at: str | None = None,
+        case_ids: Sequence[str] | None = None,
+    ) -> list[tuple[dict[str, Any], list[dict[str, Any]], Procedure]]:
+        """(view, history, procedure) of every case (or of ``case_ids``), for reports."""
+        out = []
+        with self.store.read() as conn:
+            records = (
+                [self._record(conn, c) for c in case_ids]
+                if case_ids
+                else self.store.list_cases(conn)
+            )
+            for record in records:
+                events = self.store.events(conn, record.id)
+                visible = [e for e in select(events, as_of=as_of, known_at=known_at)]
+                if not visible:
+                    continue
+                view = self._view(conn, record, events, as_of=as_of, known_at=known_at)
+                defs = self._definitions_for(conn, record)
+                out.append((view, [e.to_json() for e in visible], defs.procedure))
+        return out
 
     def pending(
         self, *, as_of: dt.date | None = None, known_at: str | None = None

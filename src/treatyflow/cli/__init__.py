@@ -88,7 +88,7 @@ def main(ctx: click.Context, db: str, workflows: str | None, debug: bool) -> Non
 
 
 def _register() -> None:
-    from treatyflow.cli import admin, cases, workflows
+    from treatyflow.cli import admin, cases, reports, workflows
 
     main.add_command(admin.init)
     main.add_command(workflows.workflow)
@@ -96,6 +96,9 @@ def _register() -> None:
     main.add_command(admin.pending)
     main.add_command(admin.tick)
     main.add_command(admin.verify)
+    main.add_command(reports.demo)
+    main.add_command(reports.conformance)
+    main.add_command(reports.report)
     main.add_command(admin.db)
 
 

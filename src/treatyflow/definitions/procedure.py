@@ -15,6 +15,44 @@ from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValu
 from treatyflow.evidence import EvidenceLevel, Source
 
 STATE_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+#: Comparable milestones across countries' procedures, in the order the matrix shows them.
+MILESTONES = (
+    "proposal",
+    "decision",
+    "bill",
+    "committee",
+    "parliament",
+    "second-chamber",
+    "head-of-state",
+    "publication",
+    "instrument",
+    "notified",
+    "objection-period",
+    "suspended",
+    "disputed",
+    "effective",
+    "revoked",
+    "abandoned",
+)
+Milestone = Literal[
+    "proposal",
+    "decision",
+    "bill",
+    "committee",
+    "parliament",
+    "second-chamber",
+    "head-of-state",
+    "publication",
+    "instrument",
+    "notified",
+    "objection-period",
+    "suspended",
+    "disputed",
+    "effective",
+    "revoked",
+    "abandoned",
+]
 TRIGGER_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
 #: States every withdrawal procedure must have (contract: "Vocabulary every withdrawal
@@ -42,6 +80,10 @@ class StateSpec(BaseModel):
     description: str = ""
     final: bool = False
     contested: Contest | None = None
+    milestone: Milestone | None = Field(
+        default=None,
+        description="The column this step fills in the country-by-step matrix.",
+    )
 
 
 class Guard(BaseModel):

@@ -1,0 +1,179 @@
+"""Case files: YAML data describing a case and its dated steps, replayed through the service.
+
+The format (see docs/case-files.md)::
+
+    case: {id, country, treaty, action, procedure, opened_on, at, facts, note, sources}
+    events:
+      - advance: TRIGGER      # or set-fact: {NAME: VALUE} | record: TYPE | note: TEXT
+        on: DATE
+        note: TEXT
+        by: WHO               # record only
+        sources: [{citation, url, date, level, kind, reference}]
+        out_of_procedure: REASON
+
+Before each step the case's clocks are ticked up to the step's date, so a deadline that
+fell due earlier is recorded first, as it happened in law.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from treatyflow.errors import InvalidWorkflow, Problem
+from treatyflow.evidence import Source
+from treatyflow.loader import load_file
+from treatyflow.service import Service
+from treatyflow.values import fact_to_json
+
+
+class CaseHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    country: str
+    treaty: str
+    action: str = "withdrawal"
+    procedure: str | None = None
+    opened_on: dt.date
+    at: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: dt.date
+    advance: str | None = None
+    set_fact: dict[str, Any] | None = Field(default=None, alias="set-fact")
+    record: str | None = None
+    note: str | None = None
+    by: str | None = None
+    sources: list[Source] = Field(min_length=1)
+    out_of_procedure: str | None = None
+    to: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [k for k in ("advance", "set_fact", "record") if getattr(self, k) is not None]
+        if len(kinds) > 1:
+            raise ValueError(f"a step is one of advance, set-fact, record or note, not {kinds}")
+        if not kinds and self.note is None:
+            raise ValueError("a step needs advance, set-fact, record or note")
+        return self
+
+
+class CaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case: CaseHeader
+    events: list[Step] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    path: Path
+    case_id: str
+    events: int
+
+
+def read(path: Path) -> CaseFile:
+    doc = load_file(path)
+    try:
+        return CaseFile.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                doc.path,
+                doc.line_of(tuple(e["loc"])),
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}",
+            )
+            for e in exc.errors()
+        ]
+        raise InvalidWorkflow(problems) from exc
+
+
+def replay(
+    service: Service,
+    path: Path,
+    *,
+    actor: str,
+    progress: Callable[[str], None] | None = None,
+) -> Loaded:
+    """Open the case described in ``path`` and record each of its steps."""
+    data = read(path)
+    head = data.case
+    facts = [f"{k}={_text(v)}" for k, v in head.facts.items()]
+    service.open_case(
+        country=head.country,
+        treaty=head.treaty,
+        procedure=head.procedure,
+        action=head.action,
+        case_id=head.id,
+        at=head.at,
+        on=head.opened_on,
+        facts=facts,
+        sources=head.sources,
+        note=head.note,
+        actor=actor,
+    )
+    for step in data.events:
+        service.tick_case(head.id, step.on)
+        if step.advance is not None:
+            service.advance(
+                head.id,
+                step.advance,
+                on=step.on,
+                actor=actor,
+                sources=step.sources,
+                note=step.note,
+                out_of_procedure=step.out_of_procedure,
+                to=step.to,
+            )
+        elif step.set_fact is not None:
+            for name, value in step.set_fact.items():
+                service.set_fact(
+                    head.id,
+                    f"{name}={_text(value)}",
+                    on=step.on,
+                    actor=actor,
+                    sources=step.sources,
+                    note=step.note,
+                )
+        elif step.record is not None:
+            service.record(
+                head.id,
+                step.record,
+                on=step.on,
+                by=step.by,
+                actor=actor,
+                sources=step.sources,
+                note=step.note,
+            )
+        else:
+            assert step.note is not None
+            service.note(head.id, step.note, on=step.on, actor=actor, sources=step.sources)
+        if progress:
+            progress(head.id)
+    return Loaded(path, head.id, 1 + len(data.events))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(fact_to_json(value))
+
+
+def examples_dir() -> Path:
+    """The shipped example data (installed wheel, or the source checkout)."""
+    installed = Path(__file__).parent / "_examples"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "examples"

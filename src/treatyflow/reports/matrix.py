@@ -1,0 +1,206 @@
+"""The country-by-step matrix: what the UN Treaty Collection's status pages show by hand.
+
+Rows are cases; columns are milestones (``StateSpec.milestone``) that any case reached; a
+cell is the legal date the case entered that step, with footnotes for uncertain (press
+only, or marked UNCERTAIN), contested, out-of-procedure or backdated steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from treatyflow.definitions.procedure import MILESTONES, Procedure
+
+TITLES = {
+    "proposal": "Proposal",
+    "decision": "Decision",
+    "bill": "Bill",
+    "committee": "Committee",
+    "parliament": "Parliament",
+    "second-chamber": "Second chamber",
+    "head-of-state": "Head of State",
+    "publication": "Published",
+    "instrument": "Instrument",
+    "notified": "Notified",
+    "objection-period": "Objection period",
+    "suspended": "Suspended",
+    "disputed": "Disputed",
+    "effective": "Effective",
+    "revoked": "Revoked",
+    "abandoned": "Abandoned",
+}
+
+
+@dataclass
+class Cell:
+    date: str
+    state: str
+    notes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    case_id: str
+    country: str
+    treaty: str
+    action: str
+    state: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+    expected: dict[str, str] = field(default_factory=dict)
+    """Milestones not reached yet but with a computed date (e.g. the expected effect)."""
+
+
+@dataclass
+class Matrix:
+    columns: list[str]
+    rows: list[Row]
+    footnotes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "columns": [{"id": c, "title": TITLES.get(c, c)} for c in self.columns],
+            "rows": [
+                {
+                    "case": r.case_id,
+                    "country": r.country,
+                    "treaty": r.treaty,
+                    "action": r.action,
+                    "state": r.state,
+                    "cells": {
+                        k: {"date": c.date, "state": c.state, "notes": c.notes}
+                        for k, c in r.cells.items()
+                    },
+                    "expected": r.expected,
+                }
+                for r in self.rows
+            ],
+            "footnotes": [{"n": i + 1, "text": t} for i, t in enumerate(self.footnotes)],
+        }
+
+
+def build(
+    cases: Sequence[Mapping[str, Any]],
+    histories: Mapping[str, Sequence[Mapping[str, Any]]],
+    procedures: Mapping[str, Procedure],
+) -> Matrix:
+    """Build the matrix from case views (``Service.show``), histories and their procedures."""
+    footnotes: list[str] = []
+    rows: list[Row] = []
+    used: set[str] = set()
+    for view in cases:
+        proc = procedures[view["id"]]
+        row = Row(view["id"], view["country"], view["treaty"], view["action"], view["state"])
+        for ev in histories[view["id"]]:
+            state = ev.get("to_state")
+            if not state:
+                continue
+            spec = proc.state(state)
+            milestone = (spec.milestone if spec else None) or _default_milestone(state)
+            if milestone is None:
+                continue
+            cell = Cell(ev["occurred_on"], state)
+            for text in _footnotes(ev, spec.contested is not None if spec else False):
+                if text not in footnotes:
+                    footnotes.append(text)
+                cell.notes.append(footnotes.index(text) + 1)
+            row.cells[milestone] = cell
+            used.add(milestone)
+        if view.get("effective_on") and "effective" not in row.cells:
+            row.expected["effective"] = view["effective_on"]
+            used.add("effective")
+        rows.append(row)
+    columns = [m for m in MILESTONES if m in used]
+    return Matrix(columns, rows, footnotes)
+
+
+def _default_milestone(state: str) -> str | None:
+    return state if state in ("notified", "effective", "revoked") else None
+
+
+def _footnotes(ev: Mapping[str, Any], contested_state: bool) -> list[str]:
+    out = []
+    note = (ev.get("note") or "").strip()
+    sources = ev.get("sources") or []
+    seq = f"{ev['case_id']} #{ev['seq']}"
+    if note.upper().startswith("UNCERTAIN"):
+        out.append(f"{seq}: {note}")
+    elif sources and all(s.get("level", "reported") == "reported" for s in sources):
+        out.append(f"{seq}: reported by the press only ({sources[0].get('citation', '')}).")
+    flags = (ev.get("data") or {}).get("flags", [])
+    if "out-of-procedure" in flags:
+        reason = (ev.get("data") or {}).get("reason") or ""
+        out.append(f"{seq}: recorded out of procedure: {reason}".rstrip(": "))
+    if "contested" in flags or contested_state:
+        out.append(f"{seq}: the necessity or validity of this step is contested.")
+    if "backdated" in flags:
+        out.append(f"{seq}: backdated: {(ev.get('data') or {}).get('backdate_reason', '')}")
+    return out
+
+
+def _cell_text(row: Row, column: str) -> str:
+    cell = row.cells.get(column)
+    if cell is not None:
+        marks = "".join(f"[{n}]" for n in cell.notes)
+        return f"{cell.date}{marks}"
+    expected = row.expected.get(column)
+    return f"({expected} expected)" if expected else ""
+
+
+def header(matrix: Matrix) -> list[str]:
+    return ["Case", "Country", "Action", *[TITLES.get(c, c) for c in matrix.columns]]
+
+
+def body(matrix: Matrix) -> list[list[str]]:
+    return [
+        [r.case_id, r.country, r.action, *[_cell_text(r, c) for c in matrix.columns]]
+        for r in matrix.rows
+    ]
+
+
+def render_text(matrix: Matrix) -> str:
+    rows = [header(matrix), *body(matrix)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if matrix.footnotes:
+        lines.append("")
+        lines += [f"[{i + 1}] {t}" for i, t in enumerate(matrix.footnotes)]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(matrix: Matrix) -> str:
+    head = header(matrix)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in body(matrix):
+        lines.append("| " + " | ".join(_md(c) for c in r) + " |")
+    if matrix.footnotes:
+        lines.append("")
+        lines += [f"{i + 1}. {_md(t)}" for i, t in enumerate(matrix.footnotes)]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(matrix: Matrix) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header(matrix))
+    for r in body(matrix):
+        writer.writerow([safe_cell(c) for c in r])
+    return out.getvalue()
+
+
+def render_json(matrix: Matrix) -> str:
+    return json.dumps(matrix.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def safe_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ gets a leading quote."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
