@@ -599,7 +599,7 @@ class Service:
             )
             for record in records:
                 events = self.store.events(conn, record.id)
-                visible = [e for e in select(events, as_of=as_of, known_at=known_at)]
+                visible = select(events, as_of=as_of, known_at=known_at)
                 if not visible:
                     continue
                 view = self._view(conn, record, events, as_of=as_of, known_at=known_at)
