@@ -439,7 +439,7 @@ class Service:
                 )
             current = select(events)[seq - 1].occurred_on
             before = {c.name: c.due_on for c in st.clocks}
-            return Event(
+            ev = Event(
                 case_id=record.id,
                 seq=record.version + 1,
                 kind=EventKind.CORRECT,
@@ -452,9 +452,12 @@ class Service:
                     "target_seq": seq,
                     "occurred_on": on.isoformat(),
                     "previous_occurred_on": current.isoformat(),
-                    "due_before": {k: v.isoformat() if v else None for k, v in before.items()},
+                    "due_before": _iso_map(before),
                 },
             )
+            after = self._fold(record, defs, [*events, ev], as_of=None)
+            ev.data["due_after"] = _iso_map({c.name: c.due_on for c in after.clocks})
+            return ev
 
         return self._change(case_id, change)
 
@@ -976,6 +979,10 @@ def _starts_clock(procedure: Procedure, state: str) -> bool:
 def _institution(procedure: Procedure, state: str) -> str | None:
     spec = procedure.state(state)
     return spec.institution if spec else None
+
+
+def _iso_map(values: dict[str, dt.date | None]) -> dict[str, str | None]:
+    return {k: v.isoformat() if v else None for k, v in values.items()}
 
 
 def _seal(ev: Event) -> Event:
