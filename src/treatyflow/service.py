@@ -265,7 +265,8 @@ class Service:
                 if missing:
                     flags.append("evidence-missing")
                     data["evidence_missing"] = missing
-                if flags:
+                if flags or reason:
+                    # The analyst declared a deviation: record it even if the rules allow it.
                     flags.insert(0, "out-of-procedure")
                 if spec.contested is not None:
                     flags.append("contested")
@@ -591,8 +592,14 @@ class Service:
         as_of: dt.date | None = None,
         known_at: str | None = None,
         case_ids: Sequence[str] | None = None,
+        raw: bool = False,
     ) -> list[tuple[dict[str, Any], list[dict[str, Any]], Procedure]]:
-        """(view, history, procedure) of every case (or of ``case_ids``), for reports."""
+        """(view, history, procedure) of every case (or of ``case_ids``), for reports.
+
+        The history is the events visible at (``as_of``, ``known_at``) with corrected legal
+        dates applied; with ``raw``, every event recorded by ``known_at`` exactly as stored
+        (hash-verifiable, corrections not applied, not filtered by ``as_of``).
+        """
         out = []
         with self.store.read() as conn:
             records = (
@@ -607,6 +614,8 @@ class Service:
                     continue
                 view = self._view(conn, record, events, as_of=as_of, known_at=known_at)
                 defs = self._definitions_for(conn, record)
+                if raw:
+                    visible = [e for e in events if known_at is None or e.recorded_at <= known_at]
                 out.append((view, [e.to_json() for e in visible], defs.procedure))
         return out
 

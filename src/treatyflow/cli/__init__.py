@@ -28,6 +28,11 @@ class TreatyflowGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # The reader went away (`treatyflow ... | head`): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
         except Exception as exc:
             from treatyflow.errors import TreatyflowError
 
