@@ -62,19 +62,31 @@ class Definitions:
 
 
 class Service:
+    """The commands of treatyflow over one store and one catalogue of definitions.
+
+    ``catalog`` may be a callable that loads it: commands that need no definitions (``case
+    list``, ``verify``) then never read the YAML files.
+    """
+
     def __init__(
         self,
         store: Store,
-        catalog: Catalog,
+        catalog: Catalog | Callable[[], Catalog],
         *,
         now: Callable[[], str] = utc_now,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.store = store
-        self.catalog = catalog
+        self._catalog = catalog
         self.now = now
         self.today = today
         self._definitions: dict[tuple[str, str], Definitions] = {}
+
+    @property
+    def catalog(self) -> Catalog:
+        if not isinstance(self._catalog, Catalog):
+            self._catalog = self._catalog()
+        return self._catalog
 
     # ================================================================== writing
     def open_case(

@@ -58,7 +58,7 @@ class AppContext:
         if self._service is None:
             from treatyflow.service import Service
 
-            self._service = Service(self.store(), self.catalog())
+            self._service = Service(self.store(), self.catalog)
         return self._service  # type: ignore[no-any-return]
 
     def close(self) -> None:
