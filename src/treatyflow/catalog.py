@@ -125,6 +125,7 @@ def load_catalog(
     for path in files:
         _load_one(catalog, _kind_of(path), path)
     catalog.problems += lint(catalog.treaties, catalog.procedures, catalog.locate)
+    catalog.problems.sort(key=lambda p: (p.path, p.line or 0))
     if strict and catalog.problems:
         raise InvalidWorkflow(catalog.problems)
     return catalog

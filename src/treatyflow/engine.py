@@ -127,7 +127,9 @@ def mermaid(procedure: Procedure, highlight: list[str] | None = None) -> str:
     graph = Graph(cast(Any, machine))
     for state in highlight or []:
         graph.set_node_style(state, "active")
-    return str(graph.get_graph(title=procedure.title).source)
+    source = str(graph.get_graph(title=procedure.title).source)
+    # transitions writes "Class"; Mermaid's keyword is lower case.
+    return source.replace("\n  Class ", "\n  class ")
 
 
 def dot(procedure: Procedure, highlight: list[str] | None = None) -> str:

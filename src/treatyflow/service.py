@@ -35,6 +35,7 @@ from treatyflow.errors import (
 from treatyflow.events import RECORD_TYPES, SYSTEM_ACTOR, Event, EventKind, utc_now
 from treatyflow.evidence import Source
 from treatyflow.legal.clocks import ClockStatus, check_notice
+from treatyflow.legal.facts import FactTimeline
 from treatyflow.projection import (
     CaseState,
     clause_for,
@@ -50,6 +51,8 @@ from treatyflow.values import check_actor, check_country, check_text, fact_to_js
 T = TypeVar("T")
 
 RETRIES = 8
+RETRY_BASE = 0.01
+RETRY_CAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,30 @@ class Service:
             data["facts"] = {k: fact_to_json(v) for k, v in fact_values.items()}
         if at is not None and at != proc.initial:
             data["opened_at_state"] = at
+        flags: list[str] = []
         if out_of_procedure:
-            data["flags"] = ["out-of-procedure"]
+            flags.append("out-of-procedure")
             data["reason"] = check_text(out_of_procedure, "--out-of-procedure")
+        if _starts_clock(proc, state):
+            # Opening at `notified` records a notification: the treaty's notice rules apply.
+            timeline = FactTimeline(
+                [(k, day, v) for k, v in fact_values.items()],
+                {k: s.default for k, s in specs.items() if s.default is not None},
+            )
+            problems = [
+                p
+                for spec in proc.clocks
+                if spec.starts_at == state
+                and (clause := clause_for(spec, treaty_def, action)) is not None
+                for p in check_notice(clause, notice_on=day, facts=timeline)
+            ]
+            if problems and not out_of_procedure:
+                raise NoticeTooEarly(case_id or f"{country}-{treaty}", problems)
+            if problems:
+                flags.append("notice-too-early")
+                data["notice_problems"] = problems
+        if flags:
+            data["flags"] = flags
         proc_hash = content_hash(proc)
         treaty_hash = content_hash(treaty_def)
 
@@ -878,7 +902,9 @@ class Service:
                     "trigger": spec.trigger,
                     "title": spec.title,
                     "to_state": spec.dest,
-                    "institution": spec.institution or _institution(defs.procedure, state),
+                    "institution": "system (clock)"
+                    if spec.clock
+                    else spec.institution or _institution(defs.procedure, state),
                     "ready": step.ready,
                     "guards_not_met": list(step.failures),
                     "evidence": [r.model_dump(mode="json") for r in spec.evidence],
@@ -1023,13 +1049,21 @@ def _verify_case(
 
 
 def _retry(attempt: Callable[[], T]) -> T:
+    """Run ``attempt``; on a conflict (``is_retryable``) run it again, at most RETRIES times.
+
+    Backoff is exponential with full jitter (a random sleep up to 10 ms, 20 ms, 40 ms ...,
+    capped at RETRY_CAP seconds), so writers that collided do not collide again in step.
+    After the last attempt the conflict's own error ("changed by someone else ... run the
+    command again", or "the database is busy ...") is raised.
+    """
     for n in range(RETRIES):
         try:
             return attempt()
         except StoreError as exc:
             if not is_retryable(exc) or n == RETRIES - 1:
                 raise
-            time.sleep(random.uniform(0.005, 0.05) * (n + 1))  # noqa: S311 - jitter, not crypto
+            delay = min(RETRY_CAP, RETRY_BASE * 2**n)
+            time.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")
 
 

@@ -166,35 +166,40 @@ def fact_from_json(value: Any, spec: FactSpec | None) -> FactValue:
     return value  # type: ignore[no-any-return]
 
 
-_SOURCE_KEYS = {"citation", "url", "date", "level", "kind", "reference", "ref"}
+_FIELD = re.compile(r"^\s*(citation|url|date|level|kind|reference|ref)\s*=", re.IGNORECASE)
 
 
 def parse_source(text: str, *, level: str | None = None, kind: str | None = None) -> Source:
-    """A source from ``--source``: a citation, optionally ``key=value; ...`` fields.
+    """A source from ``--source``: a citation, optionally with ``key=value`` fields.
 
-    ``"Decree No. 441/2025"`` or
-    ``"citation=Decree No. 441/2025; url=https://...; level=official; kind=decree; ref=441/2025"``.
+    ``"Decree No. 441/2025"``, ``"Decree No. 441/2025; level=official; kind=decree"`` or
+    ``"citation=Decree No. 441/2025; url=https://...; date=2025-06-29; ref=441/2025"``.
+    Segments separated by ``;`` that start with a known key are fields; the others form
+    the citation (a URL in it is picked up when no ``url=`` is given).
     """
     raw = check_text(text, "--source", 4000) or ""
     fields: dict[str, Any] = {}
-    if "=" in raw and raw.split("=", 1)[0].strip().lower() in _SOURCE_KEYS:
-        for part in raw.split(";"):
-            if not part.strip():
-                continue
-            key, sep, value = part.partition("=")
-            key = key.strip().lower()
-            if not sep or key not in _SOURCE_KEYS:
-                raise InvalidInput(
-                    "--source",
-                    text,
-                    f"--source field {key!r} is not one of citation, url, date, level, kind, ref.",
-                )
-            fields["reference" if key == "ref" else key] = value.strip()
-    else:
-        fields["citation"] = raw.strip()
-        match = re.search(r"https?://\S+", raw)
-        if match:
-            fields["url"] = match.group(0).rstrip(").,;")
+    plain: list[str] = []
+    for part in raw.split(";"):
+        match = _FIELD.match(part)
+        if match is None:
+            if part.strip():
+                plain.append(part.strip())
+            continue
+        key = match.group(1).lower()
+        fields["reference" if key == "ref" else key] = part[match.end() :].strip()
+    if plain:
+        if "citation" in fields:
+            raise InvalidInput(
+                "--source", text, "--source has both citation= and plain citation text."
+            )
+        fields["citation"] = "; ".join(plain)
+    if not fields.get("citation"):
+        raise InvalidInput("--source", text, f"--source {text!r} has no citation text.")
+    if "url" not in fields:
+        found = re.search(r"https?://\S+", fields.get("citation", ""))
+        if found:
+            fields["url"] = found.group(0).rstrip(").,;")
     if level and "level" not in fields:
         fields["level"] = level
     if kind and "kind" not in fields:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValue
 from treatyflow.evidence import EvidenceLevel, Source
@@ -92,9 +92,17 @@ class Guard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fact: str
-    equals: FactValue | None = None
+    equals: FactValue | None = Field(default=None, description="Default: true.")
     not_equals: FactValue | None = None
     basis: str = ""
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Guard:
+        if self.equals is not None and self.not_equals is not None:
+            raise ValueError("a guard has either 'equals' or 'not_equals', not both")
+        if self.equals is None and self.not_equals is None:
+            self.equals = True
+        return self
 
     def describe(self) -> str:
         if self.not_equals is not None:
