@@ -1,0 +1,109 @@
+"""Documentation tests: generated files are current, and every command, error and event is
+documented (datasette's habit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from treatyflow import docgen, errors
+from treatyflow.events import EventKind
+from treatyflow.loader import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+WORKFLOWS = ROOT / "workflows"
+STALE = "{} is stale; run `make docs` (python -m treatyflow.docgen) and commit the result."
+
+try:
+    import jsonschema
+except ImportError:  # the schema test falls back to the pydantic models the schema came from
+    jsonschema = None
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def test_cli_reference_is_current() -> None:
+    """docs/cli-reference.md is exactly what docgen generates from the click commands."""
+    expected = docgen.cli_reference()
+    assert _read(DOCS / "cli-reference.md") == expected, STALE.format("docs/cli-reference.md")
+
+
+@pytest.mark.parametrize("rel", sorted(docgen.schemas()))
+def test_schema_file_is_current(rel: str) -> None:
+    """Each shipped JSON Schema is exactly what docgen generates from the pydantic models."""
+    assert _read(ROOT / rel) == docgen.schemas()[rel], STALE.format(rel)
+
+
+@pytest.mark.parametrize("path", docgen.command_paths())
+def test_command_is_in_cli_reference(path: str) -> None:
+    """Every command in the click tree has a heading in docs/cli-reference.md."""
+    headings = re.findall(r"^#{2,3} `([^`]+)`$", _read(DOCS / "cli-reference.md"), re.M)
+    assert path in headings, f"{path!r} is missing from docs/cli-reference.md; run `make docs`."
+
+
+def _error_classes() -> list[str]:
+    return sorted(
+        name
+        for name, obj in vars(errors).items()
+        if inspect.isclass(obj)
+        and issubclass(obj, Exception)
+        and obj.__module__ == errors.__name__
+    )
+
+
+@pytest.mark.parametrize("name", _error_classes())
+def test_error_class_is_documented(name: str) -> None:
+    """Every exception class in treatyflow.errors has a heading in docs/errors.md."""
+    headings = re.findall(r"^#{2,4} `([A-Za-z]+)`", _read(DOCS / "errors.md"), re.M)
+    assert name in headings, f"docs/errors.md has no '### `{name}`' section."
+
+
+@pytest.mark.parametrize("kind", [k.value for k in EventKind])
+def test_event_kind_is_described(kind: str) -> None:
+    """Every EventKind value has a described row in the events table of docs/concepts.md."""
+    rows = re.findall(r"^\| `([a-z-]+)` \| \S", _read(DOCS / "concepts.md"), re.M)
+    assert kind in rows, f"docs/concepts.md has no '| `{kind}` | ...' row."
+
+
+def _definition_files() -> list[Path]:
+    return sorted(
+        p for sub in ("treaties", "procedures") for p in (WORKFLOWS / sub).glob("*.y*ml")
+    )
+
+
+def _as_json(value: Any) -> Any:
+    """YAML data as an editor sees it: dates (which the loader parses) become ISO strings."""
+    return json.loads(
+        json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+    )
+
+
+@pytest.mark.parametrize("path", _definition_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_definition_file_validates_against_shipped_schema(path: Path) -> None:
+    """Every shipped definition file validates against the shipped JSON Schema of its kind."""
+    kind = "treaty" if path.parent.name == "treaties" else "procedure"
+    data = _as_json(load_file(path).data)
+    if jsonschema is None:
+        # jsonschema is not installed: validate with the models the schema is generated from
+        # (the schema's freshness is checked by test_schema_file_is_current).
+        from treatyflow.definitions import Procedure, Treaty
+
+        (Treaty if kind == "treaty" else Procedure).model_validate(data)
+        return
+    schema = json.loads(_read(WORKFLOWS / "schema" / f"{kind}.schema.json"))
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)
+    ]
+    assert not problems, f"{path.name} does not validate against {kind}.schema.json: {problems}"
