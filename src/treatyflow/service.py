@@ -250,16 +250,16 @@ class Service:
         out_of_procedure: str | None = None,
         to: str | None = None,
         backdate: str | None = None,
+        view: bool = True,
     ) -> dict[str, Any]:
         """Fire ``trigger`` on the case, as of the legal date ``on``."""
         actor = check_actor(actor)
         note = check_text(note, "--note")
         reason = check_text(out_of_procedure, "--out-of-procedure")
 
-        def change(
-            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-        ) -> Event:
+        def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event:
             self._check_order(record, on, backdate)
+            st = ch.state
             flags: list[str] = []
             data: dict[str, Any] = {}
             spec = defs.machine.transition(record.state, trigger)
@@ -335,7 +335,7 @@ class Service:
                 data=data,
             )
 
-        return self._change(case_id, change)
+        return self._change(case_id, change, view=view)
 
     def set_fact(
         self,
@@ -347,6 +347,7 @@ class Service:
         sources: Sequence[Source] = (),
         note: str | None = None,
         backdate: str | None = None,
+        view: bool = True,
     ) -> dict[str, Any]:
         """Record that a fact has a value from the legal date ``on`` on."""
         from treatyflow.values import parse_assignment
@@ -354,9 +355,7 @@ class Service:
         actor = check_actor(actor)
         note = check_text(note, "--note")
 
-        def change(
-            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-        ) -> Event:
+        def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event:
             self._check_order(record, on, backdate)
             name, value = parse_assignment(assignment, fact_specs(defs.treaty, defs.procedure))
             data: dict[str, Any] = {"facts": {name: fact_to_json(value)}}
@@ -375,7 +374,7 @@ class Service:
                 data=data,
             )
 
-        return self._change(case_id, change)
+        return self._change(case_id, change, view=view)
 
     def note(
         self,
@@ -385,6 +384,7 @@ class Service:
         on: dt.date | None,
         actor: str,
         sources: Sequence[Source] = (),
+        view: bool = True,
     ) -> dict[str, Any]:
         """Attach a note (and sources) to the case; changes nothing else."""
         actor = check_actor(actor)
@@ -392,9 +392,7 @@ class Service:
         if not checked or not checked.strip():
             raise InvalidInput("note", text, "the note is empty.")
 
-        def change(
-            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-        ) -> Event:
+        def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event:
             return Event(
                 case_id=record.id,
                 seq=record.version + 1,
@@ -406,7 +404,7 @@ class Service:
                 note=checked,
             )
 
-        return self._change(case_id, change)
+        return self._change(case_id, change, view=view)
 
     def record(
         self,
@@ -418,6 +416,7 @@ class Service:
         by: str | None = None,
         sources: Sequence[Source] = (),
         note: str | None = None,
+        view: bool = True,
     ) -> dict[str, Any]:
         """Record a typed event that changes no state (objection, finding, judgment, ...)."""
         actor = check_actor(actor)
@@ -430,9 +429,7 @@ class Service:
             )
         by_value = check_text(by, "--by", 200)
 
-        def change(
-            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-        ) -> Event:
+        def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event:
             data: dict[str, Any] = {"type": record_type}
             if by_value:
                 data["by"] = by_value
@@ -448,7 +445,7 @@ class Service:
                 data=data,
             )
 
-        return self._change(case_id, change)
+        return self._change(case_id, change, view=view)
 
     def correct(
         self,
@@ -459,6 +456,7 @@ class Service:
         reason: str,
         actor: str,
         sources: Sequence[Source] = (),
+        view: bool = True,
     ) -> dict[str, Any]:
         """Correct the legal date of event ``seq``; the old event stays in the log."""
         actor = check_actor(actor)
@@ -466,9 +464,8 @@ class Service:
         if not why:
             raise InvalidInput("--reason", reason, "a correction needs --reason.")
 
-        def change(
-            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-        ) -> Event:
+        def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event:
+            events, st = ch.events, ch.state
             target = next((e for e in events if e.seq == seq), None)
             if target is None or target.kind is EventKind.CORRECT:
                 raise InvalidInput(
@@ -496,7 +493,7 @@ class Service:
             ev.data["due_after"] = _iso_map({c.name: c.due_on for c in after.clocks})
             return ev
 
-        return self._change(case_id, change)
+        return self._change(case_id, change, view=view)
 
     def tick(self, as_of: dt.date | None = None) -> list[dict[str, Any]]:
         """Fire every clock due on or before ``as_of``; returns what fired."""
@@ -523,10 +520,9 @@ class Service:
         """Fire the first due clock of a case, if any; what fired, or None."""
         fired: list[dict[str, Any]] = []
 
-        def change(
-            record: CaseRecord, defs: Definitions, events: list[Event], st: CaseState
-        ) -> Event | None:
+        def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event | None:
             fired.clear()  # a retried attempt starts afresh
+            st = ch.state
             for clock in st.clocks:
                 if clock.status is not ClockStatus.DUE or clock.due_on is None:
                     continue
@@ -791,19 +787,25 @@ class Service:
     def _change(
         self,
         case_id: str,
-        make: Callable[[CaseRecord, Definitions, list[Event], CaseState], Event | None],
+        make: Callable[[CaseRecord, Definitions, _Change], Event | None],
         *,
         as_of: dt.date | None = None,
+        view: bool = True,
     ) -> dict[str, Any]:
+        """Run ``make`` on the case in one write transaction and append the event it returns.
+
+        With ``view`` the result is the case's full view after the change (as ``show``);
+        without, a summary (id, state, version, head_hash) that needs no re-reading.
+        """
+
         def attempt() -> dict[str, Any]:
             with self.store.write() as conn:
                 record = self._record(conn, case_id)
                 defs = self._definitions_for(conn, record)
-                events = self.store.events(conn, case_id)
-                st = self._fold(record, defs, events, as_of=as_of)
-                ev = make(record, defs, events, st)
+                ch = _Change(self, conn, record, defs, as_of)
+                ev = make(record, defs, ch)
                 if ev is None:
-                    return self._view(conn, record, events, as_of=None, known_at=None)
+                    return self._result(conn, record, ch, view)
                 ev = _seal(replace(ev, prev_hash=record.head_hash))
                 expected = record.version
                 updated = replace(
@@ -817,10 +819,20 @@ class Service:
                 if ev.kind is EventKind.SET_FACT:
                     updated.facts = {**record.facts, **ev.data["facts"]}
                 self.store.append(conn, updated, expected, ev)
-                events.append(ev)
-                return self._view(conn, updated, events, as_of=None, known_at=None)
+                ch.appended(ev)
+                return self._result(conn, updated, ch, view)
 
         return _retry(attempt)
+
+    def _result(self, conn: Any, record: CaseRecord, ch: _Change, view: bool) -> dict[str, Any]:
+        if view:
+            return self._view(conn, record, ch.events, as_of=None, known_at=None)
+        return {
+            "id": record.id,
+            "state": record.state,
+            "version": record.version,
+            "head_hash": record.head_hash,
+        }
 
     def _record(self, conn: Any, case_id: str) -> CaseRecord:
         record = self.store.get_case(conn, case_id)
@@ -1026,6 +1038,43 @@ def _starts_clock(procedure: Procedure, state: str) -> bool:
 def _institution(procedure: Procedure, state: str) -> str | None:
     spec = procedure.state(state)
     return spec.institution if spec else None
+
+
+class _Change:
+    """What a change sees: the case row, its definitions, and, read only if asked for, its
+    events and what they fold to (a note or a fact needs neither: no O(n) read per write).
+    """
+
+    def __init__(
+        self,
+        service: Service,
+        conn: Any,
+        record: CaseRecord,
+        defs: Definitions,
+        as_of: dt.date | None,
+    ) -> None:
+        self._service, self._conn, self._record, self._defs = service, conn, record, defs
+        self._as_of = as_of
+        self._events: list[Event] | None = None
+        self._state: CaseState | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        if self._events is None:
+            self._events = self._service.store.events(self._conn, self._record.id)
+        return self._events
+
+    @property
+    def state(self) -> CaseState:
+        if self._state is None:
+            self._state = self._service._fold(
+                self._record, self._defs, self.events, as_of=self._as_of
+            )
+        return self._state
+
+    def appended(self, ev: Event) -> None:
+        if self._events is not None:
+            self._events.append(ev)
 
 
 def _iso_map(values: dict[str, dt.date | None]) -> dict[str, str | None]:

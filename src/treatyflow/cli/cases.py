@@ -151,6 +151,7 @@ def advance(
         out_of_procedure=out_of_procedure,
         to=to,
         backdate=backdate,
+        view=as_json,
     )
     _changed(view, as_json)
 
@@ -194,6 +195,7 @@ def set_fact(
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
         backdate=backdate,
+        view=as_json,
     )
     _changed(view, as_json)
 
@@ -224,6 +226,7 @@ def note(
         on=parse_on(on),
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
+        view=as_json,
     )
     _changed(view, as_json)
 
@@ -263,6 +266,7 @@ def record(
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
+        view=as_json,
     )
     _changed(view, as_json)
 
@@ -296,6 +300,7 @@ def correct(
         reason=reason,
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
+        view=as_json,
     )
     _changed(view, as_json)
 
