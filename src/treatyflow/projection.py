@@ -103,11 +103,14 @@ def fold(
     state: str | None = None
     entered: dict[str, dt.date] = {}
     fired: dict[str, dt.date] = {}
+    left: dict[str, dt.date] = {}
     last_on: dt.date | None = None
     flags: list[str] = []
     for ev in events:
         last_on = ev.occurred_on if last_on is None else max(last_on, ev.occurred_on)
         if ev.to_state is not None:
+            if state is not None and state != ev.to_state:
+                left[state] = ev.occurred_on
             state = ev.to_state
             entered[ev.to_state] = ev.occurred_on
         if ev.kind in (EventKind.OPEN, EventKind.SET_FACT):
@@ -122,10 +125,32 @@ def fold(
     defaults = {k: v.default for k, v in specs.items() if v.default is not None}
     timeline = FactTimeline(changes, defaults)
     clocks = [
-        evaluate_spec(spec, treaty, action, country, entered, fired, timeline, as_of, state)
+        evaluate_spec(
+            spec,
+            treaty,
+            action,
+            country,
+            entered,
+            {**_deadlines_met(procedure, entered, left), **fired},
+            timeline,
+            as_of,
+            state,
+        )
         for spec in procedure.clocks
     ]
     return CaseState(state, len(events), timeline, clocks, entered, last_on, flags)
+
+
+def _deadlines_met(
+    procedure: Procedure, entered: Mapping[str, dt.date], left: Mapping[str, dt.date]
+) -> dict[str, dt.date]:
+    """A deadline clock (one that fires nothing) is met when the case leaves its start state."""
+    met = {}
+    for spec in procedure.clocks:
+        if spec.fires is None and spec.starts_at in left:
+            if left[spec.starts_at] >= entered.get(spec.starts_at, left[spec.starts_at]):
+                met[spec.name] = left[spec.starts_at]
+    return met
 
 
 def clause_for(spec: ClockSpec, treaty: Treaty, action: str) -> Clause | None:
@@ -171,6 +196,7 @@ def evaluate_spec(
         as_of=as_of,
         fired_on=fired.get(spec.name),
         voided_on=voided_on,
+        deadline=spec.fires is None,
     )
 
 

@@ -81,8 +81,13 @@ def evaluate_clock(
     as_of: dt.date,
     fired_on: dt.date | None = None,
     voided_on: dt.date | None = None,
+    deadline: bool = False,
 ) -> Clock:
     """The clock of ``clause`` for a case of ``country`` anchored on ``started_on``.
+
+    With ``deadline`` the clock is a time limit for a step (it fires nothing): it is
+    SATISFIED once the step is taken (``fired_on``) and its texts speak of a date falling due
+    rather than of an action taking effect.
 
     Order of rules: revoked → VOID; fired → SATISFIED; no anchor → UNKNOWN; otherwise the
     convention's date, then a later specified date, then postponement (Art. 20(3) style), then
@@ -112,6 +117,13 @@ def evaluate_clock(
             explanation=explanation,
         )
 
+    takes, took = ("falls due", "was met") if deadline else ("takes effect", "took effect")
+    if voided_on is not None and deadline:
+        return make(
+            ClockStatus.VOID,
+            None,
+            f"The clock stopped on {voided_on.isoformat()}: the case reached a state that ends it.",
+        )
     if voided_on is not None:
         return make(
             ClockStatus.VOID,
@@ -123,7 +135,7 @@ def evaluate_clock(
         return make(
             ClockStatus.SATISFIED,
             fired_on,
-            f"It took effect on {fired_on.isoformat()} under {clause.basis}.",
+            f"It {took} on {fired_on.isoformat()} under {clause.basis}.",
         )
     if started_on is None:
         starts = (
@@ -243,11 +255,11 @@ def evaluate_clock(
     if due > as_of:
         lead = "Unless postponed, it" if "may-be-postponed" in flags else "It"
         sentences.append(
-            f"{lead} takes effect on {due.isoformat()}, after the as-of date {as_of.isoformat()}."
+            f"{lead} {takes} on {due.isoformat()}, after the as-of date {as_of.isoformat()}."
         )
         return make(ClockStatus.RUNNING, due, " ".join(sentences), tuple(waiting))
     sentences.append(
-        f"That date is on or before the as-of date {as_of.isoformat()}, so it takes effect on "
+        f"That date is on or before the as-of date {as_of.isoformat()}, so it {takes} on "
         f"{due.isoformat()}."
     )
     return make(ClockStatus.DUE, due, " ".join(sentences), tuple(waiting))
