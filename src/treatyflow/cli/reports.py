@@ -44,7 +44,313 @@ def conformance(app: AppContext, case_ids: tuple[str, ...], as_json: bool) -> No
 
 @click.group()
 def report() -> None:
-    """Reports: the country-by-step matrix."""
+    """Reports: one or more cases, the portfolio, the country-by-step matrix.
+
+    \b
+    treatyflow report case LTU-ottawa-2025 --format html -o ltu.html
+    treatyflow report portfolio --country LTU --format md
+    treatyflow report matrix --format csv
+    """
+
+
+FORMATS = ("md", "html", "json", "csv")
+
+
+def report_options(f: Any) -> Any:
+    """The options ``report case`` and ``report portfolio`` share."""
+    options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="md",
+            show_default=True,
+            help="Markdown, self-contained HTML, JSON (schema treatyflow.report/1) or CSV.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            "output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            metavar="PATH",
+            help="Write to PATH (atomically, owner-only) instead of stdout.",
+        ),
+        click.option("--force", is_flag=True, help="Overwrite an existing -o file."),
+        click.option(
+            "--as-of",
+            default=None,
+            metavar="DATE",
+            help="As things stood on DATE (legal time; default today).",
+        ),
+        click.option(
+            "--known-at",
+            default=None,
+            metavar="TIMESTAMP",
+            help="From what was recorded by TIMESTAMP (UTC).",
+        ),
+        click.option(
+            "--mode",
+            default=None,
+            metavar="OCTAL",
+            help="File mode of the -o file (default 600: owner only).",
+        ),
+        click.option(
+            "--stamp",
+            is_flag=True,
+            help="Add the time the report was generated (the output then differs per run).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@report.command("case")
+@click.argument("case_ids", nargs=-1, required=True, metavar="CASE_ID...")
+@report_options
+@pass_app
+def report_case(
+    app: AppContext,
+    case_ids: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    as_of: str | None,
+    known_at: str | None,
+    mode: str | None,
+    stamp: bool,
+) -> None:
+    """One or more cases: header, clocks, timeline with sources, pending steps, integrity."""
+    _run_report(
+        app,
+        "case",
+        list(dict.fromkeys(case_ids)),
+        {},
+        fmt,
+        output,
+        force,
+        as_of,
+        known_at,
+        mode,
+        stamp,
+    )
+
+
+@report.command("portfolio")
+@click.option(
+    "--country", "countries", multiple=True, metavar="ISO3", help="Only this country (repeatable)."
+)
+@click.option(
+    "--treaty", "treaties", multiple=True, metavar="ID", help="Only this treaty (repeatable)."
+)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    metavar="STATE",
+    help="Only cases in this state as of --as-of (repeatable).",
+)
+@report_options
+@pass_app
+def report_portfolio(
+    app: AppContext,
+    countries: tuple[str, ...],
+    treaties: tuple[str, ...],
+    states: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    as_of: str | None,
+    known_at: str | None,
+    mode: str | None,
+    stamp: bool,
+) -> None:
+    """Every case (or those filtered): a summary table, the matrix, then each case."""
+    from treatyflow.values import check_country
+
+    filters = {
+        "country": [check_country(c) for c in countries],
+        "treaty": list(treaties),
+        "state": list(states),
+    }
+    _run_report(app, "portfolio", [], filters, fmt, output, force, as_of, known_at, mode, stamp)
+
+
+def _run_report(
+    app: AppContext,
+    kind: str,
+    case_ids: list[str],
+    filters: dict[str, list[str]],
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    as_of: str | None,
+    known_at: str | None,
+    mode: str | None,
+    stamp: bool,
+) -> None:
+    from treatyflow.cli.options import parse_on
+    from treatyflow.errors import ReportExists
+    from treatyflow.reports.output import check_output_path, parse_mode, write_private
+    from treatyflow.values import parse_timestamp
+
+    file_mode = parse_mode(mode)
+    if output is not None:
+        check_output_path(output)
+        if output.exists() and not force:
+            raise ReportExists(str(output))
+    svc = app.service()
+    day = parse_on(as_of, "--as-of") or svc.today()
+    known = parse_timestamp(known_at) if known_at else None
+    text = build_and_render(
+        app, kind, case_ids, filters, fmt, day=day, known_at=known, stamp=stamp
+    )
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_private(output, text, force=force, mode=file_mode)
+    click.echo(f"Wrote {output}", err=True)
+
+
+def collect(
+    app: AppContext,
+    case_ids: list[str],
+    filters: dict[str, list[str]],
+    *,
+    day: Any,
+    known_at: str | None,
+    strict: bool,
+) -> list[Any]:
+    """(view, raw history, procedure) of the cases, with a progress bar on a terminal."""
+    from treatyflow.errors import InvalidInput
+
+    svc = app.service()
+    if case_ids:
+        ids = case_ids
+    else:
+        ids = [
+            c["id"]
+            for c in svc.list_cases()
+            if (not filters.get("country") or c["country"] in filters["country"])
+            and (not filters.get("treaty") or c["treaty"] in filters["treaty"])
+        ]
+    triples: list[Any] = []
+    with progress_bar(len(ids), "Reading cases") as advance:
+        for case_id in ids:
+            got = svc.portfolio(as_of=day, known_at=known_at, case_ids=[case_id], raw=True)
+            if not got and strict:
+                raise InvalidInput(
+                    "CASE_ID",
+                    case_id,
+                    f"case {case_id!r} has no events recorded by --known-at {known_at} "
+                    f"with a legal date on or before {day.isoformat()}.",
+                )
+            triples += got
+            advance()
+    if filters.get("state"):
+        triples = [t for t in triples if t[0]["state"] in filters["state"]]
+    return triples
+
+
+def build_and_render(
+    app: AppContext,
+    kind: str,
+    case_ids: list[str],
+    filters: dict[str, list[str]],
+    fmt: str,
+    *,
+    day: Any,
+    known_at: str | None,
+    stamp: bool = False,
+) -> str:
+    """Read the cases, build the report model and render it in ``fmt``."""
+    from treatyflow.reports import model, render
+
+    triples = collect(app, case_ids, filters, day=day, known_at=known_at, strict=kind == "case")
+    generated = None
+    if stamp:
+        import datetime as dt
+
+        generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    built = model.build_report(
+        kind,
+        triples,
+        as_of=day,
+        known_at=known_at,
+        filters={k: ", ".join(v) for k, v in filters.items() if v},
+        generated_at=generated,
+    )
+    return render.render(built, fmt)
+
+
+class progress_bar:
+    """A rich progress bar on stderr when it is a terminal; nothing when piped."""
+
+    def __init__(self, total: int, label: str) -> None:
+        import sys
+
+        self.total, self.label = total, label
+        self.progress: Any = None
+        if sys.stderr.isatty() and total > 1:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.progress = Progress(console=Console(stderr=True), transient=True)
+
+    def __enter__(self) -> Any:
+        if self.progress is None:
+            return lambda: None
+        self.progress.start()
+        task = self.progress.add_task(self.label, total=self.total)
+        return lambda: self.progress.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@click.command()
+@click.option(
+    "--as-of", default=None, metavar="DATE", help="Dates still open on DATE (default today)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.ics",
+    help="The .ics file to write (atomically, owner-only); stdout without it.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+@click.option("--mode", default=None, metavar="OCTAL", help="File mode (default 600).")
+@pass_app
+def calendar(
+    app: AppContext, as_of: str | None, output: Path | None, force: bool, mode: str | None
+) -> None:
+    """Upcoming legal dates (expected effective dates, objection-period ends, any running
+    clock) as an iCalendar file; stable UIDs, so re-importing updates instead of duplicating."""
+    from treatyflow.cli.options import parse_on
+    from treatyflow.errors import ReportExists
+    from treatyflow.reports import ics
+    from treatyflow.reports.output import check_output_path, parse_mode, write_private
+
+    file_mode = parse_mode(mode)
+    if output is not None:
+        check_output_path(output)
+        if output.exists() and not force:
+            raise ReportExists(str(output))
+    svc = app.service()
+    day = parse_on(as_of, "--as-of") or svc.today()
+    triples = collect(app, [], {}, day=day, known_at=None, strict=False)
+    items = ics.calendar_items(triples, as_of=day)
+    data = ics.render_ics(items, as_of=day)
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+        return
+    write_private(output, data, force=force, mode=file_mode)
+    click.echo(f"Wrote {output}: {len(items)} date(s)", err=True)
 
 
 @report.command()
@@ -148,9 +454,12 @@ def demo(app: AppContext, out: Path, as_of: str | None, actor: str) -> None:
         "Audit log: "
         + ("every chain verifies." if not faults else f"{len(faults)} chain(s) FAIL: {faults[0]}")
     )
-    written = _write_reports(app, out)
+    written = _write_reports(app, out, day)
     if written:
-        click.echo(f"Reports written to {out}/: " + ", ".join(p.name for p in written))
+        click.echo(f"Reports written to {out.resolve()}/:")
+        for path in written:
+            click.echo(f"  {path.name}")
+        click.echo(f"Open {(out / 'portfolio.html').resolve()} in a browser (works offline).")
 
 
 def _print_status(cases: list[dict[str, Any]], pending: list[dict[str, Any]]) -> None:
@@ -171,13 +480,30 @@ def _print_status(cases: list[dict[str, Any]], pending: list[dict[str, Any]]) ->
         click.echo("Nothing pending.")
 
 
-def _write_reports(app: AppContext, out: Path) -> list[Path]:
+def _write_reports(app: AppContext, out: Path, day: Any) -> list[Path]:
+    """The demo's reports: the portfolio (HTML, Markdown, JSON), each case's HTML report
+    and the matrix, as of ``day``."""
+    import re
+
+    from treatyflow.reports import model, render
     from treatyflow.reports.output import write_private
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    triples = collect(app, [], {}, day=day, known_at=None, strict=False)
+    portfolio = model.build_report("portfolio", triples, as_of=day)
+    for fmt in ("html", "md", "json"):
+        path = out / f"portfolio.{fmt}"
+        write_private(path, render.render(portfolio, fmt), force=True)
+        written.append(path)
+    for triple in triples:
+        one = model.build_report("case", [triple], as_of=day)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", str(triple[0]["id"]))
+        path = out / f"case-{name}.html"
+        write_private(path, render.render(one, "html"), force=True)
+        written.append(path)
     for fmt, name in (("md", "matrix.md"), ("csv", "matrix.csv"), ("json", "matrix.json")):
         path = out / name
-        write_private(path, render_matrix(app, fmt), force=True)
+        write_private(path, render_matrix(app, fmt, day.isoformat()), force=True)
         written.append(path)
     return written

@@ -94,7 +94,11 @@ def build_matrix(cases: Sequence[Mapping[str, Any]], procedures: Mapping[str, Pr
                 "occurred_on": e["legal_date"],
                 "note": e["note"],
                 "sources": e["sources"],
-                "data": {"flags": e["flags"], **e["matrix_data"]},
+                "data": {
+                    "flags": e["flags"],
+                    "reason": e["reason"],
+                    "backdate_reason": e["backdate_reason"],
+                },
             }
             for e in c["timeline"]
             if e["kind"] != "correct"
@@ -161,7 +165,7 @@ def build_case(
         "opened_on": view.get("opened_on"),
         "last_on": view.get("last_on"),
         "effective_on": view.get("effective_on"),
-        "next_date": min(dates) if dates else None,
+        "next_date": min(dates) if dates and not view.get("final") else None,
         "facts": dict(view.get("facts") or {}),
         "flags": flags,
         "out_of_procedure": "out-of-procedure" in flags,
@@ -228,9 +232,7 @@ def _pending(view: Mapping[str, Any], clocks: Sequence[Mapping[str, Any]]) -> li
     for clock in clocks:
         if clock["status"] not in ("running", "due", "suspended", "unknown"):
             continue
-        step = next(
-            (s for s in view.get("steps") or [] if s.get("clock") == clock["name"]), None
-        )
+        step = next((s for s in view.get("steps") or [] if s.get("clock") == clock["name"]), None)
         waiting = "; ".join(clock["waiting_on"])
         out.append(
             {
@@ -326,13 +328,11 @@ def _event(row: Mapping[str, Any], corrected_by: Sequence[Mapping[str, Any]]) ->
         "sources": [_source(s) for s in row.get("sources") or []],
         "note": note,
         "flags": flags,
-        "reason": data.get("reason") or data.get("backdate_reason"),
+        "reason": data.get("reason"),
+        "backdate_reason": data.get("backdate_reason"),
         "correction": correction,
         "facts": dict(data.get("facts") or {}),
         "hash": row.get("hash"),
-        "matrix_data": {
-            k: data[k] for k in ("reason", "backdate_reason") if k in data and data[k] is not None
-        },
     }
 
 

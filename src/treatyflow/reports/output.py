@@ -30,3 +30,47 @@ def write_private(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def check_output_path(path: Path, *, option: str = "-o") -> Path:
+    """Refuse a relative ``path`` that leads outside the current directory (through ``..``
+    or a symbolic link), a missing directory, or a directory; an absolute path is the user's
+    explicit choice."""
+    from treatyflow.errors import InvalidInput
+
+    if not path.is_absolute():
+        cwd = Path.cwd().resolve()
+        target = (cwd / path).resolve()
+        if not target.is_relative_to(cwd):
+            raise InvalidInput(
+                option,
+                str(path),
+                f"{option} {str(path)!r} leads outside the current directory (through '..' "
+                "or a symbolic link); give an absolute path to write there.",
+            )
+    if path.is_dir():
+        raise InvalidInput(option, str(path), f"{option} {str(path)!r} is a directory.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InvalidInput(
+            option, str(path), f"{option}: the directory {str(parent)!r} does not exist."
+        )
+    return path
+
+
+def parse_mode(text: str | None, *, option: str = "--mode") -> int:
+    """A file mode written in octal (``600``, ``0640``, ``0o644``); default owner-only."""
+    from treatyflow.errors import InvalidInput
+
+    if text is None:
+        return 0o600
+    raw = text.strip().lower().removeprefix("0o")
+    try:
+        mode = int(raw, 8)
+    except ValueError:
+        mode = -1
+    if not raw or not 0 <= mode <= 0o777:
+        raise InvalidInput(
+            option, text, f"{option} {text!r} is not an octal file mode like 600 or 0640."
+        )
+    return mode
