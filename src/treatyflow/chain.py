@@ -73,7 +73,11 @@ def verify_events(
     expected_seq = 1
     count = 0
     for row in rows:
-        seq = int(row["seq"])
+        raw_seq = row["seq"]
+        if not isinstance(raw_seq, int) or isinstance(raw_seq, bool):
+            # A tampered row can hold any value (SQLite columns are not typed): report it.
+            return ChainFault(case_id, expected_seq, f"seq {raw_seq!r} is not an integer")
+        seq = raw_seq
         if row.get("case_id") != case_id:
             return ChainFault(case_id, seq, "the event belongs to another case")
         if seq != expected_seq:
@@ -82,7 +86,11 @@ def verify_events(
         if row.get("prev_hash") != prev:
             return ChainFault(case_id, seq, "prev_hash does not match the previous event")
         fields = {k: row[k] for k in row if k != "hash"}
-        if event_hash(fields) != row.get("hash"):
+        try:
+            computed = event_hash(fields)
+        except (TypeError, ValueError):
+            return ChainFault(case_id, seq, "its content is not canonical JSON (a float?)")
+        if computed != row.get("hash"):
             return ChainFault(case_id, seq, "its content does not match its hash")
         prev = row["hash"]
         expected_seq += 1
@@ -95,4 +103,32 @@ def verify_events(
         )
     if expected_head is not None and prev != expected_head:
         return ChainFault(case_id, max(count, 1), "the chain head differs from the case's")
+    return None
+
+
+def verify_states(
+    case_id: str, rows: Iterable[Mapping[str, Any]], *, expected_state: str | None = None
+) -> ChainFault | None:
+    """Check that a (hash-verified) log's states follow on, and match the case row's state.
+
+    Every step must leave the state the log had reached (its ``from_state`` is the previous
+    ``to_state``), and the last ``to_state`` must be ``expected_state``. A case row edited to
+    another state, and any step the service then took from it, are found here: the chain
+    itself is intact in that case, so :func:`verify_events` cannot see it.
+    """
+    state: str | None = None
+    seq = 0
+    for row in rows:
+        seq = int(row["seq"])
+        from_state, to_state = row.get("from_state"), row.get("to_state")
+        if from_state is not None and from_state != state:
+            return ChainFault(
+                case_id, seq, f"it leaves state {from_state!r}, but the log is in {state!r}"
+            )
+        if to_state is not None:
+            state = to_state
+    if expected_state is not None and state != expected_state:
+        return ChainFault(
+            case_id, max(seq, 1), f"the case row says state {expected_state!r}, its log {state!r}"
+        )
     return None

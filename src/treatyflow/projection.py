@@ -147,9 +147,10 @@ def _deadlines_met(
     """A deadline clock (one that fires nothing) is met when the case leaves its start state."""
     met = {}
     for spec in procedure.clocks:
-        if spec.fires is None and spec.starts_at in left:
-            if left[spec.starts_at] >= entered.get(spec.starts_at, left[spec.starts_at]):
-                met[spec.name] = left[spec.starts_at]
+        left_on = left.get(spec.starts_at)
+        # Met only if it left after it last entered (a case may come back to the state).
+        if spec.fires is None and left_on and left_on >= entered.get(spec.starts_at, left_on):
+            met[spec.name] = left_on
     return met
 
 

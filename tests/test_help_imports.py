@@ -1,0 +1,105 @@
+"""``treatyflow --help`` stays light: no SQLAlchemy, SQLModel or pydantic is imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("sqlalchemy", "sqlmodel", "pydantic")
+
+PROBE = """\
+import json, sys
+from treatyflow.cli import main
+try:
+    main(["--help"])
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "sqlmodel", "pydantic"})
+print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TREATYFLOW_")}
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """Top-level packages named in ``-X importtime`` output."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name.split(".")[0])
+    return names
+
+
+def test_help_in_process_imports_nothing_heavy() -> None:
+    """Importing the CLI and printing --help leaves sqlalchemy, sqlmodel, pydantic unloaded."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=_env(), check=False
+    )
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": []}
+    assert "Usage:" in proc.stdout
+
+
+def test_console_script_help_imports_nothing_heavy() -> None:
+    """The installed console script's --help imports none of the heavy packages."""
+    script = Path(sys.executable).with_name("treatyflow")
+    if not script.exists():  # pragma: no cover - the venv always has it
+        pytest.skip(f"no console script next to {sys.executable}")
+    env = _env()
+    env["PYTHONPROFILEIMPORTTIME"] = "1"
+    proc = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout
+    modules = imported_modules(proc.stderr)
+    assert "treatyflow" in modules  # the probe works: the CLI itself was imported
+    assert set() == modules & set(HEAVY)
+
+
+def test_python_m_help_imports_nothing_heavy() -> None:
+    """python -m treatyflow --help imports none of the heavy packages either."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "treatyflow", "--help"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = imported_modules(proc.stderr)
+    assert "click" in modules
+    assert set() == modules & set(HEAVY)
+
+
+def test_a_real_command_does_import_them(tmp_path: Path) -> None:
+    """The import probe is not vacuous: a command that opens the database imports sqlalchemy."""
+    env = _env()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "treatyflow",
+            "--db",
+            str(tmp_path / "t.db"),
+            "init",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sqlalchemy" in imported_modules(proc.stderr)
