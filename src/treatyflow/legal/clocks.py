@@ -122,7 +122,8 @@ def evaluate_clock(
         return make(
             ClockStatus.VOID,
             None,
-            f"The clock stopped on {voided_on.isoformat()}: the case reached a state that ends it.",
+            f"The clock stopped on {voided_on.isoformat()}: the case reached a state that "
+            "ends it.",
         )
     if voided_on is not None:
         return make(
