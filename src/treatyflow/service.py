@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from treatyflow import engine
 from treatyflow.catalog import Catalog, content_hash
-from treatyflow.chain import ChainFault, event_hash, verify_events
+from treatyflow.chain import ChainFault, event_hash, verify_events, verify_states
 from treatyflow.definitions.procedure import Procedure, TransitionSpec
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import (
@@ -835,6 +835,7 @@ class Service:
         }
 
     def _record(self, conn: Any, case_id: str) -> CaseRecord:
+        check_text(case_id, "CASE_ID", 200)  # undecodable argv bytes never reach the driver
         record = self.store.get_case(conn, case_id)
         if record is None:
             raise CaseNotFound(case_id)
@@ -1092,9 +1093,10 @@ def _verify_case(
         return ChainFault(
             case_id, rows[0]["seq"] if rows else 1, "events of a case that does not exist"
         )
-    return verify_events(
+    fault = verify_events(
         case_id, rows, expected_head=record.head_hash, expected_count=record.version
     )
+    return fault or verify_states(case_id, rows, expected_state=record.state)
 
 
 def _retry(attempt: Callable[[], T]) -> T:

@@ -35,17 +35,18 @@ class TreatyflowGroup(click.Group):
             raise click.exceptions.Exit(0) from None
         except Exception as exc:
             from treatyflow.errors import TreatyflowError
+            from treatyflow.store.sql import redact
 
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            db = app.db if app is not None else None
             if app is not None and app.debug:
-                traceback.print_exc()
+                sys.stderr.write(redact(traceback.format_exc(), db))
             if isinstance(exc, TreatyflowError):
-                raise click.ClickException(_one_line(str(exc))) from None
+                raise click.ClickException(_one_line(redact(str(exc), db))) from None
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            from treatyflow.store.sql import redact_url
 
-            message = redact_url(f"{type(exc).__name__}: {exc}")
+            message = redact(f"{type(exc).__name__}: {exc}", db)
             raise click.ClickException(
                 f"internal error ({_one_line(message)}); rerun with --debug and report it."
             ) from None
@@ -93,7 +94,7 @@ def main(ctx: click.Context, db: str, workflows: str | None, debug: bool) -> Non
 
 
 def _register() -> None:
-    from treatyflow.cli import admin, cases, reports, workflows
+    from treatyflow.cli import admin, cases, doctor, reports, workflows
 
     main.add_command(admin.init)
     main.add_command(workflows.workflow)
@@ -104,12 +105,14 @@ def _register() -> None:
     main.add_command(reports.demo)
     main.add_command(reports.conformance)
     main.add_command(reports.report)
+    main.add_command(reports.calendar)
     main.add_command(admin.db)
+    main.add_command(admin.export)
+    main.add_command(admin.import_)
+    main.add_command(admin.checkpoint)
+    main.add_command(doctor.doctor)
 
 
 _register()
 
 __all__ = ["main"]
-
-if os.environ.get("_TREATYFLOW_COMPLETE"):  # pragma: no cover - shell completion hook
-    sys.exit(main())

@@ -1,7 +1,9 @@
-"""Database and whole-portfolio commands: init, db, pending, tick, verify."""
+"""Database and whole-portfolio commands: init, db, pending, tick, verify, export, import,
+checkpoint."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -178,27 +180,167 @@ def tick(app: AppContext, as_of: str | None, as_json: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.jsonl",
+    help="Check an exported bundle offline instead of the database (no database needed).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Also check that nothing a checkpoint recorded has been truncated or rewritten.",
+)
 @json_option
 @pass_app
-def verify(app: AppContext, as_json: bool) -> None:
-    """Check every case's hash chain; exit 1 naming the case and first bad seq."""
+def verify(
+    app: AppContext, bundle_path: Path | None, checkpoint_path: Path | None, as_json: bool
+) -> None:
+    """Check every case's hash chain; exit 1 naming the case and first bad seq.
+
+    With --bundle, check an export file instead, offline. With --checkpoint, also check
+    the database (or the bundle) against a checkpoint written earlier.
+    """
+    from treatyflow.chain import ChainFault
+
+    heads = None
+    if checkpoint_path is not None:
+        from treatyflow.checkpoint import load_checkpoint
+
+        heads = load_checkpoint(checkpoint_path)
+    if bundle_path is not None:
+        _verify_bundle(bundle_path, heads, as_json)
+        return
     svc = app.service()
-    faults = svc.verify()
+    faults: list[ChainFault] = svc.verify()
     count = len(svc.list_cases())
+    if heads is not None:
+        from treatyflow.checkpoint import check_store
+
+        faults = sorted(faults + check_store(app.store(), heads), key=lambda f: (f.case_id, f.seq))
     if as_json:
-        emit_json(
-            {
-                "ok": not faults,
-                "cases": count,
-                "problems": [
-                    {"case": f.case_id, "seq": f.seq, "reason": f.reason} for f in faults
-                ],
-            }
-        )
+        doc: dict[str, Any] = {
+            "ok": not faults,
+            "cases": count,
+            "problems": [{"case": f.case_id, "seq": f.seq, "reason": f.reason} for f in faults],
+        }
+        if heads is not None:
+            doc["checkpoint"] = {"path": str(checkpoint_path), "cases": len(heads)}
+        emit_json(doc)
     else:
         for f in faults:
             click.echo(f"FAIL {f}")
         if not faults:
-            click.echo(f"ok: {count} case(s), every chain verifies")
+            extra = f"; checkpoint of {len(heads)} case(s) holds" if heads is not None else ""
+            click.echo(f"ok: {count} case(s), every chain verifies{extra}")
     if faults:
         raise SystemExit(1)
+
+
+def _verify_bundle(path: Path, heads: list[tuple[str, int, str]] | None, as_json: bool) -> None:
+    """verify --bundle: the file only, never the database."""
+    from treatyflow.bundle import read_bundle
+
+    bundle = read_bundle(path)
+    problems = list(bundle.problems)
+    if heads is not None and bundle.ok:
+        from treatyflow.checkpoint import compare
+
+        current = {c: (v, h) for c, v, h in bundle.heads()}
+        problems += [str(f) for f in compare(heads, current, bundle.event_hash_at)]
+    if as_json:
+        doc = bundle.summary()
+        doc["ok"], doc["problems"] = not problems, problems
+        emit_json(doc)
+    else:
+        for problem in problems:
+            click.echo(f"FAIL {problem}")
+        if not problems:
+            c = bundle.counts()
+            extra = f"; checkpoint of {len(heads)} case(s) holds" if heads is not None else ""
+            click.echo(
+                f"ok: {path} verifies: {c['cases']} case(s), {c['events']} event(s), "
+                f"{c['definitions']} definition(s){extra}"
+            )
+    if problems:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.jsonl",
+    help="Where to write the bundle.",
+)
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@json_option
+@pass_app
+def export(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
+    """Write the whole database as a self-describing, verifiable JSON Lines bundle."""
+    from treatyflow.bundle import export_bundle
+
+    trailer = export_bundle(app.store(), output, force=force)
+    if as_json:
+        emit_json({"bundle": str(output), **{k: v for k, v in trailer.items() if k != "type"}})
+    else:
+        c = trailer["counts"]
+        click.echo(
+            f"exported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
+            f"definition(s) to {output} (heads {trailer['heads_digest']})"
+        )
+
+
+@click.command("import")
+@click.argument("bundle_path", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_app
+def import_(app: AppContext, bundle_path: Path, as_json: bool) -> None:
+    """Load a bundle into an empty database; refuses a bundle that does not verify."""
+    from treatyflow.bundle import import_bundle, read_bundle
+    from treatyflow.errors import BundleInvalid
+
+    bundle = read_bundle(bundle_path)
+    if not bundle.ok:  # before the database is even opened: nothing is written
+        raise BundleInvalid(bundle.problems)
+    result = import_bundle(app.store(create=True), bundle)
+    if as_json:
+        emit_json({"bundle": str(bundle_path), **result})
+    else:
+        c = result["imported"]
+        click.echo(
+            f"imported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
+            f"definition(s) (heads {result['heads_digest']})"
+        )
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Where to write the checkpoint (keep it outside the database).",
+)
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@json_option
+@pass_app
+def checkpoint(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
+    """Write every case's chain head and a digest over them, to keep elsewhere."""
+    from treatyflow.checkpoint import write_checkpoint
+
+    doc = write_checkpoint(app.store(), output, force=force)
+    if as_json:
+        emit_json({"checkpoint": str(output), "cases": doc["count"], "digest": doc["digest"]})
+    else:
+        click.echo(f"checkpoint of {doc['count']} case(s) written to {output}: {doc['digest']}")

@@ -3,6 +3,6 @@
 The only package that imports sqlalchemy/sqlmodel/alembic.
 """
 
-from treatyflow.store.sql import CaseRecord, Store, open_store, redact_url
+from treatyflow.store.sql import CaseRecord, Store, StoreBusy, open_store, redact, redact_url
 
-__all__ = ["CaseRecord", "Store", "open_store", "redact_url"]
+__all__ = ["CaseRecord", "Store", "StoreBusy", "open_store", "redact", "redact_url"]

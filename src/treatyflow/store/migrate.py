@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 
-from treatyflow.store.sql import Store
+from treatyflow.errors import StoreUnavailable
+from treatyflow.store.sql import Store, redact
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -21,23 +25,35 @@ def _config(store: Store) -> Config:
     return config
 
 
+@contextlib.contextmanager
+def _driver_errors(store: Store) -> Iterator[None]:
+    """A driver error (unreachable server, a file that is not a database) as StoreUnavailable."""
+    try:
+        yield
+    except DBAPIError as exc:
+        message = str(exc.orig) if exc.orig is not None else str(exc)
+        first = redact(message, store.url).splitlines()[0] if message else type(exc).__name__
+        where = redact(store.url, store.url)
+        raise StoreUnavailable(f"database error on {where}: {first}") from exc
+
+
 def upgrade(store: Store, revision: str = "head") -> None:
     """Upgrade the schema (idempotent: at head it does nothing)."""
     config = _config(store)
-    with store.engine.begin() as conn:
+    with _driver_errors(store), store.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
 
 def downgrade(store: Store, revision: str) -> None:
     config = _config(store)
-    with store.engine.begin() as conn:
+    with _driver_errors(store), store.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
 
 
 def current(store: Store) -> str | None:
-    with store.engine.connect() as conn:
+    with _driver_errors(store), store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -2,8 +2,15 @@
 
 SQLite: WAL, ``synchronous=FULL``, foreign keys on, a busy timeout, and every write
 transaction opened with ``BEGIN IMMEDIATE`` (a deferred BEGIN that later needs the write
-lock fails under concurrent writers instead of waiting). PostgreSQL: READ COMMITTED; the
-case row's version check and the unique (case_id, seq) make concurrent writers safe.
+lock fails under concurrent writers instead of waiting), so writers are serialised.
+
+PostgreSQL: write transactions run at READ COMMITTED and read the case row ``FOR UPDATE``
+(writers to one case queue instead of failing); read transactions run at REPEATABLE READ,
+READ ONLY, so ``verify``, ``export`` and ``checkpoint`` see one consistent snapshot.
+
+On both, the case row's version check (``UPDATE cases ... WHERE id = ? AND version = ?``)
+is what makes a lost update or a forked chain impossible: the chain head is only ever moved
+from the version the writer read, and the unique (case_id, seq) backs it up.
 """
 
 from __future__ import annotations
@@ -22,11 +29,19 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from treatyflow.errors import CaseExists, ConcurrentUpdate, StoreError, StoreUnavailable
+from treatyflow.errors import ConcurrentUpdate, StoreError, StoreUnavailable
 from treatyflow.events import Event, EventKind
 from treatyflow.store.tables import cases, definitions, events
 
 BUSY_TIMEOUT_MS = 10_000
+#: Rows per ``executemany`` batch in bulk inserts (import).
+BATCH_SIZE = 1000
+#: SQLSTATEs a PostgreSQL transaction may be retried after.
+RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization_failure, deadlock_detected
+
+
+class StoreBusy(StoreError):
+    """A transient conflict: SQLite busy/locked, PostgreSQL 40001/40P01. Retried."""
 
 
 @dataclass
@@ -61,16 +76,52 @@ class CaseRecord:
         return data
 
 
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s'\"]*:)[^\s'\"]*@")
+_KEYWORD_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('[^']*'|[^\s&'\"]+)")
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The text with the password of every URL in it (and any ``password=...``) as ***.
+
+    A password may itself contain ``@``: everything up to the last ``@`` of the URL is
+    hidden (over-redacting a user name is harmless; leaking part of a password is not).
+    """
+    text = _URL_PASSWORD.sub(r"\1***@", url)
+    return _KEYWORD_PASSWORD.sub(r"\1***", text)
+
+
+def redact(text: str, db: str | None = None) -> str:
+    """``redact_url`` plus every literal occurrence of ``db``'s password (if it has one)."""
+    out = redact_url(text)
+    if db:
+        for secret in _passwords(db):
+            out = out.replace(secret, "***")
+    return out
+
+
+def _passwords(db: str) -> list[str]:
+    from urllib.parse import quote, unquote
+
+    found: list[str] = []
+    try:
+        password = sa.engine.make_url(db).password
+    except Exception:
+        password = None
+    match = re.search(r"://[^:/@\s]*:(.*)@", db)
+    for candidate in (password, match.group(1) if match else None):
+        if candidate and len(candidate) >= 3:
+            found += [candidate, quote(candidate, safe=""), unquote(candidate)]
+    return sorted(set(found), key=len, reverse=True)
 
 
 def to_url(db: str) -> str:
-    """A SQLAlchemy URL from a path or a URL."""
-    if "://" in db:
-        return db
-    return f"sqlite:///{db}"
+    """A SQLAlchemy URL from a path or a URL (``postgresql://`` means psycopg 3)."""
+    if "://" not in db:
+        return f"sqlite:///{db}"
+    for plain in ("postgresql://", "postgres://"):
+        if db.startswith(plain):
+            return "postgresql+psycopg://" + db[len(plain) :]
+    return db
 
 
 class Store:
@@ -97,15 +148,25 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
+        """One read transaction over a consistent snapshot of the whole database."""
         try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
+            with self.engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn = conn.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
+                with conn.begin():
+                    yield conn
         except DBAPIError as exc:
             raise _operational(exc, self.url) from exc
 
     # -- cases ----------------------------------------------------------------------
     def get_case(self, conn: Connection, case_id: str) -> CaseRecord | None:
-        row = conn.execute(sa.select(cases).where(cases.c.id == case_id)).first()
+        """The case row; in a write transaction on PostgreSQL, locked until commit."""
+        query = sa.select(cases).where(cases.c.id == case_id)
+        if not self.is_sqlite and conn.get_execution_options().get("treatyflow_write"):
+            query = query.with_for_update()
+        row = conn.execute(query).first()
         return None if row is None else CaseRecord.from_row(row)
 
     def list_cases(self, conn: Connection) -> list[CaseRecord]:
@@ -113,10 +174,15 @@ class Store:
         return [CaseRecord.from_row(r) for r in rows]
 
     def insert_case(self, conn: Connection, case: CaseRecord, first: Event) -> None:
+        """Insert a new case and its first event.
+
+        A duplicate id here means another writer created the case since this transaction
+        checked: that is a conflict, retried (the retry's own check then names it).
+        """
         try:
             conn.execute(cases.insert().values(**case.to_row()))
         except IntegrityError as exc:
-            raise CaseExists(case.id) from exc
+            raise ConcurrentUpdate(case.id) from exc
         self._insert_event(conn, first)
 
     def append(self, conn: Connection, case: CaseRecord, expected_version: int, ev: Event) -> None:
@@ -163,15 +229,32 @@ class Store:
     def save_definition(
         self, conn: Connection, digest: str, kind: str, ident: str, content: str, now: str
     ) -> None:
+        """Store a definition snapshot unless one with this hash is there already.
+
+        ``ON CONFLICT DO NOTHING``: two analysts opening the first cases under a new
+        definition version at the same moment must not fail on each other.
+        """
         exists = conn.execute(
             sa.select(definitions.c.hash).where(definitions.c.hash == digest)
         ).first()
         if exists is None:
-            conn.execute(
-                definitions.insert().values(
-                    hash=digest, kind=kind, definition_id=ident, content=content, stored_at=now
-                )
-            )
+            row = {
+                "hash": digest,
+                "kind": kind,
+                "definition_id": ident,
+                "content": content,
+                "stored_at": now,
+            }
+            conn.execute(self._insert_ignore(definitions).values(**row))
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
 
     def load_definition(self, conn: Connection, digest: str) -> str | None:
         row = conn.execute(
@@ -182,6 +265,45 @@ class Store:
     def all_definitions(self, conn: Connection) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(definitions).order_by(definitions.c.hash))
         return [dict(r._mapping) for r in rows]
+
+    # -- bulk (import) and whole-database queries ----------------------------------------
+    def counts(self, conn: Connection) -> dict[str, int]:
+        """Rows in each table: ``{"definitions": n, "cases": n, "events": n}``."""
+        return {
+            name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+            for name, table in (("definitions", definitions), ("cases", cases), ("events", events))
+        }
+
+    def heads(self, conn: Connection) -> list[tuple[str, int, str]]:
+        """(case id, version, head hash) of every case, by id."""
+        rows = conn.execute(
+            sa.select(cases.c.id, cases.c.version, cases.c.head_hash).order_by(cases.c.id)
+        )
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    def event_hash_at(self, conn: Connection, case_id: str, seq: int) -> str | None:
+        row = conn.execute(
+            sa.select(events.c.hash).where(events.c.case_id == case_id, events.c.seq == seq)
+        ).first()
+        return None if row is None else str(row[0])
+
+    def bulk_insert(
+        self, conn: Connection, table: str, rows: Iterator[dict[str, Any]] | list[dict[str, Any]]
+    ) -> int:
+        """Insert rows into ``table`` with Core ``executemany`` in batches of BATCH_SIZE."""
+        target = {"definitions": definitions, "cases": cases, "events": events}[table]
+        insert = self._insert_ignore(target) if table == "definitions" else target.insert()
+        total = 0
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH_SIZE:
+                conn.execute(insert, batch)
+                total, batch = total + len(batch), []
+        if batch:
+            conn.execute(insert, batch)
+            total += len(batch)
+        return total
 
 
 def event_row(ev: Event) -> dict[str, Any]:
@@ -259,7 +381,8 @@ _BUSY = ("database is locked", "database is busy", "could not serialize", "deadl
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, ConcurrentUpdate):
+    """A conflict with another writer that running the transaction again can resolve."""
+    if isinstance(exc, ConcurrentUpdate | StoreBusy):
         return True
     text = str(exc).lower()
     return isinstance(exc, StoreError) and any(m in text for m in _BUSY)
@@ -267,16 +390,18 @@ def is_retryable(exc: BaseException) -> bool:
 
 def _operational(exc: DBAPIError, url: str) -> StoreError:
     message = str(exc.orig) if exc.orig is not None else str(exc)
-    message = redact_url(message).splitlines()[0]
+    message = (redact(message, url).splitlines() or [""])[0]
     lowered = message.lower()
     code = getattr(exc.orig, "sqlstate", None)
-    if any(m in lowered for m in _BUSY) or code in ("40001", "40P01"):
-        return StoreError(f"the database is busy ({message}); run the command again.")
+    if any(m in lowered for m in _BUSY) or code in RETRYABLE_SQLSTATES:
+        return StoreBusy(
+            f"the database is busy ({message}); another analyst is writing, run the command again."
+        )
     if "no such table" in lowered or ("does not exist" in lowered and "relation" in lowered):
         return StoreUnavailable(
             f"the database {redact_url(url)} has no treatyflow tables; run 'treatyflow init'."
         )
-    return StoreUnavailable(f"database error on {redact_url(url)}: {message}")
+    return StoreUnavailable(f"database error on {redact(url, url)}: {message}")
 
 
 def open_store(db: str, *, create: bool = False) -> Store:
@@ -284,8 +409,8 @@ def open_store(db: str, *, create: bool = False) -> Store:
     url = to_url(db)
     try:
         sa_url = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise StoreUnavailable(f"{redact_url(db)!r} is not a database path or URL.") from exc
+    except sa.exc.ArgumentError:
+        raise StoreUnavailable(f"{redact(db, db)!r} is not a database path or URL.") from None
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
         if database and database != ":memory:":
@@ -303,8 +428,8 @@ def open_store(db: str, *, create: bool = False) -> Store:
             engine = sa.create_engine(url, pool_pre_ping=False)
         except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise StoreUnavailable(
-                f"cannot use {redact_url(url)}: {redact_url(str(exc))}"
-            ) from exc
+                f"cannot use {redact(url, url)}: {redact(str(exc), url)}"
+            ) from None
     return Store(engine, url)
 
 
@@ -348,4 +473,7 @@ def sqlite_integrity(store: Store) -> list[str]:
 
 
 def table_names(store: Store) -> Sequence[str]:
-    return sa.inspect(store.engine).get_table_names()
+    try:
+        return sa.inspect(store.engine).get_table_names()
+    except DBAPIError as exc:  # e.g. --db names a file that is not a database
+        raise _operational(exc, store.url) from exc

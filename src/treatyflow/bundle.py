@@ -1,0 +1,453 @@
+"""Export, offline verification and import of a whole database as a JSON Lines bundle.
+
+A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sorted keys:
+
+1. ``{"type": "header", "format": "treatyflow.bundle/1", "treatyflow_version": ...,
+   "exported_at": ..., "schema_revision": ..., "source": <redacted database URL>}``
+2. one ``{"type": "definition", "hash", "kind", "definition_id", "stored_at", "content"}`` per
+   treaty or procedure snapshot (``content`` is the stored JSON text; ``hash`` is
+   recomputable from it, exactly as :func:`treatyflow.catalog.content_hash` does);
+3. one ``{"type": "case", ...}`` per case row (``facts`` as an object), by id;
+4. one ``{"type": "event", ...}`` per event (the hashed fields plus ``hash``), by case, seq;
+5. ``{"type": "trailer", "counts": {...}, "heads": n, "heads_digest": ...,
+   "body_digest": ...}`` — ``heads_digest`` is the digest over every case's
+   (id, version, head hash), the same as a checkpoint's; ``body_digest`` is SHA-256 over
+   the bytes of every line before the trailer (it catches accidental damage; the chain
+   and definition hashes catch any edit that was not carefully re-hashed, and a
+   checkpoint kept elsewhere catches the rest).
+
+:func:`verify_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
+not verify and a database that is not empty, and writes everything in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from treatyflow import __version__
+from treatyflow.chain import digest, verify_events
+from treatyflow.errors import BundleInvalid, InvalidInput, ReportExists, StoreError
+
+if TYPE_CHECKING:
+    from treatyflow.store.sql import Store
+
+FORMAT = "treatyflow.bundle/1"
+MAX_PROBLEMS = 50
+
+CASE_FIELDS = (
+    "id",
+    "country",
+    "treaty",
+    "procedure",
+    "procedure_hash",
+    "treaty_hash",
+    "action",
+    "state",
+    "version",
+    "head_hash",
+    "opened_on",
+    "last_on",
+    "facts",
+    "created_at",
+    "updated_at",
+)
+EVENT_FIELDS = (
+    "case_id",
+    "seq",
+    "kind",
+    "trigger",
+    "from_state",
+    "to_state",
+    "occurred_on",
+    "recorded_at",
+    "actor",
+    "sources",
+    "note",
+    "data",
+    "prev_hash",
+    "hash",
+)
+DEFINITION_FIELDS = ("hash", "kind", "definition_id", "stored_at", "content")
+
+
+def heads_digest(heads: Iterable[tuple[str, int, str]]) -> str:
+    """The digest over chain heads (case id, version, head hash), in case id order."""
+    items = [{"case": c, "version": v, "head": h} for c, v, h in sorted(heads)]
+    return digest(items)
+
+
+def definition_hash(content: str) -> str:
+    """The content hash of a stored definition snapshot (its ``model_dump_json`` text).
+
+    Parsing the snapshot gives ``model_dump(mode="json")``; this is then hashed exactly as
+    :func:`treatyflow.catalog.content_hash` does (sorted keys, compact, UTF-8).
+    """
+    data = json.loads(content)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _line(obj: Mapping[str, Any]) -> bytes:
+    return (json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# ====================================================================== export
+def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str, Any]:
+    """Write the whole database to ``path`` (atomically); returns the trailer."""
+    from treatyflow.store import migrate
+    from treatyflow.store.sql import redact
+
+    if path.exists() and not force:
+        raise ReportExists(str(path))
+    if not path.parent.is_dir():
+        raise InvalidInput("-o", str(path), f"the directory {path.parent} does not exist.")
+    revision = migrate.current(store)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    body = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out, store.read() as conn:
+
+            def put(obj: Mapping[str, Any]) -> None:
+                data = _line(obj)
+                body.update(data)
+                out.write(data)
+
+            put(
+                {
+                    "type": "header",
+                    "format": FORMAT,
+                    "treatyflow_version": __version__,
+                    "exported_at": _utc_now(),
+                    "schema_revision": revision,
+                    "source": redact(store.url, store.url),
+                }
+            )
+            counts = {"definitions": 0, "cases": 0, "events": 0}
+            for d in store.all_definitions(conn):
+                put({"type": "definition", **{k: d[k] for k in DEFINITION_FIELDS}})
+                counts["definitions"] += 1
+            heads = []
+            for record in store.list_cases(conn):
+                row = {k: getattr(record, k) for k in CASE_FIELDS}
+                put({"type": "case", **row})
+                heads.append((record.id, record.version, record.head_hash))
+                counts["cases"] += 1
+            for ev in store.event_rows(conn):
+                put({"type": "event", **ev})
+                counts["events"] += 1
+            trailer = {
+                "type": "trailer",
+                "counts": counts,
+                "heads": len(heads),
+                "heads_digest": heads_digest(heads),
+                "body_digest": "sha256:" + body.hexdigest(),
+            }
+            out.write(_line(trailer))
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        raise InvalidInput("-o", str(path), f"cannot write {path}: {exc.strerror}.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return trailer
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ====================================================================== reading and verifying
+@dataclass
+class Bundle:
+    """A parsed bundle and everything wrong with it (``problems`` empty: it verifies)."""
+
+    path: str
+    header: dict[str, Any] = field(default_factory=dict)
+    definitions: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    trailer: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def heads(self) -> list[tuple[str, int, str]]:
+        return sorted((c["id"], int(c["version"]), c["head_hash"]) for c in self.cases)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "definitions": len(self.definitions),
+            "cases": len(self.cases),
+            "events": len(self.events),
+        }
+
+    def event_hash_at(self, case_id: str, seq: int) -> str | None:
+        for ev in self._by_case().get(case_id, []):
+            if ev.get("seq") == seq:
+                return str(ev.get("hash"))
+        return None
+
+    def _by_case(self) -> dict[str, list[dict[str, Any]]]:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for ev in self.events:
+            groups.setdefault(str(ev.get("case_id")), []).append(ev)
+        return groups
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "bundle": self.path,
+            "ok": self.ok,
+            "format": self.header.get("format"),
+            "treatyflow_version": self.header.get("treatyflow_version"),
+            "exported_at": self.header.get("exported_at"),
+            "counts": self.counts(),
+            "heads_digest": heads_digest(self.heads()) if self.cases else None,
+            "problems": self.problems,
+        }
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Parse and verify the bundle at ``path``; no database is touched."""
+    bundle = Bundle(path=str(path))
+    problems = bundle.problems
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(f"cannot read {path}: {exc.strerror}")
+        return bundle
+    lines = raw.splitlines(keepends=True)
+    if not lines:
+        problems.append("the file is empty")
+        return bundle
+    body = hashlib.sha256()
+    for number, data in enumerate(lines, start=1):
+        where = f"line {number}"
+        try:
+            obj = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            problems.append(f"{where}: not a JSON line ({exc})")
+            body.update(data)
+            continue
+        if not isinstance(obj, dict):
+            problems.append(f"{where}: not a JSON object")
+            body.update(data)
+            continue
+        kind = obj.pop("type", None)
+        if bundle.trailer is not None:
+            problems.append(f"{where}: data after the trailer")
+        if kind == "trailer":
+            bundle.trailer = obj
+            bundle.trailer["body_digest_computed"] = "sha256:" + body.hexdigest()
+            continue
+        body.update(data)
+        if number == 1:
+            if kind != "header":
+                problems.append("line 1: the bundle does not start with a header")
+            bundle.header = obj
+            continue
+        if kind == "definition":
+            if _check_keys(obj, DEFINITION_FIELDS, where, problems):
+                bundle.definitions.append({**obj, "_line": number})
+        elif kind == "case":
+            if _check_keys(obj, CASE_FIELDS, where, problems):
+                bundle.cases.append({**obj, "_line": number})
+        elif kind == "event":
+            if _check_keys(obj, EVENT_FIELDS, where, problems):
+                bundle.events.append({**obj, "_line": number})
+        else:
+            problems.append(f"{where}: unknown line type {kind!r}")
+    _verify(bundle)
+    del problems[MAX_PROBLEMS:]
+    return bundle
+
+
+#: Fields that are not plain (non-null) strings, and what they must be instead.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "version": (int,),
+    "seq": (int,),
+    "facts": (dict,),
+    "data": (dict,),
+    "sources": (list,),
+    "trigger": (str, type(None)),
+    "from_state": (str, type(None)),
+    "to_state": (str, type(None)),
+    "note": (str, type(None)),
+    "prev_hash": (str, type(None)),
+}
+
+
+def _check_keys(obj: dict[str, Any], keys: tuple[str, ...], where: str, out: list[str]) -> bool:
+    """Every key present, no other, each of its type; False (with problems) otherwise."""
+    missing = [k for k in keys if k not in obj]
+    extra = sorted(set(obj) - set(keys))
+    if missing:
+        out.append(f"{where}: missing {', '.join(missing)}")
+    if extra:
+        out.append(f"{where}: unexpected {', '.join(extra)}")
+    wrong = [
+        k
+        for k in keys
+        if k in obj
+        and (
+            not isinstance(obj[k], _TYPES.get(k, (str,)))
+            or (isinstance(obj[k], bool) and k in ("version", "seq"))
+        )
+    ]
+    if wrong:
+        out.append(f"{where}: wrong type of {', '.join(wrong)}")
+    return not (missing or extra or wrong)
+
+
+def _verify(bundle: Bundle) -> None:
+    problems = bundle.problems
+    header = bundle.header
+    if header.get("format") != FORMAT:
+        problems.append(
+            f"the header's format is {header.get('format')!r}, not {FORMAT!r} "
+            "(not a treatyflow bundle, or one from a newer treatyflow)"
+        )
+    # definitions: recompute every content hash
+    known: set[str] = set()
+    for d in bundle.definitions:
+        line = d.get("_line")
+        try:
+            computed = definition_hash(str(d.get("content")))
+        except (TypeError, ValueError):
+            problems.append(f"line {line}: definition {d.get('hash')!r}: content is not JSON")
+            continue
+        if computed != d.get("hash"):
+            problems.append(
+                f"line {line}: definition {d.get('definition_id')!r}: its content hashes "
+                f"to {computed}, not {d.get('hash')}"
+            )
+        if d.get("hash") in known:
+            problems.append(f"line {line}: definition {d.get('hash')!r} appears twice")
+        known.add(str(d.get("hash")))
+    # cases and their chains
+    by_case = bundle._by_case()
+    seen: set[str] = set()
+    for case in bundle.cases:
+        case_id, line = str(case.get("id")), case.get("_line")
+        if case_id in seen:
+            problems.append(f"line {line}: case {case_id!r} appears twice")
+            continue
+        seen.add(case_id)
+        for key in ("procedure_hash", "treaty_hash"):
+            if case.get(key) not in known:
+                problems.append(
+                    f"line {line}: case {case_id!r}: its {key} {case.get(key)!r} is not "
+                    "among the bundle's definitions"
+                )
+        evs = by_case.get(case_id, [])
+        if not evs:
+            problems.append(f"line {line}: case {case_id!r} has no events")
+            continue
+        try:
+            fault = verify_events(
+                case_id,
+                [{k: e[k] for k in EVENT_FIELDS if k in e} for e in evs],
+                expected_head=case.get("head_hash"),
+                expected_count=int(case.get("version", -1)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"case {case_id!r}: events unreadable ({exc})")
+            continue
+        if fault is not None:
+            bad = next((e.get("_line") for e in evs if e.get("seq") == fault.seq), None)
+            where = f"line {bad}: " if bad else ""
+            problems.append(f"{where}{fault}")
+    for case_id in sorted(set(by_case) - seen):
+        line = by_case[case_id][0].get("_line")
+        problems.append(f"line {line}: events of case {case_id!r}, which the bundle lacks")
+    # trailer
+    trailer = bundle.trailer
+    if trailer is None:
+        problems.append("the bundle has no trailer (it is truncated)")
+        return
+    if trailer.get("counts") != bundle.counts():
+        problems.append(
+            f"the trailer counts {trailer.get('counts')}, the bundle holds {bundle.counts()}"
+        )
+    if trailer.get("heads_digest") != heads_digest(bundle.heads()):
+        problems.append("the trailer's heads_digest does not match the chain heads")
+    if trailer.get("body_digest") != trailer.get("body_digest_computed"):
+        problems.append("the trailer's body_digest does not match the bundle's lines")
+    trailer.pop("body_digest_computed", None)
+
+
+def verify_bundle(path: Path) -> Bundle:
+    """The parsed bundle; raises nothing for a bad bundle (see ``Bundle.problems``)."""
+    return read_bundle(path)
+
+
+# ====================================================================== import
+def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
+    """Load a verified bundle into an empty database in one transaction (batched inserts)."""
+    from treatyflow.store import migrate
+
+    if not bundle.ok:
+        raise BundleInvalid(bundle.problems)
+    _refuse_non_empty(store)
+    migrate.upgrade(store)
+    with store.write() as conn:
+        _refuse_non_empty(store, conn)
+        store.bulk_insert(conn, "definitions", _definition_rows(bundle))
+        store.bulk_insert(conn, "cases", _case_rows(bundle))
+        store.bulk_insert(conn, "events", _event_rows(bundle))
+        heads = store.heads(conn)
+        if heads != bundle.heads():
+            raise StoreError("the imported chain heads differ from the bundle's; nothing written.")
+    return {
+        "imported": bundle.counts(),
+        "heads_digest": heads_digest(heads),
+    }
+
+
+def _refuse_non_empty(store: Store, conn: Any = None) -> None:
+    from treatyflow.store.sql import redact, table_names
+
+    if conn is None:
+        if "cases" not in table_names(store):
+            return
+        with store.read() as c:
+            counts = store.counts(c)
+    else:
+        counts = store.counts(conn)
+    if counts["cases"] or counts["events"]:
+        raise InvalidInput(
+            "--db",
+            redact(store.url, store.url),
+            f"the database {redact(store.url, store.url)} is not empty "
+            f"({counts['cases']} case(s), {counts['events']} event(s)); "
+            "import into a new, empty database.",
+        )
+
+
+def _definition_rows(bundle: Bundle) -> Iterator[dict[str, Any]]:
+    for d in bundle.definitions:
+        yield {k: d[k] for k in DEFINITION_FIELDS}
+
+
+def _case_rows(bundle: Bundle) -> Iterator[dict[str, Any]]:
+    for c in bundle.cases:
+        row = {k: c[k] for k in CASE_FIELDS}
+        row["facts"] = json.dumps(row["facts"], sort_keys=True)
+        yield row
+
+
+def _event_rows(bundle: Bundle) -> Iterator[dict[str, Any]]:
+    for e in bundle.events:
+        row = {k: e[k] for k in EVENT_FIELDS}
+        row["sources"] = json.dumps(row["sources"], sort_keys=True, ensure_ascii=False)
+        row["data"] = json.dumps(row["data"], sort_keys=True, ensure_ascii=False)
+        yield row
