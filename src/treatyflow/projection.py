@@ -184,10 +184,14 @@ def evaluate_spec(
             flags=("no-clause",),
             explanation=f"The treaty defines no clause for {action!r}.",
         )
-    voided_on = None
-    for void_state in spec.void_in:
-        if state == void_state and void_state in entered:
-            voided_on = entered[void_state]
+    # Void once the case entered a voiding state after the clock started (it stays void).
+    started = entered.get(spec.starts_at)
+    voids = [
+        entered[v]
+        for v in spec.void_in
+        if v in entered and started is not None and entered[v] >= started
+    ]
+    voided_on = min(voids) if voids else None
     return evaluate_clock(
         spec.name,
         clause,

@@ -1,0 +1,67 @@
+"""Case files: YAML data replayed through the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from treatyflow import casefile
+from treatyflow.errors import InvalidWorkflow
+
+GOOD = """\
+case:
+  id: FRA-ottawa-x
+  country: FRA
+  treaty: ottawa
+  opened_on: 2025-03-01
+  sources: [{citation: "A note verbale"}]
+events:
+  - advance: decide
+    on: 2025-04-01
+    sources: [{citation: "Decree", level: official, kind: decree}]
+  - set-fact: {armed_conflict: false}
+    on: 2025-04-02
+    sources: [{citation: "Assessment"}]
+  - record: statement
+    on: 2025-04-03
+    by: FRA
+    sources: [{citation: "Press release"}]
+  - note: "Checked the gazette."
+    on: 2025-04-04
+    sources: [{citation: "Journal officiel"}]
+  - advance: notify
+    on: 2025-05-02
+    sources: [{citation: "C.N. notification", level: official}]
+"""
+
+
+def test_a_case_file_replays_every_step(service: Any, tmp_path: Path) -> None:
+    """Each step of a case file becomes one event, in order, with its sources."""
+    path = tmp_path / "fra.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    loaded = casefile.replay(service, path, actor="loader")
+    assert (loaded.case_id, loaded.events) == ("FRA-ottawa-x", 6)
+    kinds = [e["kind"] for e in service.history("FRA-ottawa-x")]
+    assert kinds == ["open", "advance", "set-fact", "record", "note", "advance"]
+    assert service.show("FRA-ottawa-x")["effective_on"] == "2025-11-02"
+
+
+def test_a_step_without_a_source_is_refused_with_its_line(tmp_path: Path) -> None:
+    """A case-file step with no source is an error naming the file and line."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace('    sources: [{citation: "Assessment"}]\n', ""), "utf-8")
+    with pytest.raises(InvalidWorkflow) as info:
+        casefile.read(path)
+    problem = info.value.problems[0]
+    assert (str(path), 11) == (problem.path, problem.line)  # the step that lacks it
+    assert "sources" in problem.message
+
+
+def test_shipped_examples_all_parse() -> None:
+    """Every shipped example case file is valid."""
+    files = sorted((casefile.examples_dir() / "ottawa-2025").glob("*.yaml"))
+    assert len(files) == 6
+    for path in files:
+        assert casefile.read(path).events
