@@ -101,8 +101,8 @@ def _line(obj: Mapping[str, Any]) -> bytes:
 # ====================================================================== export
 def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str, Any]:
     """Write the whole database to ``path`` (atomically); returns the trailer."""
+    from treatyflow.redaction import redact
     from treatyflow.store import migrate
-    from treatyflow.store.sql import redact
 
     if path.exists() and not force:
         raise ReportExists(str(path))
@@ -414,7 +414,8 @@ def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
 
 
 def _refuse_non_empty(store: Store, conn: Any = None) -> None:
-    from treatyflow.store.sql import redact, table_names
+    from treatyflow.redaction import redact
+    from treatyflow.store.sql import table_names
 
     if conn is None:
         if "cases" not in table_names(store):

@@ -35,7 +35,7 @@ class TreatyflowGroup(click.Group):
             raise click.exceptions.Exit(0) from None
         except Exception as exc:
             from treatyflow.errors import TreatyflowError
-            from treatyflow.store.sql import redact
+            from treatyflow.redaction import redact
 
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
             db = app.db if app is not None else None

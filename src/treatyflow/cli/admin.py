@@ -19,8 +19,8 @@ pass_app = click.make_pass_decorator(AppContext)
 @pass_app
 def init(app: AppContext) -> None:
     """Create or upgrade the database (idempotent)."""
+    from treatyflow.redaction import redact_url
     from treatyflow.store import migrate
-    from treatyflow.store.sql import redact_url
 
     store = app.store(create=True)
     before = migrate.current(store)

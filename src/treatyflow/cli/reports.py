@@ -423,8 +423,8 @@ def demo(app: AppContext, out: Path, as_of: str | None, actor: str) -> None:
     from treatyflow import casefile
     from treatyflow.cli.options import parse_on
     from treatyflow.errors import InvalidInput
+    from treatyflow.redaction import redact_url
     from treatyflow.store import migrate
-    from treatyflow.store.sql import redact_url
 
     store = app.store(create=True)
     migrate.upgrade(store)

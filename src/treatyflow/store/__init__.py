@@ -3,6 +3,7 @@
 The only package that imports sqlalchemy/sqlmodel/alembic.
 """
 
-from treatyflow.store.sql import CaseRecord, Store, StoreBusy, open_store, redact, redact_url
+from treatyflow.redaction import redact, redact_url
+from treatyflow.store.sql import CaseRecord, Store, StoreBusy, open_store
 
 __all__ = ["CaseRecord", "Store", "StoreBusy", "open_store", "redact", "redact_url"]

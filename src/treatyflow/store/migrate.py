@@ -13,7 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
 from treatyflow.errors import StoreUnavailable
-from treatyflow.store.sql import Store, redact
+from treatyflow.redaction import redact
+from treatyflow.store.sql import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

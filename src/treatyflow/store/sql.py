@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from treatyflow.errors import ConcurrentUpdate, StoreError, StoreUnavailable
 from treatyflow.events import Event, EventKind
+from treatyflow.redaction import redact, redact_url
 from treatyflow.store.tables import cases, definitions, events
 
 BUSY_TIMEOUT_MS = 10_000
@@ -74,44 +74,6 @@ class CaseRecord:
         data = dict(self.__dict__)
         data["facts"] = json.dumps(self.facts, sort_keys=True)
         return data
-
-
-_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s'\"]*:)[^\s'\"]*@")
-_KEYWORD_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('[^']*'|[^\s&'\"]+)")
-
-
-def redact_url(url: str) -> str:
-    """The text with the password of every URL in it (and any ``password=...``) as ***.
-
-    A password may itself contain ``@``: everything up to the last ``@`` of the URL is
-    hidden (over-redacting a user name is harmless; leaking part of a password is not).
-    """
-    text = _URL_PASSWORD.sub(r"\1***@", url)
-    return _KEYWORD_PASSWORD.sub(r"\1***", text)
-
-
-def redact(text: str, db: str | None = None) -> str:
-    """``redact_url`` plus every literal occurrence of ``db``'s password (if it has one)."""
-    out = redact_url(text)
-    if db:
-        for secret in _passwords(db):
-            out = out.replace(secret, "***")
-    return out
-
-
-def _passwords(db: str) -> list[str]:
-    from urllib.parse import quote, unquote
-
-    found: list[str] = []
-    try:
-        password = sa.engine.make_url(db).password
-    except Exception:
-        password = None
-    match = re.search(r"://[^:/@\s]*:(.*)@", db)
-    for candidate in (password, match.group(1) if match else None):
-        if candidate and len(candidate) >= 3:
-            found += [candidate, quote(candidate, safe=""), unquote(candidate)]
-    return sorted(set(found), key=len, reverse=True)
 
 
 def to_url(db: str) -> str:
