@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from treatyflow.cli import main
-from treatyflow.store.sql import redact, redact_url
+from treatyflow.redaction import redact, redact_url
 
 BOGUS = "postgresql+psycopg://u:s3cretPW@127.0.0.1:1/x"
 
