@@ -104,6 +104,8 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
     from treatyflow.redaction import redact
     from treatyflow.store import migrate
 
+    if not path.name:
+        raise InvalidInput("-o", str(path), "-o needs a file name.")
     if path.exists() and not force:
         raise ReportExists(str(path))
     if not path.parent.is_dir():

@@ -35,7 +35,13 @@ _STANDARD_TAGS = {
 }
 
 
-class _Loader(yaml.SafeLoader):
+#: libyaml's parser (about ten times faster) when PyYAML was built with it; the pure-Python
+#: SafeLoader otherwise. Both use the same safe constructor and the resolver rules below.
+_C_PARSER: bool = bool(getattr(yaml, "__with_libyaml__", False))
+_Base: Any = yaml.CSafeLoader if _C_PARSER else yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
     """SafeLoader where only true/false (any case) are booleans."""
 
 
@@ -71,7 +77,10 @@ def load_file(path: Path) -> Document:
     """Read and parse one definition file; raise WorkflowSyntaxError naming the file."""
     name = str(path)
     try:
-        raw = path.read_bytes()
+        if not path.is_file():  # a FIFO would block, /dev/zero would never end
+            raise WorkflowSyntaxError(name, None, "not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise WorkflowSyntaxError(name, None, f"cannot read the file ({exc.strerror})") from exc
     return load_bytes(raw, name)
@@ -80,7 +89,7 @@ def load_file(path: Path) -> Document:
 def load_bytes(raw: bytes, name: str) -> Document:
     if len(raw) > MAX_BYTES:
         raise WorkflowSyntaxError(
-            name, None, f"the file is {len(raw):,} bytes; definitions are limited to {MAX_BYTES:,}"
+            name, None, f"the file is over {MAX_BYTES:,} bytes, the limit for a definition"
         )
     try:
         text = raw.decode("utf-8")
@@ -88,16 +97,30 @@ def load_bytes(raw: bytes, name: str) -> Document:
         raise WorkflowSyntaxError(
             name, None, f"the file is not UTF-8 (byte {exc.start} cannot be decoded)"
         ) from exc
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # the reader refuses NUL and other control characters here
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise WorkflowSyntaxError(name, line, f"not valid YAML: {exc.problem}") from exc
+    except yaml.reader.ReaderError as exc:
+        # libyaml counts the position in bytes of the UTF-8 text, PyYAML in characters
+        before = raw[: exc.position] if _C_PARSER else text[: exc.position].encode()
+        line = before.count(b"\n") + 1
+        char = exc.character
+        code = ord(char) if isinstance(char, str) else int(char)
+        raise WorkflowSyntaxError(
+            name, line, f"not valid YAML: the control character U+{code:04X} is not allowed"
+        ) from exc
     except yaml.YAMLError as exc:
-        raise WorkflowSyntaxError(name, None, f"not valid YAML: {exc}") from exc
+        raise WorkflowSyntaxError(name, None, f"not valid YAML: {_one_line(str(exc))}") from exc
+    except RecursionError as exc:  # PyYAML's composer recurses once per nesting level
+        raise WorkflowSyntaxError(name, None, f"nested deeper than {MAX_DEPTH} levels") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+    assert loader is not None
     if node is None:
         raise WorkflowSyntaxError(name, None, "the file is empty")
     lines: LineMap = {(): node.start_mark.line + 1}
@@ -150,10 +173,29 @@ def _convert(
     return _scalar(loader, node, name)
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def _scalar(loader: _Loader, node: yaml.Node, name: str) -> Any:
+    line = node.start_mark.line + 1
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        shown = _short(str(node.value))
         raise WorkflowSyntaxError(
-            name, node.start_mark.line + 1, f"cannot read the value {node.value!r} ({exc})"
+            name, line, f"cannot read the value {shown!r} ({_short(_one_line(str(exc)), 120)})"
         ) from exc
+    if isinstance(value, str) and _UNPRINTABLE.search(value):
+        # "\e[2J" or "\ud800" escapes: terminal control codes or text that is not Unicode
+        raise WorkflowSyntaxError(
+            name, line, "a control character or a lone surrogate in a string is not allowed"
+        )
+    return value
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -33,6 +33,16 @@ class TreatyflowGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise click.exceptions.Exit(0) from None
+        except OSError as exc:
+            # A path the operating system refuses (a name too long, a directory not there).
+            if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
+                traceback.print_exc()
+            from treatyflow.redaction import redact
+
+            db = ctx.obj.db if isinstance(ctx.obj, AppContext) else None
+            name = redact(str(exc.filename or ""), db)
+            what = f"cannot use {name[:80]!r}" if name else "a file operation failed"
+            raise click.ClickException(f"{what}: {exc.strerror or exc}.") from None
         except Exception as exc:
             from treatyflow.errors import TreatyflowError
             from treatyflow.redaction import redact

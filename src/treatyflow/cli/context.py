@@ -36,7 +36,7 @@ class AppContext:
         dirs = [shipped_workflows()]
         if self.workflows:
             extra = Path(self.workflows)
-            if not extra.is_dir():
+            if not os.path.isdir(extra):  # unlike Path.is_dir, never raises (a name too long)
                 from treatyflow.errors import InvalidInput
 
                 raise InvalidInput(
