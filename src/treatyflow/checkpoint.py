@@ -34,13 +34,11 @@ FORMAT = "treatyflow.checkpoint/1"
 
 def make_checkpoint(store: Store) -> dict[str, Any]:
     """The checkpoint document of the database's current state (one consistent snapshot)."""
-    import sqlalchemy as sa
-
-    from treatyflow.store.tables import events
+    from treatyflow.store.sql import newest_recorded_at
 
     with store.read() as conn:
         heads = store.heads(conn)
-        newest = conn.execute(sa.select(sa.func.max(events.c.recorded_at))).scalar_one()
+        newest = newest_recorded_at(conn)
     return {
         "format": FORMAT,
         "treatyflow_version": __version__,

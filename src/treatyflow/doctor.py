@@ -64,17 +64,9 @@ def failed(check: str, problem: str, fix_command: str) -> Finding:
 
 def sqlite_path(db: str) -> Path | None:
     """The file of a SQLite database (path or ``sqlite:///`` URL); None for anything else."""
-    if "://" not in db:
-        return Path(db)
-    import sqlalchemy as sa
+    from treatyflow.store.sql import url_parts
 
-    try:
-        url = sa.engine.make_url(db)
-    except sa.exc.ArgumentError:
-        return None
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database)
+    return url_parts(db).sqlite_file
 
 
 def run_checks(
@@ -140,13 +132,10 @@ def _open(db: str, path: Path | None, findings: list[Finding]) -> Any:
 def _unreachable_fix(db: str, path: Path | None) -> str:
     if path is not None:
         return f"cp BACKUP.db {shlex.quote(str(path))}  # it is not a readable SQLite database"
-    import sqlalchemy as sa
+    from treatyflow.store.sql import url_parts
 
-    try:
-        url = sa.engine.make_url(db)
-    except sa.exc.ArgumentError:
-        url = None
-    if url is None or url.get_backend_name() != "postgresql":
+    url = url_parts(db)
+    if url.backend != "postgresql":
         return "treatyflow --db URL_OR_PATH doctor  # with a valid path or URL"
     host = shlex.quote(url.host or "localhost")
     return f"pg_isready -h {host} -p {url.port or 5432}  # then check the URL's user and database"
