@@ -105,7 +105,7 @@ def test_progress_bar_shows_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> No
     """On a terminal (stderr is a tty) the progress bar is a live rich Progress; otherwise none."""
     import sys
 
-    from treatyflow.cli.reports import progress_bar
+    from treatyflow.cli.output import progress_bar
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert progress_bar(10, "x").progress is None

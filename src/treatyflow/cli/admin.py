@@ -168,9 +168,16 @@ def _groups(items: list[dict[str, Any]], group_by: str) -> dict[str, list[str]]:
 @pass_app
 def tick(app: AppContext, as_of: str | None, as_json: bool) -> None:
     """Fire every clock that has come due, as events by actor 'system'."""
+    from treatyflow.cli.output import progress_bar
+
     svc = app.service()
     day = parse_on(as_of, "--as-of") or svc.today()
-    fired = svc.tick(day)
+    ids = [c["id"] for c in svc.list_cases()]
+    fired: list[dict[str, Any]] = []
+    with progress_bar(len(ids), "Ticking cases") as step:
+        for case_id in ids:
+            fired += svc.tick_case(case_id, day)
+            step()
     if as_json:
         emit_json({"as_of": day.isoformat(), "fired": fired})
         return

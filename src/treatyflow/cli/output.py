@@ -48,3 +48,29 @@ def keyvalues(pairs: Sequence[tuple[str, Any]]) -> None:
     width = max((len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
         click.echo(f"{key.ljust(width)}  {'' if value is None else value}")
+
+
+class progress_bar:
+    """A rich progress bar on stderr when it is a terminal; nothing when piped."""
+
+    def __init__(self, total: int, label: str) -> None:
+        import sys
+
+        self.total, self.label = total, label
+        self.progress: Any = None
+        if sys.stderr.isatty() and total > 1:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.progress = Progress(console=Console(stderr=True), transient=True)
+
+    def __enter__(self) -> Any:
+        if self.progress is None:
+            return lambda: None
+        self.progress.start()
+        task = self.progress.add_task(self.label, total=self.total)
+        return lambda: self.progress.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()

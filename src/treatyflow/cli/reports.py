@@ -9,7 +9,7 @@ import click
 
 from treatyflow.cli.context import AppContext, default_actor
 from treatyflow.cli.options import json_option
-from treatyflow.cli.output import emit_json, table
+from treatyflow.cli.output import emit_json, progress_bar, table
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -282,32 +282,6 @@ def build_and_render(
         generated_at=generated,
     )
     return render.render(built, fmt)
-
-
-class progress_bar:
-    """A rich progress bar on stderr when it is a terminal; nothing when piped."""
-
-    def __init__(self, total: int, label: str) -> None:
-        import sys
-
-        self.total, self.label = total, label
-        self.progress: Any = None
-        if sys.stderr.isatty() and total > 1:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.progress = Progress(console=Console(stderr=True), transient=True)
-
-    def __enter__(self) -> Any:
-        if self.progress is None:
-            return lambda: None
-        self.progress.start()
-        task = self.progress.add_task(self.label, total=self.total)
-        return lambda: self.progress.advance(task)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 @click.command()
