@@ -33,6 +33,11 @@ test: check
 test-long: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+## Benchmarks against a raw-sqlite3 reference measured in the same run (about 10 minutes):
+## prints the table and writes bench/results.json; see docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 ## Regenerate docs/cli-reference.md and docs/schema/*.json from the code.
 docs: $(STAMP)
 	$(BIN)/python -m treatyflow.docgen

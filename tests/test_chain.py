@@ -14,6 +14,7 @@ import pytest
 from click.testing import Result
 
 from treatyflow.chain import canonical_json, digest, event_hash, verify_events
+from treatyflow.events import EventKind
 
 Cli = Callable[..., Result]
 
@@ -310,3 +311,43 @@ def test_step_from_a_forged_state_is_caught(cli: Cli, three_events: Path) -> Non
     assert code == 1
     assert [(p["case"], p["seq"]) for p in problems] == [("C2", 2)]
     assert "considering" in problems[0]["reason"]
+
+
+def _canonical_by_definition(value: Any) -> bytes:
+    """The canonical form written out the long way (NFC every string, lists, no floats)."""
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return unicodedata.normalize("NFC", v)
+        if isinstance(v, dict):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        if isinstance(v, float):
+            raise TypeError("float")
+        return v
+
+    return json.dumps(
+        walk(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "e\u0301", "e\u0301": ["x", ("y", "Z\u0301")], "n": None, "t": True, "i": 7},
+        {"nested": {"deep": [{"k": "caf\u00e9"}, {"k": "cafe\u0301"}]}, "b": False},
+        {"kind": EventKind.OPEN, "seq": 1, "data": {}, "sources": []},
+        [1, "two", ["three", {"four": 4}]],
+        "cafe\u0301",
+    ],
+)
+def test_canonical_json_fast_paths_match_the_definition(value: Any) -> None:
+    """The exact-type fast paths in _normalise give the same bytes as the long way."""
+    assert canonical_json(value) == _canonical_by_definition(value)
+
+
+@pytest.mark.parametrize("value", [{"a": {"b": [1, 2.5]}}, {"x": (1.0,)}, {1.5: "key"}])
+def test_canonical_json_refuses_nested_floats(value: Any) -> None:
+    with pytest.raises(TypeError):
+        canonical_json(value)

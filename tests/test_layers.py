@@ -100,8 +100,12 @@ def test_renderers_never_open_the_database() -> None:
     for path in (PACKAGE / "reports").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
-                ("treatyflow.store", "treatyflow.service", "sqlalchemy")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith(
+                    ("treatyflow.store", "treatyflow.service", "sqlalchemy")
+                )
             ):
                 offenders.append(f"{_relative(path)}: {node.module}")
     assert offenders == []

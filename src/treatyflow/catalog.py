@@ -68,7 +68,9 @@ class Catalog:
             raise ProcedureNotFound(procedure_id, sorted(self.whole_procedures()))
         return self._composed(procedure_id)
 
+    @functools.cache  # noqa: B019 - as _composed: the composed procedure never changes
     def procedure_hash(self, procedure_id: str) -> str:
+        """The content hash of the composed procedure (computed once per procedure)."""
         return content_hash(self.procedure(procedure_id))
 
     def whole_procedures(self) -> list[str]:

@@ -19,6 +19,27 @@ HASH_PREFIX = "sha256:"
 
 
 def _normalise(value: Any) -> Any:
+    # exact types first (nearly every value): no ABC checks, no NFC pass over ASCII text
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                key = _normalise(key)
+            item_kind = type(item)
+            if item_kind is str:
+                if not item.isascii():
+                    item = unicodedata.normalize("NFC", item)
+            elif item_kind is not int and item_kind is not bool and item is not None:
+                item = _normalise(item)
+            out[key] = item
+        return out
+    if kind is list or kind is tuple:
+        return [_normalise(v) for v in value]
+    if kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value)
     if isinstance(value, Mapping):
@@ -32,9 +53,11 @@ def _normalise(value: Any) -> Any:
 
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 bytes of ``value``."""
-    return json.dumps(
-        _normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return _ENCODER.encode(_normalise(value)).encode("utf-8")
+
+
+#: One encoder for every hash (``json.dumps`` with options builds a new one per call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(value: Any) -> str:

@@ -607,16 +607,37 @@ class Service:
     ) -> Iterator[dict[str, Any]]:
         """The show() document of every case (or of ``case_ids``), in id order."""
         with self.store.read() as conn:
-            records = (
-                [self._record(conn, c) for c in case_ids]
-                if case_ids
-                else self.store.list_cases(conn)
-            )
-            for record in records:
-                events = self.store.events(conn, record.id)
+            for record, events in self._with_events(conn, case_ids):
                 if known_at is not None and not any(e.recorded_at <= known_at for e in events):
                     continue
                 yield self._view(conn, record, events, as_of=as_of, known_at=known_at)
+
+    def _with_events(
+        self, conn: Any, case_ids: Sequence[str] | None
+    ) -> Iterator[tuple[CaseRecord, list[Event]]]:
+        """Each case (or each of ``case_ids``) with its events, in id order.
+
+        Every case: one streaming query over the events ordered by (case_id, seq), merged
+        with the case rows (also by id): no query per case, and one case's events in memory
+        at a time. Named cases: one query each.
+        """
+        if case_ids:
+            named = [self._record(conn, c) for c in case_ids]  # an unknown id fails first
+            for record in named:
+                yield record, self.store.events(conn, record.id)
+            return
+        records = self.store.list_cases(conn)
+        known = {r.id for r in records}
+        groups = self.store.events_by_case(conn)
+        group = next(groups, None)
+        for record in records:
+            while group is not None and group[0] not in known:  # events of no case
+                group = next(groups, None)
+            if group is not None and group[0] == record.id:
+                yield record, group[1]
+                group = next(groups, None)
+            else:
+                yield record, []
 
     def portfolio(
         self,
@@ -634,13 +655,7 @@ class Service:
         """
         out = []
         with self.store.read() as conn:
-            records = (
-                [self._record(conn, c) for c in case_ids]
-                if case_ids
-                else self.store.list_cases(conn)
-            )
-            for record in records:
-                events = self.store.events(conn, record.id)
+            for record, events in self._with_events(conn, case_ids):
                 visible = select(events, as_of=as_of, known_at=known_at)
                 if not visible:
                     continue
@@ -712,13 +727,7 @@ class Service:
         """Per case, every deviation from its procedure, with its sources."""
         out = []
         with self.store.read() as conn:
-            records = (
-                [self._record(conn, c) for c in case_ids]
-                if case_ids
-                else self.store.list_cases(conn)
-            )
-            for record in records:
-                events = self.store.events(conn, record.id)
+            for record, events in self._with_events(conn, case_ids):
                 defs = self._definitions_for(conn, record)
                 deviations: list[dict[str, Any]] = []
                 for ev in events:
@@ -929,7 +938,7 @@ class Service:
         state_spec = defs.procedure.state(state)
         current_hash = None
         try:
-            current_hash = self.catalog.procedure_hash(record.procedure)
+            current_hash = self.catalog.procedure_hash(record.procedure)  # cached
         except Exception:
             current_hash = None
         flags = list(st.flags)

@@ -16,7 +16,9 @@ from the version the writer read, and the unique (case_id, seq) backs it up.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import operator
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -180,8 +182,27 @@ class Store:
         query = sa.select(events).order_by(events.c.case_id, events.c.seq)
         if case_id is not None:
             query = query.where(events.c.case_id == case_id)
-        for row in conn.execute(query):
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        for row in result:
             yield hashed_row(row._mapping)
+
+    def events_by_case(self, conn: Connection) -> Iterator[tuple[str, list[Event]]]:
+        """(case id, its events by seq) for every case, from one streaming query ordered by
+        (case_id, seq): one case's events in memory at a time."""
+        query = sa.select(*(events.c[name] for name in _EVENT_COLUMNS)).order_by(
+            events.c.case_id, events.c.seq
+        )
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        current: str | None = None
+        batch: list[Event] = []
+        for row in result:
+            if row[0] != current:
+                if current is not None:
+                    yield current, batch
+                current, batch = row[0], []
+            batch.append(_event_from_tuple(row))
+        if current is not None:
+            yield current, batch
 
     def all_events(self, conn: Connection) -> Iterator[Event]:
         for row in conn.execute(sa.select(events).order_by(events.c.case_id, events.c.seq)):
@@ -254,6 +275,8 @@ class Store:
     ) -> int:
         """Insert rows into ``table`` with Core ``executemany`` in batches of BATCH_SIZE."""
         target = {"definitions": definitions, "cases": cases, "events": events}[table]
+        if self.is_sqlite:
+            return _bulk_insert_sqlite(conn, target, rows, ignore=table == "definitions")
         insert = self._insert_ignore(target) if table == "definitions" else target.insert()
         total = 0
         batch: list[dict[str, Any]] = []
@@ -266,6 +289,52 @@ class Store:
             conn.execute(insert, batch)
             total += len(batch)
         return total
+
+
+def _bulk_insert_sqlite(
+    conn: Connection,
+    target: sa.Table,
+    rows: Iterator[dict[str, Any]] | list[dict[str, Any]],
+    *,
+    ignore: bool,
+) -> int:
+    """``bulk_insert`` on SQLite: the driver's own ``executemany`` over tuples, in batches.
+
+    The same INSERT (``ON CONFLICT DO NOTHING`` for definitions) as the Core statement,
+    without Core's per-row parameter processing (every column here is text or an integer).
+    """
+    columns: tuple[str, ...] | None = None
+    values: Any = None
+    sql = ""
+    total = 0
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        if columns is None:
+            columns = tuple(row)
+            unknown = [c for c in columns if c not in target.c]
+            if unknown:
+                raise StoreError(f"no such column in {target.name}: {', '.join(unknown)}")
+            names = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" * len(columns))
+            # names are the table's own columns (checked above); values are bound
+            sql = f"INSERT INTO {target.name} ({names}) VALUES ({marks})"  # noqa: S608
+            if ignore:
+                sql += " ON CONFLICT DO NOTHING"
+            values = _tuple_getter(columns)
+        batch.append(values(row))
+        if len(batch) >= BATCH_SIZE:
+            conn.exec_driver_sql(sql, batch)
+            total, batch = total + len(batch), []
+    if batch:
+        conn.exec_driver_sql(sql, batch)
+        total += len(batch)
+    return total
+
+
+def _tuple_getter(columns: tuple[str, ...]) -> Any:
+    """row -> tuple of its ``columns`` values (itemgetter, which gives a bare value for one)."""
+    pick = operator.itemgetter(*columns)
+    return pick if len(columns) > 1 else lambda row: (pick(row),)
 
 
 def event_row(ev: Event) -> dict[str, Any]:
@@ -314,9 +383,48 @@ def _loads(text: Any, default: Any) -> Any:
         return {"__unreadable__": str(text)}
 
 
-def event_from_row(row: Any) -> Event:
-    import datetime as dt
+_EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "kind",
+    "occurred_on",
+    "recorded_at",
+    "actor",
+    "trigger",
+    "from_state",
+    "to_state",
+    "sources",
+    "note",
+    "data",
+    "prev_hash",
+    "hash",
+)
+_KINDS = {str(kind): kind for kind in EventKind}
+_date = dt.date.fromisoformat
 
+
+def _event_from_tuple(row: Any) -> Event:
+    """``event_from_row`` for a row of ``_EVENT_COLUMNS``, by position (the bulk read path)."""
+    kind = _KINDS.get(row[2])
+    return Event(
+        row[0],
+        row[1],
+        EventKind(row[2]) if kind is None else kind,
+        _date(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        tuple(json.loads(row[9])),
+        row[10],
+        json.loads(row[11]),
+        row[12],
+        row[13],
+    )
+
+
+def event_from_row(row: Any) -> Event:
     return Event(
         case_id=row["case_id"],
         seq=row["seq"],
@@ -383,7 +491,7 @@ def open_store(db: str, *, create: bool = False) -> Store:
                         f"no database at {database}; run 'treatyflow init' to create it."
                     )
                 _create_private_file(path)
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = _sqlite_engine(url, database)
         _configure_sqlite(engine)
     else:
         try:
@@ -393,6 +501,18 @@ def open_store(db: str, *, create: bool = False) -> Store:
                 f"cannot use {redact(url, url)}: {redact(str(exc), url)}"
             ) from None
     return Store(engine, url)
+
+
+def _sqlite_engine(url: str, database: str) -> Engine:
+    """A file database keeps one idle connection for the life of the engine.
+
+    Closing a connection that is the last one to a WAL database checkpoints and removes the
+    WAL (two more fsyncs): with no pool, every transaction paid for that. ``dispose()``
+    (which the CLI calls on exit) closes it, so the WAL is still checkpointed at the end.
+    """
+    if not database or database == ":memory:":
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+    return sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=8)
 
 
 def _create_private_file(path: Path) -> None:
@@ -439,3 +559,34 @@ def table_names(store: Store) -> Sequence[str]:
         return sa.inspect(store.engine).get_table_names()
     except DBAPIError as exc:  # e.g. --db names a file that is not a database
         raise _operational(exc, store.url) from exc
+
+
+def newest_recorded_at(conn: Connection) -> str | None:
+    """The newest ``recorded_at`` in the log (None when it is empty)."""
+    value = conn.execute(sa.select(sa.func.max(events.c.recorded_at))).scalar_one()
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """What treatyflow needs to know of a database path or URL, without connecting."""
+
+    backend: str | None
+    """``sqlite``, ``postgresql`` ... or None when it is not a URL SQLAlchemy can read."""
+    sqlite_file: Path | None
+    host: str | None = None
+    port: int | None = None
+
+
+def url_parts(db: str) -> UrlParts:
+    if "://" not in db:
+        return UrlParts("sqlite", Path(db))
+    try:
+        url = sa.engine.make_url(to_url(db))
+    except sa.exc.ArgumentError:
+        return UrlParts(None, None)
+    backend = url.get_backend_name()
+    file = None
+    if backend == "sqlite" and url.database and url.database != ":memory:":
+        file = Path(url.database)
+    return UrlParts(backend, file, url.host, url.port)

@@ -1,0 +1,457 @@
+"""The physical-limit references: the same work in plain ``sqlite3`` + stdlib, no treatyflow.
+
+    python bench/reference.py pending DB AS_OF      # the `pending --json` listing
+    python bench/reference.py report DB AS_OF       # the `report portfolio --format json` model
+    python bench/reference.py verify DB             # every chain re-hashed
+
+Each reads the database with one streaming query ordered by (case_id, seq), folds each case
+in a few lines of Python (state, entered dates, facts, the treaty clock from the stored
+definition snapshots) and prints one JSON document (``indent=2``, like treatyflow) to stdout.
+It knows only what the synthetic data needs (month/year/day periods, same-day convention),
+which is the point: it is the lower bound a general engine is measured against.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import sys
+from typing import Any
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def _due(anchor: dt.date, period: str) -> dt.date:
+    n, unit = int(period[1:-1]), period[-1]
+    if unit == "M":
+        return _add_months(anchor, n)
+    if unit == "Y":
+        return _add_months(anchor, 12 * n)
+    return anchor + dt.timedelta(days=n)
+
+
+def _sources(t: dict[str, Any]) -> list[str]:
+    src = t["source"]
+    return src if isinstance(src, list) else [src]
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA busy_timeout = 10000")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute("PRAGMA foreign_keys = ON")
+    return con
+
+
+class Defs:
+    """The stored snapshots, parsed once: per procedure hash its tables, per treaty its clause."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self.proc: dict[str, dict[str, Any]] = {}
+        self.treaty: dict[str, dict[str, Any]] = {}
+        for digest, kind, content in con.execute("SELECT hash, kind, content FROM definitions"):
+            doc = json.loads(content)
+            if kind == "procedure":
+                states = {s["id"]: s for s in doc["states"]}
+                out: dict[str, list[dict[str, Any]]] = {}
+                for t in doc["transitions"]:
+                    for src in _sources(t):
+                        out.setdefault(src, []).append(t)
+                graph = {
+                    "initial": doc.get("initial"),
+                    "states": [
+                        {
+                            "id": s["id"],
+                            "title": s["title"],
+                            "final": s.get("final", False),
+                            "institution": s.get("institution"),
+                        }
+                        for s in doc["states"]
+                    ],
+                    "transitions": [
+                        {
+                            "trigger": t["trigger"],
+                            "from": src,
+                            "to": t["dest"],
+                            "clock": t["clock"],
+                        }
+                        for t in doc["transitions"]
+                        for src in _sources(t)
+                    ],
+                }
+                self.proc[digest] = {
+                    "doc": doc,
+                    "states": states,
+                    "out": out,
+                    "clocks": doc.get("clocks") or [],
+                    "graph": graph,
+                }
+            else:
+                self.treaty[digest] = doc
+
+    def steps(self, proc: dict[str, Any], state: str) -> list[dict[str, Any]]:
+        steps = []
+        for t in proc["out"].get(state, []):
+            steps.append(
+                {
+                    "trigger": t["trigger"],
+                    "title": t.get("title"),
+                    "to_state": t["dest"],
+                    "institution": "system (clock)"
+                    if t.get("clock")
+                    else t.get("institution") or proc["states"][state].get("institution"),
+                    "ready": True,
+                    "guards_not_met": [],
+                    "evidence": t.get("evidence") or [],
+                    "clock": t.get("clock"),
+                    "optional": t.get("optional", False),
+                    "contested": t.get("contested") is not None,
+                }
+            )
+        return steps
+
+
+def _cases(con: sqlite3.Connection) -> dict[str, tuple[Any, ...]]:
+    rows = con.execute(
+        "SELECT id, country, treaty, action, procedure, procedure_hash, treaty_hash, state, "
+        "opened_on FROM cases"
+    )
+    return {r[0]: r for r in rows}
+
+
+def _grouped(con: sqlite3.Connection, columns: str) -> Any:
+    """(case_id, [rows]) for every case, from one query ordered by case and seq."""
+    cur = con.execute(f"SELECT case_id, {columns} FROM events ORDER BY case_id, seq")
+    current, batch = None, []
+    for row in cur:
+        if row[0] != current:
+            if current is not None:
+                yield current, batch
+            current, batch = row[0], []
+        batch.append(row)
+    if current is not None:
+        yield current, batch
+
+
+def _fold(events: list[Any], as_of: dt.date) -> dict[str, Any]:
+    """(seq, kind, to_state, occurred_on, data) rows -> state, entered dates, facts, flags."""
+    redate = {}
+    for ev in events:
+        if ev[2] == "correct":
+            data = json.loads(ev[5])
+            redate[data["target_seq"]] = data["occurred_on"]
+    state, entered, facts, flags, fired = None, {}, {}, [], {}
+    last_on = None
+    for ev in events:
+        on = redate.get(ev[1], ev[4])
+        if on > as_of.isoformat():
+            continue
+        data = json.loads(ev[5])
+        last_on = on if last_on is None else max(last_on, on)
+        if ev[3] is not None:
+            state = ev[3]
+            entered[state] = on
+        facts.update(data.get("facts", {}))
+        if data.get("clock"):
+            fired[data["clock"]] = on
+        for f in data.get("flags", []):
+            if f not in flags:
+                flags.append(f)
+    return {
+        "state": state,
+        "entered": entered,
+        "facts": facts,
+        "flags": flags,
+        "fired": fired,
+        "last_on": last_on,
+    }
+
+
+def _clocks(
+    proc: dict[str, Any], treaty: dict[str, Any], action: str, st: dict[str, Any], as_of: dt.date
+) -> list[dict[str, Any]]:
+    out = []
+    clause = treaty["actions"].get(action) or {}
+    for spec in proc["clocks"]:
+        started = st["entered"].get(spec["starts_at"])
+        fired = st["fired"].get(spec["name"])
+        due = _due(dt.date.fromisoformat(started), clause["period"]) if started else None
+        if fired:
+            status = "satisfied"
+        elif due is None:
+            status = "unknown"
+        else:
+            status = "due" if due <= as_of else "running"
+        out.append(
+            {
+                "name": spec["name"],
+                "status": status,
+                "due_on": due.isoformat() if due else None,
+                "basis": clause.get("basis"),
+                "started_on": started,
+                "waiting_on": [],
+                "flags": [],
+                "explanation": f"Received on {started}; {clause.get('article')} gives {due}.",
+            }
+        )
+    return out
+
+
+def pending(path: str, as_of: dt.date) -> dict[str, Any]:
+    con = _connect(path)
+    con.execute("BEGIN")
+    defs, cases = Defs(con), _cases(con)
+    items = []
+    for case_id, events in _grouped(con, "seq, kind, to_state, occurred_on, data"):
+        c = cases[case_id]
+        proc, treaty = defs.proc[c[5]], defs.treaty[c[6]]
+        st = _fold(events, as_of)
+        state = st["state"]
+        spec = proc["states"][state]
+        if spec.get("final"):
+            continue
+        clocks = _clocks(proc, treaty, c[3], st, as_of)
+        steps = defs.steps(proc, state)
+        dates = [k["due_on"] for k in clocks if k["due_on"]]
+        overdue = any(k["status"] == "due" for k in clocks)
+        running = any(k["status"] == "running" for k in clocks)
+        ready = [s for s in steps if s["ready"] and not s["clock"]]
+        eff = next(
+            (k["due_on"] for k in clocks if k["status"] in ("running", "due", "satisfied")), None
+        )
+        items.append(
+            {
+                "id": case_id,
+                "country": c[1],
+                "treaty": c[2],
+                "action": c[3],
+                "state": state,
+                "state_title": spec["title"],
+                "next_date": min(dates) if dates else None,
+                "overdue": overdue,
+                "blocked": not ready and not running and not overdue,
+                "steps": steps,
+                "clocks": clocks,
+                "effective_on": eff,
+                "flags": st["flags"],
+            }
+        )
+    con.execute("COMMIT")
+    items.sort(key=lambda i: (i["next_date"] is None, i["next_date"] or "", i["id"]))
+    return {"as_of": as_of.isoformat(), "known_at": None, "cases": items}
+
+
+_HASHED = (
+    "case_id",
+    "seq",
+    "kind",
+    "trigger",
+    "from_state",
+    "to_state",
+    "occurred_on",
+    "recorded_at",
+    "actor",
+    "sources",
+    "note",
+    "data",
+    "prev_hash",
+)
+_EVENT_COLUMNS = ", ".join(_HASHED[1:]) + ", hash"
+
+
+def _hash(fields: dict[str, Any]) -> str:
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _chain_ok(case_id: str, rows: list[Any]) -> bool:
+    prev = None
+    for r in rows:
+        fields = dict(zip(_HASHED, (case_id, *r[1:-1]), strict=True))
+        fields["sources"] = json.loads(fields["sources"])
+        fields["data"] = json.loads(fields["data"])
+        if fields["prev_hash"] != prev or _hash(fields) != r[-1]:
+            return False
+        prev = r[-1]
+    return True
+
+
+def report(path: str, as_of: dt.date) -> dict[str, Any]:
+    con = _connect(path)
+    con.execute("BEGIN")
+    defs, cases = Defs(con), _cases(con)
+    out_cases, summary, rows_m, columns = [], [], [], {}
+    failed = []
+    n_events = 0
+    for case_id, events in _grouped(con, _EVENT_COLUMNS):
+        c = cases[case_id]
+        proc, treaty = defs.proc[c[5]], defs.treaty[c[6]]
+        verified = _chain_ok(case_id, events)
+        if not verified:
+            failed.append({"case": case_id})
+        n_events += len(events)
+        # (seq, kind, to_state, occurred_on, data) for the fold
+        st = _fold([(e[0], e[1], e[2], e[5], e[6], e[11]) for e in events], as_of)
+        state = st["state"]
+        spec = proc["states"][state]
+        clocks = _clocks(proc, treaty, c[3], st, as_of)
+        steps = defs.steps(proc, state)
+        timeline, path_ = [], []
+        for e in events:
+            _, seq, kind, trigger, from_s, to_s, on, rec, actor, srcs, note, data_t, _, h = e
+            if on > as_of.isoformat():
+                continue
+            data = json.loads(data_t)
+            timeline.append(
+                {
+                    "seq": seq,
+                    "kind": kind,
+                    "trigger": trigger,
+                    "from_state": from_s,
+                    "to_state": to_s,
+                    "occurred_on": on,
+                    "legal_date": on,
+                    "corrected_by": [],
+                    "recorded_at": rec,
+                    "actor": actor,
+                    "change": f"{from_s} -> {to_s}",
+                    "sources": json.loads(srcs),
+                    "note": note,
+                    "flags": data.get("flags", []),
+                    "reason": data.get("reason"),
+                    "backdate_reason": data.get("backdate_reason"),
+                    "correction": None,
+                    "facts": data.get("facts", {}),
+                    "hash": h,
+                }
+            )
+            if to_s and (not path_ or path_[-1] != to_s):
+                path_.append(to_s)
+        dates = [k["due_on"] for k in clocks if k["due_on"] and k["status"] in ("running", "due")]
+        next_date = min(dates) if dates and not spec.get("final") else None
+        eff = next(
+            (k["due_on"] for k in clocks if k["status"] in ("running", "due", "satisfied")), None
+        )
+        cells = {}
+        for s, on in st["entered"].items():
+            milestone = proc["states"][s].get("milestone")
+            if milestone:
+                columns[milestone] = True
+                cells[milestone] = {"date": on, "state": s, "notes": []}
+        rows_m.append(
+            {
+                "case": case_id,
+                "country": c[1],
+                "treaty": c[2],
+                "action": c[3],
+                "state": state,
+                "cells": cells,
+                "expected": {"effective": eff} if eff else {},
+            }
+        )
+        summary.append(
+            {
+                "case": case_id,
+                "country": c[1],
+                "treaty": c[2],
+                "action": c[3],
+                "state": state,
+                "state_title": spec["title"],
+                "next_date": next_date,
+                "next": None,
+                "effective_on": eff,
+                "flags": st["flags"],
+                "verified": verified,
+            }
+        )
+        out_cases.append(
+            {
+                "id": case_id,
+                "country": c[1],
+                "treaty": c[2],
+                "treaty_name": treaty.get("short_name"),
+                "action": c[3],
+                "procedure": c[4],
+                "procedure_title": proc["doc"]["title"],
+                "procedure_hash": c[5],
+                "procedure_current": True,
+                "state": state,
+                "state_title": spec["title"],
+                "final": bool(spec.get("final")),
+                "opened_on": c[8],
+                "last_on": st["last_on"],
+                "effective_on": eff,
+                "next_date": next_date,
+                "facts": st["facts"],
+                "flags": st["flags"],
+                "out_of_procedure": "out-of-procedure" in st["flags"],
+                "contested": "contested" in st["flags"],
+                "month_end_review": False,
+                "clocks": clocks,
+                "path": path_,
+                "timeline": timeline,
+                "pending": [] if spec.get("final") else steps,
+                "procedure_graph": proc["graph"],
+                "integrity": {
+                    "events": len(events),
+                    "shown": len(timeline),
+                    "head": events[-1][13],
+                    "verified": verified,
+                    "first_bad_seq": None,
+                    "reason": None,
+                },
+            }
+        )
+    con.execute("COMMIT")
+    return {
+        "schema": "treatyflow.report/1",
+        "kind": "portfolio",
+        "title": f"Portfolio report: {len(out_cases)} case(s)",
+        "as_of": as_of.isoformat(),
+        "known_at": None,
+        "generated_at": None,
+        "filters": {},
+        "integrity": {
+            "cases": len(out_cases),
+            "events": n_events,
+            "verified": len(out_cases) - len(failed),
+            "failed": failed,
+        },
+        "summary": summary,
+        "matrix": {"columns": list(columns), "rows": rows_m, "footnotes": []},
+        "cases": out_cases,
+    }
+
+
+def verify(path: str) -> dict[str, Any]:
+    con = _connect(path)
+    con.execute("BEGIN")
+    heads = {r[0]: r[1] for r in con.execute("SELECT id, head_hash FROM cases")}
+    bad = []
+    for case_id, rows in _grouped(con, _EVENT_COLUMNS):
+        if not _chain_ok(case_id, rows) or rows[-1][-1] != heads.get(case_id):
+            bad.append(case_id)
+    con.execute("COMMIT")
+    return {"ok": not bad, "cases": len(heads), "problems": bad}
+
+
+def main(argv: list[str]) -> None:
+    what, path = argv[0], argv[1]
+    if what == "verify":
+        doc = verify(path)
+    else:
+        as_of = dt.date.fromisoformat(argv[2])
+        doc = pending(path, as_of) if what == "pending" else report(path, as_of)
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,585 @@
+"""treatyflow's benchmarks: every figure a ratio to a reference measured in the same run.
+
+    make bench                    # or: .venv/bin/python bench/run.py
+    BENCH_SIZES=1000,10000 .venv/bin/python bench/run.py     # a quicker, smaller run
+
+Prints a table and writes bench/results.json: a list of {"name", "value", "unit",
+"reference", "ratio", "target", "holds"}. See docs/performance.md for the method.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gen  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PY = sys.executable
+TF = str(BIN / "treatyflow")
+AS_OF = gen.AS_OF.isoformat()
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+BIG = max(SIZES)
+MB = 1024 * 1024
+
+results: list[dict[str, Any]] = []
+scaling: dict[str, dict[int, float]] = {}
+
+
+def record(
+    name: str,
+    value: float,
+    unit: str,
+    reference: float | None,
+    ratio: float | None,
+    target: str,
+    holds: bool | None,
+    **extra: Any,
+) -> None:
+    row = {
+        "name": name,
+        "value": round(value, 4),
+        "unit": unit,
+        "reference": None if reference is None else round(reference, 4),
+        "ratio": None if ratio is None else round(ratio, 4),
+        "target": target,
+        "holds": holds,
+        **extra,
+    }
+    results.append(row)
+    ref = "-" if reference is None else f"{reference:,.4g}"
+    rat = "-" if ratio is None else f"{ratio:.3g}"
+    mark = {True: "yes", False: "NO", None: "-"}[holds]
+    print(
+        f"{name:<34} {value:>12,.4g} {unit:<10} ref {ref:>10}  ratio {rat:>7}  "
+        f"{target:<14} {mark}",
+        flush=True,
+    )
+
+
+def run_child(argv: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB, exit code) of one child process (os.wait4 rusage)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0,):
+        print(f"  ! {' '.join(argv[:4])}... exit {proc.returncode}: {err[-400:]}", flush=True)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+#: Runs a command and reports its peak RSS. A child forked from this (large) process would
+#: inherit its resident size as the child's ru_maxrss (Linux records the pre-exec memory's
+#: high-water mark), so memory is measured from a small wrapper process instead.
+RSS_WRAPPER = (
+    "import os, sys\n"
+    "pid = os.spawnv(os.P_NOWAIT, sys.argv[1], sys.argv[1:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "sys.stderr.write('\\nmaxrss_kb=%d\\n' % usage.ru_maxrss)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_measured(argv: list[str], stdout: Any) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB of the command alone, exit code)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [PY, "-S", "-c", RSS_WRAPPER, *argv], stdout=stdout, stderr=subprocess.PIPE, check=False
+    )
+    wall = time.perf_counter() - t0
+    err = proc.stderr.decode(errors="replace")
+    rss = [line for line in err.splitlines() if line.startswith("maxrss_kb=")]
+    if proc.returncode != 0:
+        print(f"  ! {' '.join(argv[:4])}... exit {proc.returncode}: {err[-400:]}", flush=True)
+    return wall, int(rss[-1].split("=")[1]) / 1024 if rss else float("nan"), proc.returncode
+
+
+def median_wall(argv: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        wall, _, _ = run_child(argv)
+        times.append(wall)
+    return statistics.median(times)
+
+
+def fit_exponent(points: dict[int, float]) -> float | None:
+    """Least-squares slope of log(cost) over log(n): 1 is linear, 2 quadratic."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n in points]
+    ys = [math.log(max(v, 1e-9)) for v in points.values()]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    num = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    den = sum((x - mx) ** 2 for x in xs)
+    return num / den
+
+
+# ============================================================== start-up
+def bench_cli(small_db: Path, case_id: str) -> None:
+    runs = 15
+    median_wall([TF, "--help"], 3)  # warm the page cache and .pyc files
+    median_wall([PY, "-c", "import click"], 3)
+    help_t = median_wall([TF, "--help"], runs)
+    click_t = median_wall([PY, "-c", "import click"], runs)
+    diff_ms = (help_t - click_t) * 1000
+    record(
+        "cli_help",
+        diff_ms,
+        "ms over",
+        click_t * 1000,
+        help_t / click_t,
+        "<= +20 ms",
+        diff_ms <= 20,
+        median_ms=round(help_t * 1000, 1),
+    )
+    show = [TF, "--db", str(small_db), "case", "show", case_id, "--json"]
+    median_wall(show, 3)
+    median_wall([PY, "-c", "import sqlmodel"], 3)
+    show_t = median_wall(show, runs)
+    sqlm_t = median_wall([PY, "-c", "import sqlmodel"], runs)
+    record(
+        "cli_first_command",
+        show_t * 1000,
+        "ms",
+        sqlm_t * 1000,
+        show_t / sqlm_t,
+        "<= 1.2x",
+        show_t / sqlm_t <= 1.2,
+        command="case show --json",
+    )
+
+
+# ============================================================== transitions
+TRANSITION_CHILD = r"""
+import datetime as dt, json, sys, time
+from treatyflow.catalog import load_catalog, shipped_workflows
+from treatyflow.service import Service
+from treatyflow.store import open_store
+db, ids = sys.argv[1], sys.argv[2].split(",")
+day = dt.date(2025, 5, 1)
+svc = Service(open_store(db), load_catalog([shipped_workflows()]), today=lambda: day)
+svc.advance(ids[0], "notify", on=dt.date(2025, 5, 1), actor="bench", view=False)  # warm-up
+t0 = time.perf_counter()
+for cid in ids[1:]:
+    svc.advance(cid, "notify", on=dt.date(2025, 5, 1), actor="bench", view=False)
+print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
+"""
+
+RAW_TRANSITION_CHILD = r"""
+import hashlib, json, sqlite3, sys, time
+db, ids = sys.argv[1], sys.argv[2].split(",")
+con = sqlite3.connect(db, isolation_level=None)
+for p in ("busy_timeout = 10000", "journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
+    con.execute("PRAGMA " + p)
+COLS = ("case_id seq kind trigger from_state to_state occurred_on recorded_at actor sources "
+        "note data prev_hash").split()
+def step(cid):
+    con.execute("BEGIN IMMEDIATE")
+    case = con.execute("SELECT * FROM cases WHERE id = ?", (cid,)).fetchone()
+    con.execute("SELECT * FROM events WHERE case_id = ? ORDER BY seq", (cid,)).fetchall()
+    version, head = case[8], case[9]
+    fields = dict(zip(COLS, (cid, version + 1, "advance", "notify", "decided", "notified",
+                             "2025-05-01", "2025-05-01T00:00:00.000000Z", "bench", [], None,
+                             {}, head)))
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    h = "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    cur = con.execute(
+        "UPDATE cases SET state=?, version=?, head_hash=?, last_on=?, facts=?, updated_at=? "
+        "WHERE id=? AND version=?",
+        ("notified", version + 1, h, "2025-05-01", case[12], fields["recorded_at"], cid, version))
+    assert cur.rowcount == 1
+    row = dict(fields, sources="[]", data="{}", hash=h)
+    con.execute("INSERT INTO events (" + ", ".join(row) + ") VALUES ("
+                + ", ".join("?" * len(row)) + ")", tuple(row.values()))
+    con.execute("COMMIT")
+step(ids[0])
+t0 = time.perf_counter()
+for cid in ids[1:]:
+    step(cid)
+print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
+"""
+
+
+def decided_cases(db: Path, limit: int) -> list[str]:
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT id FROM cases WHERE state = 'decided' ORDER BY id LIMIT ?", (limit,)
+    ).fetchall()
+    con.close()
+    return [r[0] for r in rows]
+
+
+def child_json(argv: list[str]) -> dict[str, Any]:
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def bench_transitions(dbs: dict[int, Path], tmp: Path) -> None:
+    ratios = {}
+    for n, db in dbs.items():
+        ids = decided_cases(db, 201)
+        a, b = tmp / f"tr-tf-{n}.db", tmp / f"tr-raw-{n}.db"
+        shutil.copyfile(db, a)
+        shutil.copyfile(db, b)
+        tf = child_json([PY, "-c", TRANSITION_CHILD, str(a), ",".join(ids)])
+        raw = child_json([PY, "-c", RAW_TRANSITION_CHILD, str(b), ",".join(ids)])
+        tf_rate, raw_rate = tf["n"] / tf["seconds"], raw["n"] / raw["seconds"]
+        ratios[n] = tf_rate / raw_rate
+        scaling.setdefault("transition (s per transition)", {})[n] = 1 / tf_rate
+        if n == BIG:
+            record(
+                "transition_throughput",
+                tf_rate,
+                "tx/s",
+                raw_rate,
+                tf_rate / raw_rate,
+                ">= 30 %",
+                tf_rate / raw_rate >= 0.30,
+                cases=n,
+            )
+        a.unlink()
+        b.unlink()
+        for p in (a, b):
+            for suffix in ("-wal", "-shm"):
+                Path(str(p) + suffix).unlink(missing_ok=True)
+
+
+# ============================================================== import
+IMPORT_CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from treatyflow.bundle import import_bundle, read_bundle
+from treatyflow.store import open_store
+bundle_path, db = Path(sys.argv[1]), sys.argv[2]
+t0 = time.perf_counter()
+bundle = read_bundle(bundle_path)
+read_s = time.perf_counter() - t0
+assert bundle.ok, bundle.problems[:3]
+t0 = time.perf_counter()
+import_bundle(open_store(db, create=True), bundle)
+print(json.dumps({"seconds": time.perf_counter() - t0, "read_seconds": read_s,
+                  "events": len(bundle.events)}))
+"""
+
+RAW_IMPORT_CHILD = r"""
+import json, sqlite3, sys, time
+bundle_path, db = sys.argv[1], sys.argv[2]
+DEF = ("hash", "kind", "definition_id", "stored_at", "content")
+CASE = ("id country treaty procedure procedure_hash treaty_hash action state version head_hash "
+        "opened_on last_on facts created_at updated_at").split()
+EV = ("case_id seq kind trigger from_state to_state occurred_on recorded_at actor sources note "
+      "data prev_hash hash").split()
+defs, cases, events = [], [], []
+with open(bundle_path, encoding="utf-8") as f:
+    for line in f:
+        o = json.loads(line)
+        t = o["type"]
+        if t == "definition":
+            defs.append(tuple(o[k] for k in DEF))
+        elif t == "case":
+            o["facts"] = json.dumps(o["facts"], sort_keys=True)
+            cases.append(tuple(o[k] for k in CASE))
+        elif t == "event":
+            o["sources"] = json.dumps(o["sources"], sort_keys=True, ensure_ascii=False)
+            o["data"] = json.dumps(o["data"], sort_keys=True, ensure_ascii=False)
+            events.append(tuple(o[k] for k in EV))
+con = sqlite3.connect(db, isolation_level=None)
+for p in ("busy_timeout = 10000", "journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
+    con.execute("PRAGMA " + p)
+t0 = time.perf_counter()
+con.execute("BEGIN IMMEDIATE")
+def ins(table, cols, rows):
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    for i in range(0, len(rows), 1000):
+        con.executemany(sql, rows[i:i + 1000])
+ins("definitions", DEF, defs)
+ins("cases", CASE, cases)
+ins("events", EV, events)
+con.execute("COMMIT")
+print(json.dumps({"seconds": time.perf_counter() - t0, "events": len(events)}))
+"""
+
+
+def bench_import(dbs: dict[int, Path], tmp: Path) -> None:
+    from treatyflow.bundle import export_bundle
+    from treatyflow.store import open_store
+
+    for n, db in dbs.items():
+        bundle = tmp / f"bundle-{n}.jsonl"
+        if not bundle.exists():
+            store = open_store(str(db))
+            export_bundle(store, bundle)
+            store.engine.dispose()
+        a, b = tmp / f"imp-tf-{n}.db", tmp / f"imp-raw-{n}.db"
+        for p in (a, b):
+            p.unlink(missing_ok=True)
+        shutil.copyfile(tmp / "schema.db", b)  # the raw script needs the schema
+        tf = child_json([PY, "-c", IMPORT_CHILD, str(bundle), str(a)])
+        raw = child_json([PY, "-c", RAW_IMPORT_CHILD, str(bundle), str(b)])
+        tf_rate, raw_rate = tf["events"] / tf["seconds"], raw["events"] / raw["seconds"]
+        scaling.setdefault("bulk_import (s)", {})[n] = tf["seconds"]
+        if n == BIG:
+            record(
+                "bulk_import",
+                tf_rate,
+                "events/s",
+                raw_rate,
+                tf_rate / raw_rate,
+                ">= 50 %",
+                tf_rate / raw_rate >= 0.50,
+                events=tf["events"],
+                read_and_verify_seconds=round(tf["read_seconds"], 2),
+            )
+        for p in (a, b):
+            p.unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):
+                Path(str(p) + suffix).unlink(missing_ok=True)
+        if n != BIG:
+            bundle.unlink()
+
+
+# ============================================================== listings
+def listing_keys(path: Path, what: str) -> list[tuple[Any, ...]]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if what == "pending":
+        return [(i["id"], i["state"], i["next_date"], i["overdue"]) for i in doc["cases"]]
+    return [
+        (c["id"], c["state"], c["next_date"], c["integrity"]["verified"]) for c in doc["cases"]
+    ]
+
+
+def bench_listing(what: str, dbs: dict[int, Path], tmp: Path, limit_mb: float) -> None:
+    for n, db in dbs.items():
+        if what == "pending":
+            tf_cmd = [TF, "--db", str(db), "pending", "--json", "--as-of", AS_OF]
+        else:
+            tf_cmd = [
+                TF,
+                "--db",
+                str(db),
+                "report",
+                "portfolio",
+                "--format",
+                "json",
+                "--as-of",
+                AS_OF,
+            ]
+        ref_cmd = [PY, str(HERE / "reference.py"), what, str(db), AS_OF]
+        out_tf, out_ref = tmp / f"{what}-tf.json", tmp / f"{what}-ref.json"
+        with out_tf.open("wb") as f:
+            tf_s, tf_mb, _ = run_measured(tf_cmd, stdout=f)
+        with out_ref.open("wb") as f:
+            ref_s, ref_mb, _ = run_measured(ref_cmd, stdout=f)
+        same = None
+        if n <= 10_000 or what == "pending":
+            same = listing_keys(out_tf, what) == listing_keys(out_ref, what)
+        scaling.setdefault(f"{what} (s)", {})[n] = tf_s
+        scaling.setdefault(f"{what} peak RSS (MB)", {})[n] = tf_mb
+        name = f"{what}_{n // 1000}k"
+        ratio = tf_s / ref_s
+        budget = n == BIG  # the budget is at 100k; smaller sizes are scaling points
+        record(
+            name,
+            tf_s,
+            "s",
+            ref_s,
+            ratio,
+            "<= 3x" if budget else "(scaling point)",
+            ratio <= 3 if budget else None,
+            cases=n,
+            same_listing=same,
+            output_mb=round(out_tf.stat().st_size / MB, 1),
+        )
+        if n == BIG:
+            record(
+                f"{name}_peak_rss",
+                tf_mb,
+                "MB",
+                ref_mb,
+                tf_mb / ref_mb,
+                f"<= {limit_mb:.0f} MB",
+                tf_mb <= limit_mb,
+            )
+        out_tf.unlink()
+        out_ref.unlink()
+
+
+# ============================================================== the engine per case
+ENGINE_CHILD = r"""
+import datetime as dt, json, sys, time, tracemalloc
+from treatyflow import engine
+from treatyflow.catalog import load_catalog, shipped_workflows
+from treatyflow.service import Service
+from treatyflow.store import open_store
+svc = Service(open_store(sys.argv[1]), load_catalog([shipped_workflows()]))
+with svc.store.read() as conn:
+    records = svc.store.list_cases(conn)
+    defs = {r.procedure_hash: svc._definitions_for(conn, r) for r in records[:100]}
+facts = [(r.procedure_hash, r.state, dict(r.facts)) for r in records]
+def engine_calls(keep):
+    # what a bulk path asks the state machine per case: the cached machine of the case's
+    # procedure version, and the steps (with guard verdicts) from its state
+    for phash, state, f in facts:
+        d = defs[phash]
+        m = engine.machine_for(d.procedure, phash)
+        keep.append(m.steps(state, f))
+        m.analyst_triggers(state)
+engine_calls([])  # warm
+t0 = time.perf_counter()
+engine_calls([])
+seconds = time.perf_counter() - t0
+tracemalloc.start()
+base = tracemalloc.get_traced_memory()[0]
+keep = []
+engine_calls(keep)
+retained = tracemalloc.get_traced_memory()[0] - base
+tracemalloc.stop()
+print(json.dumps({"n": len(facts), "us": seconds / len(facts) * 1e6,
+                  "bytes": retained / len(facts)}))
+"""
+
+
+def bench_engine(db: Path) -> None:
+    got = child_json([PY, "-c", ENGINE_CHILD, str(db)])
+    record(
+        "state_machine_time_per_case",
+        got["us"],
+        "us/case",
+        None,
+        None,
+        "<= 10 us",
+        got["us"] <= 10,
+        cases=got["n"],
+    )
+    record(
+        "state_machine_memory_per_case",
+        got["bytes"],
+        "B/case",
+        None,
+        None,
+        "<= 1024 B",
+        got["bytes"] <= 1024,
+        cases=got["n"],
+    )
+
+
+# ============================================================== verify
+def bench_verify(dbs: dict[int, Path]) -> None:
+    for n, db in dbs.items():
+        tf_s, _, code = run_child([TF, "--db", str(db), "verify", "--json"])
+        ref_s, _, _ = run_child([PY, str(HERE / "reference.py"), "verify", str(db)])
+        events = n * gen.EVENTS_PER_CASE
+        scaling.setdefault("verify (s)", {})[n] = tf_s
+        if n == BIG:
+            rate = events / tf_s
+            record(
+                "verify_rate",
+                rate,
+                "events/s",
+                events / ref_s,
+                ref_s / tf_s,
+                ">= 200,000/s",
+                rate >= 200_000 and code == 0,
+                events=events,
+            )
+
+
+# ============================================================== main
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def timed(label: str, fn: Callable[[], None]) -> None:
+    t0 = time.perf_counter()
+    fn()
+    print(f"  ({label}: {time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def main() -> None:
+    started = time.perf_counter()
+    info = machine()
+    print(f"treatyflow bench on {info['nproc']} x {info['cpu']}, Python {info['python']}")
+    tmp = Path(tempfile.mkdtemp(prefix="treatyflow-bench-"))
+    try:
+        gen.empty_db(tmp / "schema.db")
+        dbs = {}
+        for n in SIZES:
+            dbs[n] = gen.generate(tmp / f"cases-{n}.db", n, tmp, schema=tmp / "schema.db")
+        print(
+            f"{'figure':<34} {'value':>12} {'unit':<10} {'reference':>14}  "
+            f"{'ratio':>13}  {'target':<14} holds"
+        )
+        small = dbs[min(SIZES)]
+        import sqlite3
+
+        con = sqlite3.connect(small)
+        first_id = con.execute("SELECT id FROM cases ORDER BY id LIMIT 1").fetchone()[0]
+        con.close()
+        timed("start-up", lambda: bench_cli(small, first_id))
+        timed("transitions", lambda: bench_transitions(dbs, tmp))
+        timed("import", lambda: bench_import(dbs, tmp))
+        timed("pending", lambda: bench_listing("pending", dbs, tmp, 300))
+        timed("report", lambda: bench_listing("report", dbs, tmp, 300))
+        timed("engine", lambda: bench_engine(dbs[BIG]))
+        timed("verify", lambda: bench_verify(dbs))
+        print("\nscaling (1k -> 10k -> 100k cases; exponent of a log-log fit, 1 = linear):")
+        for name, points in scaling.items():
+            k = fit_exponent(points)
+            shown = " -> ".join(f"{v:.4g}" for v in points.values())
+            verdict = "linear or better" if k is not None and k <= 1.1 else "WORSE than linear"
+            print(f"  {name:<34} {shown:<40} exponent {k:.2f}  {verdict}")
+            results.append(
+                {
+                    "name": f"scaling:{name}",
+                    "value": None if k is None else round(k, 3),
+                    "unit": "exponent",
+                    "reference": 1.0,
+                    "ratio": None,
+                    "target": "<= 1.1 (linear or better)",
+                    "holds": k is not None and k <= 1.1,
+                    "points": {str(n): round(v, 6) for n, v in points.items()},
+                }
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    total = time.perf_counter() - started
+    out = HERE / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    held = sum(1 for r in results if r["holds"])
+    print(f"\n{held}/{len(results)} budgets hold; {total:.0f} s in all; wrote {out}")
+    print(f"machine: {json.dumps(info)}")
+
+
+if __name__ == "__main__":
+    main()
