@@ -103,3 +103,37 @@ def test_a_real_command_does_import_them(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "sqlalchemy" in imported_modules(proc.stderr)
+
+
+def test_lazy_command_table_matches_the_commands() -> None:
+    """Each entry of the lazy command table names its command and repeats its own help."""
+    import click
+
+    from treatyflow.cli import COMMANDS, main
+
+    ctx = click.Context(main)
+    for name, (_module, _attr, text) in COMMANDS.items():
+        command = main.get_command(ctx, name)
+        assert command is not None and command.name == name
+        first = " ".join((command.help or "").split("\n\n")[0].split())
+        assert first == text, name
+
+
+def test_help_imports_no_command_module() -> None:
+    """`treatyflow --help` lists every command without importing any command module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from treatyflow.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('treatyflow.cli.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['treatyflow.cli.context']"

@@ -7,9 +7,9 @@ This is the one place that maps :class:`treatyflow.errors.TreatyflowError` to ex
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -18,6 +18,82 @@ from treatyflow import __version__
 from treatyflow.cli.context import AppContext
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+#: name -> (module, attribute, first paragraph of its help). Commands are imported only when
+#: run or asked for by name, so ``treatyflow --help`` loads no command module at all; a test
+#: checks that each help line here is the command's own.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("treatyflow.cli.admin", "init", "Create or upgrade the database (idempotent)."),
+    "workflow": (
+        "treatyflow.cli.workflows",
+        "workflow",
+        "List, show, lint and draw treaty and procedure definitions.",
+    ),
+    "case": (
+        "treatyflow.cli.cases",
+        "case",
+        "Open, advance and read cases (one State's action on one treaty).",
+    ),
+    "pending": (
+        "treatyflow.cli.admin",
+        "pending",
+        "What happens next, when, and who must act: every open case, nearest date first.",
+    ),
+    "tick": (
+        "treatyflow.cli.admin",
+        "tick",
+        "Fire every clock that has come due, as events by actor 'system'.",
+    ),
+    "verify": (
+        "treatyflow.cli.admin",
+        "verify",
+        "Check every case's hash chain; exit 1 naming the case and first bad seq.",
+    ),
+    "demo": (
+        "treatyflow.cli.reports",
+        "demo",
+        "Build the 2025 Ottawa withdrawals example into --db (new or empty), tick it to "
+        "today, print what is pending and the matrix, and write the reports.",
+    ),
+    "conformance": (
+        "treatyflow.cli.reports",
+        "conformance",
+        "List, per case, every deviation from its procedure, with its sources.",
+    ),
+    "report": (
+        "treatyflow.cli.reports",
+        "report",
+        "Reports: one or more cases, the portfolio, the country-by-step matrix.",
+    ),
+    "calendar": (
+        "treatyflow.cli.reports",
+        "calendar",
+        "Upcoming legal dates (expected effective dates, objection-period ends, any running "
+        "clock) as an iCalendar file; stable UIDs, so re-importing updates instead of "
+        "duplicating.",
+    ),
+    "db": ("treatyflow.cli.admin", "db", "Schema migrations: upgrade, current, history."),
+    "export": (
+        "treatyflow.cli.admin",
+        "export",
+        "Write the whole database as a self-describing, verifiable JSON Lines bundle.",
+    ),
+    "import": (
+        "treatyflow.cli.admin",
+        "import_",
+        "Load a bundle into an empty database; refuses a bundle that does not verify.",
+    ),
+    "checkpoint": (
+        "treatyflow.cli.admin",
+        "checkpoint",
+        "Write every case's chain head and a digest over them, to keep elsewhere.",
+    ),
+    "doctor": (
+        "treatyflow.cli.doctor",
+        "doctor",
+        "Check the database, every hash chain, migrations, permissions, definitions and clocks.",
+    ),
+}
 
 
 class TreatyflowGroup(click.Group):
@@ -36,6 +112,8 @@ class TreatyflowGroup(click.Group):
         except OSError as exc:
             # A path the operating system refuses (a name too long, a directory not there).
             if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
+                import traceback
+
                 traceback.print_exc()
             from treatyflow.redaction import redact
 
@@ -50,6 +128,8 @@ class TreatyflowGroup(click.Group):
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
             db = app.db if app is not None else None
             if app is not None and app.debug:
+                import traceback
+
                 sys.stderr.write(redact(traceback.format_exc(), db))
             if isinstance(exc, TreatyflowError):
                 raise click.ClickException(_one_line(redact(str(exc), db))) from None
@@ -62,7 +142,26 @@ class TreatyflowGroup(click.Group):
             ) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)  # keep the order commands were added in
+        return list(COMMANDS)  # the order of the table above
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        command = getattr(importlib.import_module(spec[0]), spec[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table, without importing any command module."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            # A bare Command carrying the help text shortens it exactly as click would.
+            (name, click.Command(name, help=text).get_short_help_str(limit))
+            for name, (_, _, text) in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def _one_line(text: str) -> str:
@@ -102,27 +201,5 @@ def main(ctx: click.Context, db: str, workflows: str | None, debug: bool) -> Non
     ctx.obj = AppContext(db=db, workflows=workflows, debug=debug)
     ctx.call_on_close(ctx.obj.close)
 
-
-def _register() -> None:
-    from treatyflow.cli import admin, cases, doctor, reports, workflows
-
-    main.add_command(admin.init)
-    main.add_command(workflows.workflow)
-    main.add_command(cases.case)
-    main.add_command(admin.pending)
-    main.add_command(admin.tick)
-    main.add_command(admin.verify)
-    main.add_command(reports.demo)
-    main.add_command(reports.conformance)
-    main.add_command(reports.report)
-    main.add_command(reports.calendar)
-    main.add_command(admin.db)
-    main.add_command(admin.export)
-    main.add_command(admin.import_)
-    main.add_command(admin.checkpoint)
-    main.add_command(doctor.doctor)
-
-
-_register()
 
 __all__ = ["main"]

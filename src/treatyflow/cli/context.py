@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,14 +12,16 @@ if TYPE_CHECKING:
     from treatyflow.store import Store
 
 
-@dataclass
 class AppContext:
-    db: str
-    workflows: str | None
-    debug: bool
-    _catalog: Any = field(default=None, repr=False)
-    _store: Any = field(default=None, repr=False)
-    _service: Any = field(default=None, repr=False)
+    """The root group's options, and the catalogue, store and service opened on first use."""
+
+    def __init__(self, db: str, workflows: str | None, debug: bool) -> None:
+        self.db = db
+        self.workflows = workflows
+        self.debug = debug
+        self._catalog: Any = None
+        self._store: Any = None
+        self._service: Any = None
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
@@ -70,6 +70,8 @@ def default_actor() -> str:
     env = os.environ.get("TREATYFLOW_ACTOR")
     if env:
         return env
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:
