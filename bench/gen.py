@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from treatyflow.bundle import CASE_FIELDS, EVENT_FIELDS
 from treatyflow.catalog import load_catalog, shipped_workflows
 from treatyflow.chain import event_hash
 from treatyflow.evidence import EvidenceLevel, Source
@@ -75,39 +76,9 @@ COUNTRIES = [
     "EGY",
 ]
 
-EVENT_COLUMNS = (
-    "case_id",
-    "seq",
-    "kind",
-    "trigger",
-    "from_state",
-    "to_state",
-    "occurred_on",
-    "recorded_at",
-    "actor",
-    "sources",
-    "note",
-    "data",
-    "prev_hash",
-    "hash",
-)
-CASE_COLUMNS = (
-    "id",
-    "country",
-    "treaty",
-    "procedure",
-    "procedure_hash",
-    "treaty_hash",
-    "action",
-    "state",
-    "version",
-    "head_hash",
-    "opened_on",
-    "last_on",
-    "facts",
-    "created_at",
-    "updated_at",
-)
+# The same column order as treatyflow's own bundles.
+EVENT_COLUMNS = EVENT_FIELDS
+CASE_COLUMNS = CASE_FIELDS
 
 
 @dataclass
