@@ -320,17 +320,15 @@ class Service:
                 data["reason"] = reason
             if flags:
                 data["flags"] = list(dict.fromkeys(flags))
-            return Event(
-                case_id=record.id,
-                seq=record.version + 1,
-                kind=EventKind.ADVANCE,
-                occurred_on=on,
-                recorded_at=self.now(),
+            return self._next_event(
+                record,
+                EventKind.ADVANCE,
+                on=on,
                 actor=actor,
                 trigger=trigger,
                 from_state=record.state,
                 to_state=dest,
-                sources=tuple(source_json(s) for s in sources),
+                sources=sources,
                 note=note,
                 data=data,
             )
@@ -362,14 +360,12 @@ class Service:
             if backdate:
                 data["flags"] = ["backdated"]
                 data["backdate_reason"] = check_text(backdate, "--backdate")
-            return Event(
-                case_id=record.id,
-                seq=record.version + 1,
-                kind=EventKind.SET_FACT,
-                occurred_on=on,
-                recorded_at=self.now(),
+            return self._next_event(
+                record,
+                EventKind.SET_FACT,
+                on=on,
                 actor=actor,
-                sources=tuple(source_json(s) for s in sources),
+                sources=sources,
                 note=note,
                 data=data,
             )
@@ -393,14 +389,12 @@ class Service:
             raise InvalidInput("note", text, "the note is empty.")
 
         def change(record: CaseRecord, defs: Definitions, ch: _Change) -> Event:
-            return Event(
-                case_id=record.id,
-                seq=record.version + 1,
-                kind=EventKind.NOTE,
-                occurred_on=on or self.today(),
-                recorded_at=self.now(),
+            return self._next_event(
+                record,
+                EventKind.NOTE,
+                on=on or self.today(),
                 actor=actor,
-                sources=tuple(source_json(s) for s in sources),
+                sources=sources,
                 note=checked,
             )
 
@@ -433,14 +427,12 @@ class Service:
             data: dict[str, Any] = {"type": record_type}
             if by_value:
                 data["by"] = by_value
-            return Event(
-                case_id=record.id,
-                seq=record.version + 1,
-                kind=EventKind.RECORD,
-                occurred_on=on,
-                recorded_at=self.now(),
+            return self._next_event(
+                record,
+                EventKind.RECORD,
+                on=on,
                 actor=actor,
-                sources=tuple(source_json(s) for s in sources),
+                sources=sources,
                 note=note,
                 data=data,
             )
@@ -539,12 +531,10 @@ class Service:
                         "to_state": tr.dest,
                     }
                 )
-                return Event(
-                    case_id=record.id,
-                    seq=record.version + 1,
-                    kind=kind,
-                    occurred_on=clock.due_on,
-                    recorded_at=self.now(),
+                return self._next_event(
+                    record,
+                    kind,
+                    on=clock.due_on,
                     actor=SYSTEM_ACTOR,
                     trigger=tr.trigger,
                     from_state=record.state,
@@ -842,6 +832,36 @@ class Service:
             "version": record.version,
             "head_hash": record.head_hash,
         }
+
+    def _next_event(
+        self,
+        record: CaseRecord,
+        kind: EventKind,
+        *,
+        on: dt.date,
+        actor: str,
+        sources: Sequence[Source] = (),
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+    ) -> Event:
+        """The case's next event (unsealed: ``_change`` chains it to the head and hashes it)."""
+        return Event(
+            case_id=record.id,
+            seq=record.version + 1,
+            kind=kind,
+            occurred_on=on,
+            recorded_at=self.now(),
+            actor=actor,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            sources=tuple(source_json(s) for s in sources),
+            note=note,
+            data=data or {},
+        )
 
     def _record(self, conn: Any, case_id: str) -> CaseRecord:
         check_text(case_id, "CASE_ID", 200)  # undecodable argv bytes never reach the driver

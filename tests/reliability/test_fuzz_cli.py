@@ -124,7 +124,10 @@ def leaf_commands(group: click.Group) -> list[tuple[tuple[str, ...], click.Comma
 
     def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
         if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
+            ctx = click.Context(cmd)  # list_commands/get_command: the root group is lazy
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
                 walk(sub, (*path, name))
         else:
             out.append((path, cmd))
@@ -134,6 +137,7 @@ def leaf_commands(group: click.Group) -> list[tuple[tuple[str, ...], click.Comma
 
 
 COMMANDS = leaf_commands(main)
+assert len(COMMANDS) > 20, "the command walk found too few commands"
 
 values = st.one_of(
     st.sampled_from(INTERESTING),

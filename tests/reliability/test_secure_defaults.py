@@ -187,7 +187,10 @@ def _every_command(group: click.Group) -> list[list[str]]:
 
     def walk(cmd: click.Command, path: list[str]) -> None:
         if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
+            ctx = click.Context(cmd)  # list_commands/get_command: the root group is lazy
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
                 walk(sub, [*path, name])
             return
         argv = list(path)
@@ -203,6 +206,7 @@ def _every_command(group: click.Group) -> list[list[str]]:
 
 
 COMMANDS = _every_command(main)
+assert len(COMMANDS) > 20, "the command walk found too few commands"
 URL_SAFE = string.ascii_letters + string.digits + "-._~"
 
 
