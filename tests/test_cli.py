@@ -637,3 +637,34 @@ def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
     assert result.exit_code == 2, result.output
     assert "Usage:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_read_command_takes_json() -> None:
+    """Every command except those that only write or set up takes --json (the contract)."""
+    import click as _click
+
+    writes_only = {"init", "demo", "calendar", "db upgrade"}
+    missing = []
+
+    def walk(cmd: _click.Command, path: list[str]) -> None:
+        if isinstance(cmd, _click.Group):
+            ctx = _click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, [*path, name])
+            return
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        if "--json" not in opts and " ".join(path) not in writes_only:
+            missing.append(" ".join(path))
+
+    walk(main, [])
+    assert missing == []
+
+
+def test_diagram_and_report_take_json(cli: Cli, generic_case: str) -> None:
+    """workflow diagram --json and report case --json print one JSON document."""
+    diagram = json.loads(cli("workflow", "diagram", "generic", "--json").stdout)
+    assert diagram["procedure"] == "generic" and "stateDiagram-v2" in diagram["diagram"]
+    report = json.loads(cli("report", "case", generic_case, "--json").stdout)
+    assert report["schema"] == "treatyflow.report/1"

@@ -100,6 +100,7 @@ def report_options(f: Any) -> Any:
             is_flag=True,
             help="Add the time the report was generated (the output then differs per run).",
         ),
+        click.option("--json", "as_json", is_flag=True, help="The same as --format json."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -120,8 +121,10 @@ def report_case(
     known_at: str | None,
     mode: str | None,
     stamp: bool,
+    as_json: bool,
 ) -> None:
     """One or more cases: header, clocks, timeline with sources, pending steps, integrity."""
+    fmt = "json" if as_json else fmt
     _run_report(
         app,
         "case",
@@ -165,10 +168,12 @@ def report_portfolio(
     known_at: str | None,
     mode: str | None,
     stamp: bool,
+    as_json: bool,
 ) -> None:
     """Every case (or those filtered): a summary table, the matrix, then each case."""
     from treatyflow.values import check_country
 
+    fmt = "json" if as_json else fmt
     filters = {
         "country": [check_country(c) for c in countries],
         "treaty": list(treaties),

@@ -196,8 +196,9 @@ def lint(app: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
     metavar="CASE_ID",
     help="Highlight the path a case has taken.",
 )
+@json_option
 @pass_app
-def diagram(app: AppContext, procedure: str, fmt: str, case_id: str | None) -> None:
+def diagram(app: AppContext, procedure: str, fmt: str, case_id: str | None, as_json: bool) -> None:
     """Draw a procedure's state diagram (Mermaid or Graphviz DOT text)."""
     from treatyflow import engine
 
@@ -206,4 +207,7 @@ def diagram(app: AppContext, procedure: str, fmt: str, case_id: str | None) -> N
     if case_id:
         path = [e["to_state"] for e in app.service().history(case_id) if e["to_state"]]
     text = engine.mermaid(proc, path) if fmt == "mermaid" else engine.dot(proc, path)
+    if as_json:
+        emit_json({"procedure": proc.id, "format": fmt, "highlight": path, "diagram": text})
+        return
     click.echo(text.rstrip("\n"))
