@@ -571,6 +571,10 @@ class Service:
             out.append(ev.to_json())
         return out
 
+    def case_count(self) -> int:
+        with self.store.read() as conn:
+            return self.store.count_cases(conn)
+
     def list_cases(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             return [
@@ -607,20 +611,21 @@ class Service:
     ) -> Iterator[tuple[CaseRecord, list[Event]]]:
         """Each case (or each of ``case_ids``) with its events, in id order.
 
-        Every case: one streaming query over the events ordered by (case_id, seq), merged
-        with the case rows (also by id): no query per case, and one case's events in memory
-        at a time. Named cases: one query each.
+        Every case: two streaming queries, the case rows by id and the events by (case_id,
+        seq), merged: no query per case, and one case (with its events) in memory at a
+        time. Named cases: one query each.
         """
         if case_ids:
             named = [self._record(conn, c) for c in case_ids]  # an unknown id fails first
             for record in named:
                 yield record, self.store.events(conn, record.id)
             return
-        records = self.store.list_cases(conn)
-        known = {r.id for r in records}
+        # Both streams come in the database's order of ids (a collation on PostgreSQL, not
+        # Python's): events of no case are recognised by membership, not by comparison.
+        known = self.store.case_ids(conn)
         groups = self.store.events_by_case(conn)
         group = next(groups, None)
-        for record in records:
+        for record in self.store.iter_cases(conn):
             while group is not None and group[0] not in known:  # events of no case
                 group = next(groups, None)
             if group is not None and group[0] == record.id:
@@ -643,9 +648,31 @@ class Service:
         dates applied; with ``raw``, every event recorded by ``known_at`` exactly as stored
         (hash-verifiable, corrections not applied, not filtered by ``as_of``).
         """
-        out = []
+        return list(
+            self.iter_portfolio(as_of=as_of, known_at=known_at, case_ids=case_ids, raw=raw)
+        )
+
+    def iter_portfolio(
+        self,
+        *,
+        as_of: dt.date | None = None,
+        known_at: str | None = None,
+        case_ids: Sequence[str] | None = None,
+        raw: bool = False,
+        where: Callable[[CaseRecord], bool] | None = None,
+        seen: Callable[[], None] | None = None,
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], Procedure]]:
+        """:meth:`portfolio`, one case at a time (in id order; ``case_ids`` in their order).
+
+        ``where`` skips the cases it refuses before any work is done on them; ``seen`` is
+        called once per case looked at (for a progress bar).
+        """
         with self.store.read() as conn:
             for record, events in self._with_events(conn, case_ids):
+                if seen is not None:
+                    seen()
+                if where is not None and not where(record):
+                    continue
                 visible = select(events, as_of=as_of, known_at=known_at)
                 if not visible:
                     continue
@@ -653,15 +680,20 @@ class Service:
                 defs = self._definitions_for(conn, record)
                 if raw:
                     visible = [e for e in events if known_at is None or e.recorded_at <= known_at]
-                out.append((view, [e.to_json() for e in visible], defs.procedure))
-        return out
+                yield view, [e.to_json() for e in visible], defs.procedure
 
     def pending(
         self, *, as_of: dt.date | None = None, known_at: str | None = None
     ) -> list[dict[str, Any]]:
         """Every open case: its next steps, who must act, its clocks; nearest date first."""
+        return sorted(self.iter_pending(as_of=as_of, known_at=known_at), key=pending_order)
+
+    def iter_pending(
+        self, *, as_of: dt.date | None = None, known_at: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`pending`'s items one at a time, in case id order (sort by
+        :func:`pending_order` for the listing's order)."""
         day = as_of or self.today()
-        items = []
         for view in self.views(as_of=day, known_at=known_at):
             if view["final"]:
                 continue
@@ -669,7 +701,7 @@ class Service:
             overdue = any(c["status"] == "due" for c in view["clocks"])
             ready = [s for s in view["steps"] if s["ready"] and not s["clock"]]
             running = any(c["status"] == "running" for c in view["clocks"])
-            item = {
+            yield {
                 "id": view["id"],
                 "country": view["country"],
                 "treaty": view["treaty"],
@@ -684,9 +716,6 @@ class Service:
                 "effective_on": view["effective_on"],
                 "flags": view["flags"],
             }
-            items.append(item)
-        items.sort(key=lambda i: (i["next_date"] is None, i["next_date"] or "", i["id"]))
-        return items
 
     def verify(self) -> list[ChainFault]:
         """Every case whose chain does not verify, with the first bad seq."""
@@ -1105,6 +1134,11 @@ class _Change:
     def appended(self, ev: Event) -> None:
         if self._events is not None:
             self._events.append(ev)
+
+
+def pending_order(item: dict[str, Any]) -> tuple[bool, str, str]:
+    """The order of the pending listing: nearest next date first, undated last, then id."""
+    return (item["next_date"] is None, item["next_date"] or "", item["id"])
 
 
 def _iso_map(values: dict[str, dt.date | None]) -> dict[str, str | None]:

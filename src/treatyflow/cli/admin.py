@@ -3,6 +3,7 @@ checkpoint."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import click
 
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import json_option, parse_on
-from treatyflow.cli.output import emit_json, table
+from treatyflow.cli.output import binary_stdout, emit_json, table
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -102,13 +103,10 @@ def pending(
     svc = app.service()
     day = parse_on(as_of, "--as-of") or svc.today()
     stamp = parse_timestamp(known_at) if known_at else None
-    items = svc.pending(as_of=day, known_at=stamp)
     if as_json:
-        doc: dict[str, Any] = {"as_of": day.isoformat(), "known_at": stamp, "cases": items}
-        if group_by:
-            doc["groups"] = _groups(items, group_by)
-        emit_json(doc)
+        _stream_pending_json(svc.iter_pending(as_of=day, known_at=stamp), day, stamp, group_by)
         return
+    items = svc.pending(as_of=day, known_at=stamp)
     if not items:
         click.echo(f"Nothing pending as of {day.isoformat()}.")
         return
@@ -142,17 +140,52 @@ def _pending_row(item: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _stream_pending_json(
+    items: Iterator[dict[str, Any]], day: Any, stamp: str | None, group_by: str | None
+) -> None:
+    """``pending --json``: each item encoded as it is computed, the listing sorted by its
+    keys alone (flat memory over any number of cases; the same bytes as one json.dumps)."""
+    from treatyflow.service import pending_order
+    from treatyflow.streamjson import Spool, write_document
+
+    keys: dict[str, list[str]] = {}
+    with Spool(2) as spool:
+        for item in items:
+            spool.add(item, key=pending_order(item))
+            if group_by:
+                keys[item["id"]] = _group_keys(item, group_by)
+        fields: list[tuple[str, Any]] = [
+            ("as_of", day.isoformat()),
+            ("known_at", stamp),
+            ("cases", spool),
+        ]
+        if group_by:
+            groups: dict[str, list[str]] = {}
+            for _, _, case_id in spool.ordered_keys():
+                for key in keys[case_id]:
+                    groups.setdefault(key, []).append(case_id)
+            fields.append(("groups", dict(sorted(groups.items()))))
+        out = binary_stdout()
+        write_document(out, fields)
+        out.flush()
+
+
+def _group_keys(item: dict[str, Any], group_by: str) -> list[str]:
+    """The groups (``--by``) a pending item belongs to, sorted."""
+    if group_by == "actor":
+        keys = {s["institution"] or "unknown" for s in item["steps"] if not s["clock"]}
+        if any(c["status"] in ("running", "due") for c in item["clocks"]):
+            keys.add("system (clock)")
+        keys = keys or {"nobody"}
+    else:
+        keys = {item[group_by]}
+    return sorted(keys)
+
+
 def _groups(items: list[dict[str, Any]], group_by: str) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for item in items:
-        if group_by == "actor":
-            keys = {s["institution"] or "unknown" for s in item["steps"] if not s["clock"]}
-            if any(c["status"] in ("running", "due") for c in item["clocks"]):
-                keys.add("system (clock)")
-            keys = keys or {"nobody"}
-        else:
-            keys = {item[group_by]}
-        for key in sorted(keys):
+        for key in _group_keys(item, group_by):
             groups.setdefault(key, []).append(item["id"])
     return dict(sorted(groups.items()))
 

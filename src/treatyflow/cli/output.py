@@ -15,6 +15,12 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def binary_stdout() -> Any:
+    """Standard output for bytes (a streamed JSON document); text written before is flushed."""
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
 def is_terminal() -> bool:
     return sys.stdout.isatty()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import click
 
 from treatyflow.cli.context import AppContext, default_actor
 from treatyflow.cli.options import json_option
-from treatyflow.cli.output import emit_json, progress_bar, table
+from treatyflow.cli.output import binary_stdout, emit_json, progress_bar, table
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -208,6 +209,9 @@ def _run_report(
     svc = app.service()
     day = parse_on(as_of, "--as-of") or svc.today()
     known = parse_timestamp(known_at) if known_at else None
+    if kind == "portfolio" and fmt == "json":
+        _stream_portfolio_json(app, filters, output, force, file_mode, day, known, stamp)
+        return
     text = build_and_render(
         app, kind, case_ids, filters, fmt, day=day, known_at=known, stamp=stamp
     )
@@ -216,6 +220,74 @@ def _run_report(
         return
     write_private(output, text, force=force, mode=file_mode)
     click.echo(f"Wrote {output}", err=True)
+
+
+def _stream_portfolio_json(
+    app: AppContext,
+    filters: dict[str, list[str]],
+    output: Path | None,
+    force: bool,
+    file_mode: int,
+    day: Any,
+    known_at: str | None,
+    stamp: bool,
+) -> None:
+    """The portfolio as JSON, written case by case (flat memory over any number of cases)."""
+    import contextlib
+
+    from treatyflow.reports.output import private_file
+    from treatyflow.reports.stream import write_portfolio_json
+
+    with contextlib.ExitStack() as stack:
+        if output is None:
+            out = binary_stdout()
+        else:
+            out = stack.enter_context(private_file(output, force=force, mode=file_mode))
+        write_portfolio_json(
+            out,
+            portfolio_cases(app, filters, day=day, known_at=known_at),
+            as_of=day,
+            known_at=known_at,
+            filters=_shown_filters(filters),
+            generated_at=_generated_at(stamp),
+        )
+        out.flush()
+    if output is not None:
+        click.echo(f"Wrote {output}", err=True)
+
+
+def _shown_filters(filters: dict[str, list[str]]) -> dict[str, str]:
+    return {k: ", ".join(v) for k, v in filters.items() if v}
+
+
+def _generated_at(stamp: bool) -> str | None:
+    if not stamp:
+        return None
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def portfolio_cases(
+    app: AppContext, filters: dict[str, list[str]], *, day: Any, known_at: str | None
+) -> Iterator[Any]:
+    """(view, raw history, procedure) of every case the filters keep, one at a time, from
+    one pass over the database; with a progress bar on a terminal."""
+    svc = app.service()
+    countries, treaties = filters.get("country"), filters.get("treaty")
+    states = filters.get("state")
+
+    def wanted(record: Any) -> bool:
+        return (not countries or record.country in countries) and (
+            not treaties or record.treaty in treaties
+        )
+
+    with progress_bar(svc.case_count(), "Reading cases") as advance:
+        for triple in svc.iter_portfolio(
+            as_of=day, known_at=known_at, raw=True, where=wanted, seen=advance
+        ):
+            if not states or triple[0]["state"] in states:
+                yield triple
 
 
 def collect(
@@ -227,32 +299,24 @@ def collect(
     known_at: str | None,
     strict: bool,
 ) -> list[Any]:
-    """(view, raw history, procedure) of the cases, with a progress bar on a terminal."""
+    """(view, raw history, procedure) of the named cases (each must have events by then,
+    with ``strict``), or of every case the filters keep."""
     from treatyflow.errors import InvalidInput
 
+    if not case_ids:
+        return list(portfolio_cases(app, filters, day=day, known_at=known_at))
     svc = app.service()
-    if case_ids:
-        ids = case_ids
-    else:
-        ids = [
-            c["id"]
-            for c in svc.list_cases()
-            if (not filters.get("country") or c["country"] in filters["country"])
-            and (not filters.get("treaty") or c["treaty"] in filters["treaty"])
-        ]
     triples: list[Any] = []
-    with progress_bar(len(ids), "Reading cases") as advance:
-        for case_id in ids:
-            got = svc.portfolio(as_of=day, known_at=known_at, case_ids=[case_id], raw=True)
-            if not got and strict:
-                raise InvalidInput(
-                    "CASE_ID",
-                    case_id,
-                    f"case {case_id!r} has no events recorded by --known-at {known_at} "
-                    f"with a legal date on or before {day.isoformat()}.",
-                )
-            triples += got
-            advance()
+    for case_id in case_ids:
+        got = svc.portfolio(as_of=day, known_at=known_at, case_ids=[case_id], raw=True)
+        if not got and strict:
+            raise InvalidInput(
+                "CASE_ID",
+                case_id,
+                f"case {case_id!r} has no events recorded by --known-at {known_at} "
+                f"with a legal date on or before {day.isoformat()}.",
+            )
+        triples += got
     if filters.get("state"):
         triples = [t for t in triples if t[0]["state"] in filters["state"]]
     return triples
@@ -273,18 +337,13 @@ def build_and_render(
     from treatyflow.reports import model, render
 
     triples = collect(app, case_ids, filters, day=day, known_at=known_at, strict=kind == "case")
-    generated = None
-    if stamp:
-        import datetime as dt
-
-        generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     built = model.build_report(
         kind,
         triples,
         as_of=day,
         known_at=known_at,
-        filters={k: ", ".join(v) for k, v in filters.items() if v},
-        generated_at=generated,
+        filters=_shown_filters(filters),
+        generated_at=_generated_at(stamp),
     )
     return render.render(built, fmt)
 

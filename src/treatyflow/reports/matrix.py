@@ -54,6 +54,20 @@ class Row:
     expected: dict[str, str] = field(default_factory=dict)
     """Milestones not reached yet but with a computed date (e.g. the expected effect)."""
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "country": self.country,
+            "treaty": self.treaty,
+            "action": self.action,
+            "state": self.state,
+            "cells": {
+                k: {"date": c.date, "state": c.state, "notes": c.notes}
+                for k, c in self.cells.items()
+            },
+            "expected": self.expected,
+        }
+
 
 @dataclass
 class Matrix:
@@ -63,24 +77,18 @@ class Matrix:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "columns": [{"id": c, "title": TITLES.get(c, c)} for c in self.columns],
-            "rows": [
-                {
-                    "case": r.case_id,
-                    "country": r.country,
-                    "treaty": r.treaty,
-                    "action": r.action,
-                    "state": r.state,
-                    "cells": {
-                        k: {"date": c.date, "state": c.state, "notes": c.notes}
-                        for k, c in r.cells.items()
-                    },
-                    "expected": r.expected,
-                }
-                for r in self.rows
-            ],
-            "footnotes": [{"n": i + 1, "text": t} for i, t in enumerate(self.footnotes)],
+            "columns": columns_json(self.columns),
+            "rows": [r.to_json() for r in self.rows],
+            "footnotes": footnotes_json(self.footnotes),
         }
+
+
+def columns_json(columns: Sequence[str]) -> list[dict[str, str]]:
+    return [{"id": c, "title": TITLES.get(c, c)} for c in columns]
+
+
+def footnotes_json(footnotes: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"n": i + 1, "text": t} for i, t in enumerate(footnotes)]
 
 
 def build(
@@ -89,13 +97,25 @@ def build(
     procedures: Mapping[str, Procedure],
 ) -> Matrix:
     """Build the matrix from case views (``Service.show``), histories and their procedures."""
-    footnotes: list[str] = []
-    rows: list[Row] = []
-    used: set[str] = set()
-    for view in cases:
-        proc = procedures[view["id"]]
+    builder = MatrixBuilder()
+    rows = [builder.add(view, histories[view["id"]], procedures[view["id"]]) for view in cases]
+    return Matrix(builder.columns(), rows, builder.footnotes)
+
+
+class MatrixBuilder:
+    """The matrix one row at a time (a streamed report keeps no row): :meth:`add` gives the
+    row; :meth:`columns` and :attr:`footnotes` are known once every row was added."""
+
+    def __init__(self) -> None:
+        self.footnotes: list[str] = []
+        self._numbers: dict[str, int] = {}
+        self._used: set[str] = set()
+
+    def add(
+        self, view: Mapping[str, Any], history: Sequence[Mapping[str, Any]], proc: Procedure
+    ) -> Row:
         row = Row(view["id"], view["country"], view["treaty"], view["action"], view["state"])
-        for ev in histories[view["id"]]:
+        for ev in history:
             state = ev.get("to_state")
             if not state:
                 continue
@@ -105,17 +125,20 @@ def build(
                 continue
             cell = Cell(ev["occurred_on"], state)
             for text in _footnotes(ev, spec.contested is not None if spec else False):
-                if text not in footnotes:
-                    footnotes.append(text)
-                cell.notes.append(footnotes.index(text) + 1)
+                number = self._numbers.get(text)
+                if number is None:
+                    self.footnotes.append(text)
+                    number = self._numbers[text] = len(self.footnotes)
+                cell.notes.append(number)
             row.cells[milestone] = cell
-            used.add(milestone)
+            self._used.add(milestone)
         if view.get("effective_on") and "effective" not in row.cells:
             row.expected["effective"] = view["effective_on"]
-            used.add("effective")
-        rows.append(row)
-    columns = [m for m in MILESTONES if m in used]
-    return Matrix(columns, rows, footnotes)
+            self._used.add("effective")
+        return row
+
+    def columns(self) -> list[str]:
+        return [m for m in MILESTONES if m in self._used]
 
 
 def _default_milestone(state: str) -> str | None:

@@ -58,7 +58,7 @@ def build_report(
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "kind": kind,
-        "title": _title(kind, cases),
+        "title": title(kind, len(cases), cases[0]["id"] if cases else None),
         "as_of": as_of.isoformat(),
         "known_at": known_at,
         "generated_at": generated_at,
@@ -74,7 +74,7 @@ def build_report(
         "cases": cases,
     }
     if kind == "portfolio":
-        report["summary"] = [_summary_row(c) for c in cases]
+        report["summary"] = [summary_row(c) for c in cases]
         report["matrix"] = build_matrix(cases, {proc_id(t): t[2] for t in triples}).to_json()
     return report
 
@@ -85,38 +85,39 @@ def proc_id(triple: Triple) -> str:
 
 def build_matrix(cases: Sequence[Mapping[str, Any]], procedures: Mapping[str, Procedure]) -> Any:
     """The country-by-step matrix (:mod:`treatyflow.reports.matrix`) of the report's cases."""
-    histories = {
-        c["id"]: [
-            {
-                "case_id": c["id"],
-                "seq": e["seq"],
-                "to_state": e["to_state"],
-                "occurred_on": e["legal_date"],
-                "note": e["note"],
-                "sources": e["sources"],
-                "data": {
-                    "flags": e["flags"],
-                    "reason": e["reason"],
-                    "backdate_reason": e["backdate_reason"],
-                },
-            }
-            for e in c["timeline"]
-            if e["kind"] != "correct"
-        ]
-        for c in cases
-    }
-    views = [
+    builder = mx.MatrixBuilder()
+    rows = [add_matrix_row(builder, c, procedures[c["id"]]) for c in cases]
+    return mx.Matrix(builder.columns(), rows, builder.footnotes)
+
+
+def add_matrix_row(builder: mx.MatrixBuilder, case: Mapping[str, Any], proc: Procedure) -> Any:
+    """The matrix row of one report case (``build_case``), added to ``builder``."""
+    history = [
         {
-            "id": c["id"],
-            "country": c["country"],
-            "treaty": c["treaty"],
-            "action": c["action"],
-            "state": c["state"],
-            "effective_on": c["effective_on"],
+            "case_id": case["id"],
+            "seq": e["seq"],
+            "to_state": e["to_state"],
+            "occurred_on": e["legal_date"],
+            "note": e["note"],
+            "sources": e["sources"],
+            "data": {
+                "flags": e["flags"],
+                "reason": e["reason"],
+                "backdate_reason": e["backdate_reason"],
+            },
         }
-        for c in cases
+        for e in case["timeline"]
+        if e["kind"] != "correct"
     ]
-    return mx.build(views, histories, procedures)
+    view = {
+        "id": case["id"],
+        "country": case["country"],
+        "treaty": case["treaty"],
+        "action": case["action"],
+        "state": case["state"],
+        "effective_on": case["effective_on"],
+    }
+    return builder.add(view, history, proc)
 
 
 def build_case(
@@ -187,12 +188,12 @@ def build_case(
     }
 
 
-def _title(kind: str, cases: Sequence[Mapping[str, Any]]) -> str:
+def title(kind: str, count: int, first_id: str | None = None) -> str:
     if kind == "portfolio":
-        return f"Portfolio report: {len(cases)} case(s)"
-    if len(cases) == 1:
-        return f"Case report: {cases[0]['id']}"
-    return f"Case report: {len(cases)} cases"
+        return f"Portfolio report: {count} case(s)"
+    if count == 1:
+        return f"Case report: {first_id}"
+    return f"Case report: {count} cases"
 
 
 def _clock(clock: Mapping[str, Any]) -> dict[str, Any]:
@@ -371,7 +372,7 @@ def _value(value: Any) -> str:
     return "unset" if value is None else str(value)
 
 
-def _summary_row(case: Mapping[str, Any]) -> dict[str, Any]:
+def summary_row(case: Mapping[str, Any]) -> dict[str, Any]:
     nxt = next(
         (
             c

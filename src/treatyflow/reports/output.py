@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from treatyflow.errors import ReportExists
 
@@ -14,14 +16,23 @@ def write_private(
     path: Path, text: str | bytes, *, force: bool = False, mode: int = 0o600
 ) -> None:
     """Write ``text`` to ``path`` atomically; refuse to overwrite without ``force``."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    with private_file(path, force=force, mode=mode) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def private_file(path: Path, *, force: bool = False, mode: int = 0o600) -> Iterator[IO[bytes]]:
+    """A binary file to write ``path`` through: a temporary file in the same directory,
+    synced and renamed over ``path`` when the block ends without error, removed if not.
+    Refuses to overwrite an existing ``path`` without ``force``."""
     if path.exists() and not force:
         raise ReportExists(str(path))
-    data = text.encode("utf-8") if isinstance(text, str) else text
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

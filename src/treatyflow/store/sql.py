@@ -134,8 +134,20 @@ class Store:
         return None if row is None else CaseRecord.from_row(row)
 
     def list_cases(self, conn: Connection) -> list[CaseRecord]:
-        rows = conn.execute(sa.select(cases).order_by(cases.c.id))
-        return [CaseRecord.from_row(r) for r in rows]
+        return list(self.iter_cases(conn))
+
+    def count_cases(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one())
+
+    def case_ids(self, conn: Connection) -> set[str]:
+        return {str(r[0]) for r in conn.execute(sa.select(cases.c.id))}
+
+    def iter_cases(self, conn: Connection) -> Iterator[CaseRecord]:
+        """Every case row by id, streamed (a server-side cursor on PostgreSQL)."""
+        query = sa.select(cases).order_by(cases.c.id)
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        for row in result:
+            yield CaseRecord.from_row(row)
 
     def insert_case(self, conn: Connection, case: CaseRecord, first: Event) -> None:
         """Insert a new case and its first event.

@@ -1,0 +1,130 @@
+"""Large JSON documents written piece by piece, byte-identical to ``json.dumps(indent=2)``.
+
+``pending --json`` and ``report portfolio --format json`` over 100,000 cases are documents
+of hundreds of megabytes. Building them as one Python value costs gigabytes of memory, so
+they are written as they are computed: each list item is encoded as soon as it exists and
+kept in a temporary file (a :class:`Spool`), and :func:`write_document` assembles the
+document from its small fields and its spools at the end. Nothing but sort keys stays in
+memory, and the bytes are exactly what ``json.dumps(doc, indent=2, ensure_ascii=False)``
+gives for the same document (tests/test_streamjson.py checks that).
+
+The trick: with ``indent=2`` a value nested ``depth`` levels deep is its own
+``json.dumps(indent=2)`` with every line break followed by ``2 * depth`` more spaces (JSON
+strings never hold a literal line break: ``json`` writes ``\\n``).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+INDENT = 2
+
+
+def dumps_at(value: Any, depth: int) -> str:
+    """``value`` as ``json.dumps(..., indent=2)`` would write it ``depth`` levels deep."""
+    text = json.dumps(value, indent=INDENT, ensure_ascii=False, default=str)
+    return text.replace("\n", "\n" + " " * (INDENT * depth)) if depth else text
+
+
+class Spool:
+    """The items of one JSON list, encoded as they are added and kept in a temporary file.
+
+    ``depth`` is the nesting level of the list's items (the top-level object's fields are at
+    depth 1). With ``key``, :meth:`write_to` writes the items in key order (a stable sort,
+    like ``list.sort``); only the keys and file offsets stay in memory.
+    """
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.count = 0
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="treatyflow-spool-")  # noqa: SIM115
+        self._index: list[tuple[Any, int, int]] = []
+        self._keyed = False
+
+    def add(self, value: Any, key: Any = None) -> None:
+        data = dumps_at(value, self.depth).encode("utf-8")
+        offset = self._file.tell()
+        self._file.write(data)
+        if key is not None:
+            self._keyed = True
+        self._index.append((key, offset, len(data)))
+        self.count += 1
+
+    def ordered_keys(self) -> list[Any]:
+        """The items' keys, in the order :meth:`write_to` writes them."""
+        return [key for key, _, _ in self._ordered()]
+
+    def _ordered(self) -> list[tuple[Any, int, int]]:
+        if not self._keyed:
+            return self._index
+        return sorted(self._index, key=lambda entry: entry[0])
+
+    def write_to(self, out: IO[bytes]) -> None:
+        """Write the list (``[`` ... ``]``) to ``out``; its own indentation is ``depth - 1``."""
+        if not self.count:
+            out.write(b"[]")
+            return
+        pad = b"\n" + b" " * (INDENT * self.depth)
+        out.write(b"[")
+        self._file.flush()
+        if not self._keyed:  # written in order: copy the file as it is
+            self._file.seek(0)
+            first = True
+            for _, _, length in self._index:
+                out.write(pad if first else b"," + pad)
+                out.write(self._file.read(length))
+                first = False
+        else:
+            first = True
+            for _, offset, length in self._ordered():
+                self._file.seek(offset)
+                out.write(pad if first else b"," + pad)
+                out.write(self._file.read(length))
+                first = False
+        out.write(b"\n" + b" " * (INDENT * (self.depth - 1)) + b"]")
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Obj:
+    """A JSON object of the document whose fields may be spools: ``(key, value)`` pairs."""
+
+    fields: list[tuple[str, Any]]
+
+
+def write_document(out: IO[bytes], fields: Iterable[tuple[str, Any]], depth: int = 0) -> None:
+    """Write the object ``fields`` (values: plain JSON values, :class:`Spool` or :class:`Obj`)
+    at ``depth``; a top-level document ends with a line break, like ``click.echo``."""
+    items = list(fields)
+    if not items:
+        out.write(b"{}")
+    else:
+        pad = b"\n" + b" " * (INDENT * (depth + 1))
+        out.write(b"{")
+        for n, (key, value) in enumerate(items):
+            out.write(
+                (pad if n == 0 else b"," + pad)
+                + json.dumps(key, ensure_ascii=False).encode("utf-8")
+                + b": "
+            )
+            if isinstance(value, Spool):
+                value.write_to(out)
+            elif isinstance(value, Obj):
+                write_document(out, value.fields, depth + 1)
+            else:
+                out.write(dumps_at(value, depth + 1).encode("utf-8"))
+        out.write(b"\n" + b" " * (INDENT * depth) + b"}")
+    if depth == 0:
+        out.write(b"\n")

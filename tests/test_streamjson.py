@@ -1,0 +1,82 @@
+"""Streamed JSON documents are byte-identical to json.dumps(indent=2) of the same value."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from treatyflow.streamjson import Obj, Spool, dumps_at, write_document
+
+scalars = st.none() | st.booleans() | st.integers() | st.text()
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def reference(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@given(values, st.integers(min_value=0, max_value=4))
+def test_dumps_at_is_the_nested_form(value: Any, depth: int) -> None:
+    wrapped: Any = value
+    for _ in range(depth):
+        wrapped = [wrapped]
+    expected = json.dumps(wrapped, indent=2, ensure_ascii=False)
+    # the innermost value sits after depth "[\n" + padding openings
+    inner = dumps_at(value, depth)
+    assert inner in expected
+    if depth == 0:
+        assert inner == expected
+
+
+@given(
+    st.dictionaries(st.text(), values, max_size=3),
+    st.lists(values, max_size=6),
+    st.lists(values, max_size=6),
+    st.lists(values, max_size=3),
+)
+def test_document_with_spools_matches_json_dumps(
+    head: dict[str, Any], items: list[Any], rows: list[Any], tail: list[Any]
+) -> None:
+    doc = {**{f"h{k}": v for k, v in head.items()}, "matrix": {"cols": tail, "rows": rows}}
+    doc["items"] = items
+    with Spool(2) as spool, Spool(3) as row_spool:
+        for item in items:
+            spool.add(item)
+        for row in rows:
+            row_spool.add(row)
+        fields: list[tuple[str, Any]] = [(f"h{k}", v) for k, v in head.items()]
+        fields.append(("matrix", Obj([("cols", tail), ("rows", row_spool)])))
+        fields.append(("items", spool))
+        out = io.BytesIO()
+        write_document(out, fields)
+    assert out.getvalue() == reference(doc)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.text(max_size=3)), max_size=20))
+def test_keyed_spool_writes_in_stable_key_order(pairs: list[tuple[int, str]]) -> None:
+    expected = sorted(pairs, key=lambda p: p[0])  # stable, like list.sort
+    with Spool(2) as spool:
+        for key, text in pairs:
+            spool.add([key, text], key=key)
+        out = io.BytesIO()
+        write_document(out, [("cases", spool)])
+        assert spool.ordered_keys() == [k for k, _ in expected]
+    assert out.getvalue() == reference({"cases": [list(p) for p in expected]})
+
+
+def test_empty_document_and_empty_spool() -> None:
+    out = io.BytesIO()
+    write_document(out, [])
+    assert out.getvalue() == reference({})
+    with Spool(2) as spool:
+        out = io.BytesIO()
+        write_document(out, [("cases", spool), ("nested", Obj([]))])
+    assert out.getvalue() == reference({"cases": [], "nested": {}})
