@@ -719,28 +719,53 @@ class Service:
 
     def verify(self) -> list[ChainFault]:
         """Every case whose chain does not verify, with the first bad seq."""
-        faults: list[ChainFault] = []
+        return self.check_chains()[1]
+
+    def check_chains(self) -> tuple[int, list[ChainFault]]:
+        """(number of cases, the faults by case id), from one snapshot.
+
+        On SQLite a fast pass clears the cases whose chain is certainly intact
+        (:mod:`treatyflow.store.chainscan`); the rest, or every case where there is no such
+        pass, are checked here the exact way (:func:`_verify_case`).
+        """
         with self.store.read() as conn:
-            records = {r.id: r for r in self.store.list_cases(conn)}
-            seen: set[str] = set()
-            current: str | None = None
-            batch: list[dict[str, Any]] = []
-            for row in self.store.event_rows(conn):
-                if row["case_id"] != current:
-                    if current is not None:
-                        fault = _verify_case(current, batch, records.get(current))
-                        if fault:
-                            faults.append(fault)
-                    current, batch = row["case_id"], []
-                    seen.add(current)
-                batch.append(row)
-            if current is not None:
-                fault = _verify_case(current, batch, records.get(current))
+            scan = self.store.chain_scan(conn)
+            if scan is None:
+                return self._verify_all(conn)
+            faults = []
+            for case_id in sorted(set(scan.suspects)):
+                record = self.store.get_case(conn, case_id)
+                rows = list(self.store.event_rows(conn, case_id))
+                if rows:
+                    fault = _verify_case(case_id, rows, record)
+                else:
+                    fault = ChainFault(case_id, 1, "the case has no events") if record else None
                 if fault:
                     faults.append(fault)
-            for case_id in sorted(set(records) - seen):
-                faults.append(ChainFault(case_id, 1, "the case has no events"))
-        return sorted(faults, key=lambda f: f.case_id)
+            return scan.cases, faults
+
+    def _verify_all(self, conn: Any) -> tuple[int, list[ChainFault]]:
+        faults: list[ChainFault] = []
+        records = {r.id: r for r in self.store.iter_cases(conn)}
+        seen: set[str] = set()
+        current: str | None = None
+        batch: list[dict[str, Any]] = []
+        for row in self.store.event_rows(conn):
+            if row["case_id"] != current:
+                if current is not None:
+                    fault = _verify_case(current, batch, records.get(current))
+                    if fault:
+                        faults.append(fault)
+                current, batch = row["case_id"], []
+                seen.add(current)
+            batch.append(row)
+        if current is not None:
+            fault = _verify_case(current, batch, records.get(current))
+            if fault:
+                faults.append(fault)
+        for case_id in sorted(set(records) - seen):
+            faults.append(ChainFault(case_id, 1, "the case has no events"))
+        return len(records), sorted(faults, key=lambda f: f.case_id)
 
     def conformance(self, case_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Per case, every deviation from its procedure, with its sources."""

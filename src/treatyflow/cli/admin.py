@@ -246,8 +246,6 @@ def verify(
     With --bundle, check an export file instead, offline. With --checkpoint, also check
     the database (or the bundle) against a checkpoint written earlier.
     """
-    from treatyflow.chain import ChainFault
-
     heads = None
     if checkpoint_path is not None:
         from treatyflow.checkpoint import load_checkpoint
@@ -257,8 +255,7 @@ def verify(
         _verify_bundle(bundle_path, heads, as_json)
         return
     svc = app.service()
-    faults: list[ChainFault] = svc.verify()
-    count = len(svc.list_cases())
+    count, faults = svc.check_chains()
     if heads is not None:
         from treatyflow.checkpoint import check_store
 

@@ -276,6 +276,24 @@ class Store:
         )
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
+    def chain_scan(self, conn: Connection) -> Any:
+        """The fast first pass of ``verify`` (:mod:`treatyflow.store.chainscan`): a ``Scan``
+        of every case, or None where there is none (PostgreSQL) or SQLite gave up."""
+        if not self.is_sqlite:
+            return None
+        import sqlite3
+
+        from treatyflow.store import chainscan
+
+        raw = conn.connection.driver_connection
+        path = self.engine.url.database or ""
+        if raw is None:
+            return None
+        try:
+            return chainscan.scan_parallel(raw, path)
+        except sqlite3.Error:
+            return None
+
     def event_hash_at(self, conn: Connection, case_id: str, seq: int) -> str | None:
         row = conn.execute(
             sa.select(events.c.hash).where(events.c.case_id == case_id, events.c.seq == seq)

@@ -1,0 +1,209 @@
+"""verify's fast pass on SQLite (treatyflow.store.chainscan) never clears what the exact
+check would fault, and writes the very canonical JSON the chain is hashed over.
+
+The pass is a filter: cases it cannot clear are checked again the exact way. So the
+verdicts of ``Service.check_chains`` (fast pass + exact re-check) must equal those of
+``Service._verify_all`` (the exact check of every case) for every tamper, serially and with
+worker processes, and the pass must clear honest cases (or it saves nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_tamper import E2E, _sql
+
+from treatyflow.catalog import load_catalog, shipped_workflows
+from treatyflow.chain import canonical_json
+from treatyflow.events import Event, EventKind
+from treatyflow.service import Service
+from treatyflow.store import chainscan, open_store
+from treatyflow.store.sql import event_row
+
+
+def _service(db: Path) -> Service:
+    return Service(open_store(str(db)), load_catalog([shipped_workflows()]))
+
+
+def _verdicts(db: Path) -> tuple[tuple[int, list[Any]], tuple[int, list[Any]]]:
+    svc = _service(db)
+    try:
+        fast = svc.check_chains()
+        with svc.store.read() as conn:
+            exact = svc._verify_all(conn)
+    finally:
+        svc.store.engine.dispose()
+    return fast, exact
+
+
+def _scan(db: Path, workers: int | None = None) -> chainscan.Scan:
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        if workers is None:
+            return chainscan.scan(con)
+        return chainscan.scan_parallel(con, str(db), workers=workers)
+    finally:
+        con.close()
+
+
+EXTRA = [
+    # a value JSON cannot hold: SQLite refuses to write the row, the pass gives up
+    "UPDATE events SET note = X'00ff' WHERE case_id = 'LTU-1' AND seq = 2",
+    "UPDATE events SET seq = '2' WHERE case_id = 'LTU-1' AND seq = 2",
+    "UPDATE events SET data = '' WHERE case_id = 'LTU-1' AND seq = 2",
+    "UPDATE events SET prev_hash = NULL WHERE case_id = 'LTU-1' AND seq = 2",
+    "UPDATE events SET hash = upper(hash) WHERE case_id = 'LTU-1' AND seq = 3",
+    "UPDATE cases SET state = 'effective' WHERE id = 'LTU-1'",
+    "UPDATE cases SET head_hash = 'sha256:00' WHERE id = 'G1'",
+    "DELETE FROM events WHERE case_id = 'G1'",
+    "DELETE FROM cases WHERE id = 'G1'",
+    "UPDATE events SET from_state = 'drafted' WHERE case_id = 'LTU-1' AND seq = 2",
+    "UPDATE events SET sources = '[ ]' WHERE case_id = 'LTU-1' AND seq = 1",  # not an edit
+]
+
+
+@pytest.mark.parametrize("statement", [s for s, _, _ in E2E] + EXTRA)
+def test_fast_verdicts_equal_the_exact_check(populated: Path, statement: str) -> None:
+    assert _verdicts(populated)[0] == (2, [])
+    _sql(populated, statement)
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+
+
+def test_honest_cases_are_cleared_and_tampered_ones_suspected(populated: Path) -> None:
+    scan = _scan(populated)
+    assert (scan.cases, scan.events, scan.suspects) == (2, 4, [])
+    _sql(populated, "UPDATE events SET note = 'forged' WHERE case_id = 'LTU-1' AND seq = 3")
+    assert _scan(populated).suspects == ["LTU-1"]
+
+
+def _many_cases(db: Path, n: int) -> None:
+    """Copy LTU-1's log to n cases (every copy verifies: its hashes are re-made)."""
+    from treatyflow.chain import event_hash
+
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    case = dict(con.execute("SELECT * FROM cases WHERE id = 'LTU-1'").fetchone())
+    rows = [dict(r) for r in con.execute("SELECT * FROM events WHERE case_id = 'LTU-1'")]
+    import json
+
+    for k in range(n):
+        new_id = f"C{k:05d}"
+        prev = None
+        for row in sorted(rows, key=lambda r: r["seq"]):
+            fields = {key: row[key] for key in row if key not in ("hash", "id")}
+            fields.update(case_id=new_id, prev_hash=prev)
+            hashed = dict(fields, sources=json.loads(row["sources"]), data=json.loads(row["data"]))
+            prev = event_hash(hashed)
+            cols = [*fields, "hash"]
+            con.execute(
+                f"INSERT INTO events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [*fields.values(), prev],
+            )
+        copy = dict(case, id=new_id, head_hash=prev)
+        con.execute(
+            f"INSERT INTO cases ({', '.join(copy)}) VALUES ({', '.join('?' * len(copy))})",
+            list(copy.values()),
+        )
+    con.commit()
+    con.close()
+
+
+def test_worker_processes_find_what_one_process_finds(populated: Path) -> None:
+    _many_cases(populated, 60)
+    _sql(
+        populated,
+        "UPDATE events SET note = 'x' WHERE case_id = 'C00003' AND seq = 3",
+        "DELETE FROM events WHERE case_id = 'C00031' AND seq = 1",
+        "UPDATE cases SET version = 9 WHERE id = 'C00059'",
+        "UPDATE events SET case_id = 'GHOST' WHERE case_id = 'C00040'",
+    )
+    serial = _scan(populated)
+    for workers in (2, 3, 7):
+        parallel = _scan(populated, workers=workers)
+        assert (parallel.cases, parallel.events) == (serial.cases, serial.events)
+        assert sorted(parallel.suspects) == sorted(serial.suspects)
+    assert sorted(serial.suspects) == ["C00003", "C00031", "C00040", "C00059", "GHOST"]
+
+
+def test_the_cli_uses_worker_processes_on_large_databases(
+    populated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_cases(populated, 30)
+    _sql(populated, "UPDATE events SET actor = 'mallory' WHERE case_id = 'C00017' AND seq = 2")
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(chainscan, "WORKERS", 3)
+    pools: list[int] = []
+    real = chainscan._fork_context
+
+    class Spy:
+        def Pool(self, n: int) -> Any:
+            pools.append(n)
+            return real().Pool(n)
+
+    monkeypatch.setattr(chainscan, "_fork_context", Spy)
+    fast, exact = _verdicts(populated)
+    assert pools == [3]
+    assert fast == exact
+    assert [f.case_id for f in fast[1]] == ["C00017"]
+    assert fast[0] == 32
+
+
+# ----------------------------------------------------------- the SQL text is canonical JSON
+texts = st.text(max_size=12).map(lambda s: unicodedata.normalize("NFC", s))
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    note=st.none() | texts,
+    actor=texts,
+    trigger=st.none() | texts,
+    data=st.dictionaries(texts, values, max_size=4),
+    sources=st.lists(st.dictionaries(texts, texts, max_size=3), max_size=2),
+    seq=st.integers(1, 10**6),
+)
+def test_sqlite_writes_the_canonical_json_of_any_event(
+    note: str | None,
+    actor: str,
+    trigger: str | None,
+    data: dict[str, Any],
+    sources: list[dict[str, str]],
+    seq: int,
+) -> None:
+    """Control characters, quotes, backslashes, U+2028, emoji, big integers: SQLite's text
+    for an event is byte for byte chain.canonical_json of its hashed fields."""
+    ev = Event(
+        case_id='C-\u00e9\u2028"\\',
+        seq=seq,
+        kind=EventKind.NOTE,
+        occurred_on=dt.date(2025, 1, 2),
+        recorded_at="2025-01-02T00:00:00.000000Z",
+        actor=actor,
+        trigger=trigger,
+        from_state=None,
+        to_state="s\x00\x1f\x7f",
+        sources=tuple(sources),
+        note=note,
+        data=data,
+        prev_hash=None,
+    )
+    row = event_row(ev)
+    con = sqlite3.connect(":memory:")
+    con.execute(f"CREATE TABLE events ({', '.join(row)})")
+    con.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    (text,) = con.execute(f"SELECT {chainscan.CANONICAL_SQL} FROM events").fetchone()
+    con.close()
+    assert text.encode("utf-8") == canonical_json(ev.hashed_fields())
