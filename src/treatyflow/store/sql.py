@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from treatyflow.errors import ConcurrentUpdate, StoreError, StoreUnavailable
 from treatyflow.events import Event, EventKind
 from treatyflow.redaction import redact, redact_url
-from treatyflow.store.tables import cases, definitions, events
+from treatyflow.store.schema import cases, definitions, events
 
 BUSY_TIMEOUT_MS = 10_000
 #: Rows per ``executemany`` batch in bulk inserts (import).

@@ -1,0 +1,54 @@
+"""The run-time Core tables (store/schema.py) are the SQLModel tables (store/tables.py), and
+the commands do not pay for importing SQLModel and SQLAlchemy's ORM."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from treatyflow.store import schema, tables
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "pg"])
+@pytest.mark.parametrize("name", ["cases", "events", "definitions"])
+def test_core_table_is_the_sqlmodel_table(dialect: object, name: str) -> None:
+    core, declared = schema.metadata.tables[name], tables.metadata.tables[name]
+    assert str(CreateTable(core).compile(dialect=dialect)) == str(
+        CreateTable(declared).compile(dialect=dialect)
+    )
+
+    def indexes(table: object) -> list[str]:
+        return sorted(str(CreateIndex(i).compile(dialect=dialect)) for i in table.indexes)  # type: ignore[attr-defined]
+
+    assert indexes(core) == indexes(declared)
+
+
+def test_both_declare_the_same_tables() -> None:
+    assert set(schema.metadata.tables) == set(tables.metadata.tables)
+
+
+def test_a_database_command_imports_neither_sqlmodel_nor_the_orm(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    env = dict(os.environ)
+    subprocess.run(
+        [sys.executable, "-m", "treatyflow", "--db", str(db), "init"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    probe = (
+        "import sys, runpy; sys.argv = ['treatyflow', '--db', sys.argv[1], 'case', 'list'];"
+        "\ntry:\n    runpy.run_module('treatyflow', run_name='__main__')"
+        "\nexcept SystemExit:\n    pass"
+        "\nprint(sorted(m for m in sys.modules if m == 'sqlmodel' or m == 'sqlalchemy.orm'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(db)], env=env, check=True, capture_output=True, text=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
