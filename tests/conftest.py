@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shlex
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from treatyflow.cli import main
+
+# The parsed-definitions cache of the test run lives in a directory of its own, never in the
+# developer's ~/.cache (subprocesses inherit it).
+os.environ.setdefault("TREATYFLOW_CACHE_DIR", tempfile.mkdtemp(prefix="treatyflow-test-cache-"))
 
 #: The "today" every Service fixture sees (clocks are folded as of this day by default).
 TODAY = dt.date(2025, 7, 1)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from treatyflow.definitions.lint import lint
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.definitions.treaty import Treaty
+from treatyflow.document import Document, read_definition
 from treatyflow.errors import (
     DefinitionError,
     InvalidWorkflow,
@@ -28,7 +29,7 @@ from treatyflow.errors import (
     TreatyNotFound,
     WorkflowSyntaxError,
 )
-from treatyflow.loader import Document, load_file
+from treatyflow.parsecache import ParseCache, digest
 
 
 def shipped_workflows() -> Path:
@@ -120,12 +121,14 @@ def load_catalog(
     problems are left on ``Catalog.problems`` for ``workflow lint`` to print.
     """
     catalog = Catalog()
+    cache = ParseCache([*directories, *files])
     for directory in directories:
         for kind, sub in (("treaty", "treaties"), ("procedure", "procedures")):
             for path in _yaml_files(directory / sub):
-                _load_one(catalog, kind, path)
+                _load_one(catalog, kind, path, cache)
     for path in files:
-        _load_one(catalog, _kind_of(path), path)
+        _load_one(catalog, _kind_of(path), path, cache)
+    cache.save()
     catalog.problems += lint(catalog.treaties, catalog.procedures, catalog.locate)
     catalog.problems.sort(key=lambda p: (p.path, p.line or 0))
     if strict and catalog.problems:
@@ -147,6 +150,8 @@ def _kind_of(path: Path) -> str:
         return "procedure"
     if path.parent.name == "treaties":
         return "treaty"
+    from treatyflow.loader import load_file
+
     try:
         data = load_file(path).data
     except DefinitionError:
@@ -161,10 +166,23 @@ def _yaml_files(directory: Path) -> list[Path]:
     return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
 
 
-def _load_one(catalog: Catalog, kind: str, path: Path) -> None:
+def _parse(path: Path, cache: ParseCache) -> Document:
+    """The parsed file: from the cache when these exact bytes were parsed before."""
+    raw = read_definition(path)
+    key = digest(raw)
+    doc = cache.get(key, str(path))
+    if doc is None:
+        from treatyflow.loader import load_bytes  # imports yaml: only when parsing
+
+        doc = load_bytes(raw, str(path))
+        cache.put(key, doc)
+    return doc
+
+
+def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache) -> None:
     model: type[BaseModel] = Treaty if kind == "treaty" else Procedure
     try:
-        doc = load_file(path)
+        doc = _parse(path, cache)
     except WorkflowSyntaxError as exc:
         catalog.problems.append(Problem(exc.path, exc.line, str(exc).split(": ", 1)[-1]))
         return

@@ -14,14 +14,13 @@ from typing import Any
 
 import yaml
 
+from treatyflow.document import MAX_BYTES, Document, LineMap, Path_, read_definition
 from treatyflow.errors import WorkflowSyntaxError
 
-MAX_BYTES = 1_000_000
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "load_bytes", "load_file"]
+
 MAX_DEPTH = 40
 MAX_NODES = 200_000
-
-Path_ = tuple[str | int, ...]
-LineMap = dict[Path_, int]
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:map",
@@ -56,34 +55,9 @@ _Loader.add_implicit_resolver(
 )
 
 
-class Document:
-    """A parsed YAML file: its data, and the line of every key and list item."""
-
-    def __init__(self, path: str, data: Any, lines: LineMap) -> None:
-        self.path = path
-        self.data = data
-        self.lines = lines
-
-    def line_of(self, where: Path_) -> int | None:
-        """The line of the deepest known key on ``where``'s path (1-based)."""
-        for end in range(len(where), -1, -1):
-            line = self.lines.get(tuple(where[:end]))
-            if line is not None:
-                return line
-        return None
-
-
 def load_file(path: Path) -> Document:
     """Read and parse one definition file; raise WorkflowSyntaxError naming the file."""
-    name = str(path)
-    try:
-        if not path.is_file():  # a FIFO would block, /dev/zero would never end
-            raise WorkflowSyntaxError(name, None, "not a regular file")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise WorkflowSyntaxError(name, None, f"cannot read the file ({exc.strerror})") from exc
-    return load_bytes(raw, name)
+    return load_bytes(read_definition(path), str(path))
 
 
 def load_bytes(raw: bytes, name: str) -> Document:
