@@ -107,6 +107,44 @@ def test_import_reproduces_the_chains(demo: tuple[str, Path], db_url: str) -> No
     assert json.loads(shown.stdout)["state"] == "effective"
 
 
+def _rows(db: str, table: str) -> list[dict[str, Any]]:
+    store = open_store(db)
+    try:
+        with store.read() as conn:
+            query = f"SELECT * FROM {table}"
+            rows = [dict(r._mapping) for r in conn.exec_driver_sql(query)]
+    finally:
+        store.engine.dispose()
+    if table == "events":
+        for row in rows:
+            del row["id"]  # the surrogate key, not part of an event
+    return sorted(rows, key=lambda r: (r.get("case_id") or r.get("id"), r.get("seq", 0)))
+
+
+def test_import_stores_every_row_as_the_service_wrote_it(
+    demo: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Cases and events imported are the exporting database's rows, column for column
+    (the JSON text of facts, sources and data included)."""
+    first = str(tmp_path / "source.db")
+    assert _run("--db", first, "init").exit_code == 0
+    for args in (
+        ("case", "open", "--country", "LTU", "--treaty", "ottawa", "--id", "LTU-1", "--at",
+         "notified", "--on", "2025-06-27", "--source",
+         "citation=Lietuvos Respublikos Seimo nutarimas „Dėl“; level=official"),
+        ("case", "set-fact", "LTU-1", "armed_conflict=false", "--on", "2025-06-28"),
+    ):  # fmt: skip
+        made = _run("--db", first, *args, "--actor", "analyst")
+        assert made.exit_code == 0, made.output
+    bundle = tmp_path / "b.jsonl"
+    assert _run("--db", first, "export", "-o", str(bundle)).exit_code == 0
+    for original, path in ((demo[0], demo[1]), (first, bundle)):
+        db = str(tmp_path / f"imported-{path.stem}.db")
+        assert _run("--db", db, "import", str(path)).exit_code == 0
+        for table in ("cases", "events"):
+            assert _rows(db, table) == _rows(original, table)
+
+
 def test_reexport_after_import_has_the_same_heads(
     demo: tuple[str, Path], db_url: str, tmp_path: Path
 ) -> None:

@@ -171,18 +171,12 @@ def test_bulk_insert_batches_rows(mstore: Any, monkeypatch: pytest.MonkeyPatch) 
     from treatyflow.store import sql
 
     monkeypatch.setattr(sql, "BATCH_SIZE", 2)
-    rows = [
-        {
-            "hash": f"sha256:{n}",
-            "kind": "treaty",
-            "definition_id": f"t{n}",
-            "content": "{}",
-            "stored_at": "now",
-        }
-        for n in range(5)
-    ]
+    columns = ("hash", "kind", "definition_id", "content", "stored_at")
+    rows = [(f"sha256:{n}", "treaty", f"t{n}", "{}", "now") for n in range(5)]
     with mstore.write() as conn:
-        assert mstore.bulk_insert(conn, "definitions", rows) == 5
+        assert mstore.bulk_insert(conn, "definitions", columns, rows) == 5
+        # definitions already there are skipped, not an error
+        assert mstore.bulk_insert(conn, "definitions", columns, rows[:2]) == 2
     with mstore.read() as conn:
         assert mstore.counts(conn) == {"definitions": 5, "cases": 0, "events": 0}
 

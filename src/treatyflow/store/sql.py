@@ -18,9 +18,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import operator
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -301,70 +300,46 @@ class Store:
         return None if row is None else str(row[0])
 
     def bulk_insert(
-        self, conn: Connection, table: str, rows: Iterator[dict[str, Any]] | list[dict[str, Any]]
+        self,
+        conn: Connection,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[tuple[Any, ...]],
     ) -> int:
-        """Insert rows into ``table`` with Core ``executemany`` in batches of BATCH_SIZE."""
+        """Insert ``rows`` (tuples of ``columns``' values) into ``table`` with
+        ``executemany`` in batches of BATCH_SIZE; ``ON CONFLICT DO NOTHING`` for definitions.
+
+        The driver's own ``executemany`` over tuples (every column is text or an integer, so
+        Core's per-row parameter processing would change nothing).
+        """
         target = {"definitions": definitions, "cases": cases, "events": events}[table]
-        if self.is_sqlite:
-            return _bulk_insert_sqlite(conn, target, rows, ignore=table == "definitions")
-        insert = self._insert_ignore(target) if table == "definitions" else target.insert()
+        unknown = [c for c in columns if c not in target.c]
+        if unknown:
+            raise StoreError(f"no such column in {target.name}: {', '.join(unknown)}")
+        names = ", ".join(f'"{c}"' for c in columns)
+        mark = "?" if self.is_sqlite else "%s"
+        marks = ", ".join(mark for _ in columns)
+        # names are the table's own columns (checked above); values are bound
+        sql = f"INSERT INTO {target.name} ({names}) VALUES ({marks})"  # noqa: S608
+        if table == "definitions":
+            sql += " ON CONFLICT DO NOTHING"
         total = 0
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH_SIZE:
-                conn.execute(insert, batch)
-                total, batch = total + len(batch), []
-        if batch:
-            conn.execute(insert, batch)
+        for batch in _batches(rows):
+            conn.exec_driver_sql(sql, batch)
             total += len(batch)
         return total
 
 
-def _bulk_insert_sqlite(
-    conn: Connection,
-    target: sa.Table,
-    rows: Iterator[dict[str, Any]] | list[dict[str, Any]],
-    *,
-    ignore: bool,
-) -> int:
-    """``bulk_insert`` on SQLite: the driver's own ``executemany`` over tuples, in batches.
-
-    The same INSERT (``ON CONFLICT DO NOTHING`` for definitions) as the Core statement,
-    without Core's per-row parameter processing (every column here is text or an integer).
-    """
-    columns: tuple[str, ...] | None = None
-    values: Any = None
-    sql = ""
-    total = 0
+def _batches(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Lists of BATCH_SIZE rows (``itertools.batched`` is Python 3.12+)."""
     batch: list[tuple[Any, ...]] = []
     for row in rows:
-        if columns is None:
-            columns = tuple(row)
-            unknown = [c for c in columns if c not in target.c]
-            if unknown:
-                raise StoreError(f"no such column in {target.name}: {', '.join(unknown)}")
-            names = ", ".join(f'"{c}"' for c in columns)
-            marks = ", ".join("?" * len(columns))
-            # names are the table's own columns (checked above); values are bound
-            sql = f"INSERT INTO {target.name} ({names}) VALUES ({marks})"  # noqa: S608
-            if ignore:
-                sql += " ON CONFLICT DO NOTHING"
-            values = _tuple_getter(columns)
-        batch.append(values(row))
+        batch.append(row)
         if len(batch) >= BATCH_SIZE:
-            conn.exec_driver_sql(sql, batch)
-            total, batch = total + len(batch), []
+            yield batch
+            batch = []
     if batch:
-        conn.exec_driver_sql(sql, batch)
-        total += len(batch)
-    return total
-
-
-def _tuple_getter(columns: tuple[str, ...]) -> Any:
-    """row -> tuple of its ``columns`` values (itemgetter, which gives a bare value for one)."""
-    pick = operator.itemgetter(*columns)
-    return pick if len(columns) > 1 else lambda row: (pick(row),)
+        yield batch
 
 
 def event_row(ev: Event) -> dict[str, Any]:
