@@ -157,3 +157,18 @@ def test_a_warm_command_does_not_import_yaml(cache_dir: Path, tmp_path: Path) ->
 
 def test_the_catalogue_module_reads_files_through_the_cache() -> None:
     assert catalog_module.ParseCache is parsecache.ParseCache
+
+
+def test_one_cache_file_per_directory_and_none_for_named_files(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    """The cache grows with the definition directories used, never with linted files."""
+    extra = tmp_path / "extra"
+    (extra / "treaties").mkdir(parents=True)
+    shutil.copy(SHIPPED / "treaties" / "cfe.yaml", extra / "treaties" / "cfe.yaml")  # overrides
+    files = sorted(INVALID.glob("*.yaml"))
+    for _ in range(2):
+        for one in files[:3]:
+            lint_paths([one], [SHIPPED])
+        load_catalog([SHIPPED, extra])
+    assert len(list(cache_dir.glob("definitions-*.pickle"))) == 2

@@ -121,14 +121,14 @@ def load_catalog(
     problems are left on ``Catalog.problems`` for ``workflow lint`` to print.
     """
     catalog = Catalog()
-    cache = ParseCache([*directories, *files])
     for directory in directories:
+        cache = ParseCache(directory)
         for kind, sub in (("treaty", "treaties"), ("procedure", "procedures")):
             for path in _yaml_files(directory / sub):
                 _load_one(catalog, kind, path, cache)
-    for path in files:
-        _load_one(catalog, _kind_of(path), path, cache)
-    cache.save()
+        cache.save()
+    for path in files:  # files named one by one (being linted, usually): never cached
+        _load_one(catalog, _kind_of(path), path, None)
     catalog.problems += lint(catalog.treaties, catalog.procedures, catalog.locate)
     catalog.problems.sort(key=lambda p: (p.path, p.line or 0))
     if strict and catalog.problems:
@@ -166,20 +166,21 @@ def _yaml_files(directory: Path) -> list[Path]:
     return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
 
 
-def _parse(path: Path, cache: ParseCache) -> Document:
+def _parse(path: Path, cache: ParseCache | None) -> Document:
     """The parsed file: from the cache when these exact bytes were parsed before."""
     raw = read_definition(path)
-    key = digest(raw)
-    doc = cache.get(key, str(path))
+    key = digest(raw) if cache is not None else ""
+    doc = cache.get(key, str(path)) if cache is not None else None
     if doc is None:
         from treatyflow.loader import load_bytes  # imports yaml: only when parsing
 
         doc = load_bytes(raw, str(path))
-        cache.put(key, doc)
+        if cache is not None:
+            cache.put(key, doc)
     return doc
 
 
-def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache) -> None:
+def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache | None) -> None:
     model: type[BaseModel] = Treaty if kind == "treaty" else Procedure
     try:
         doc = _parse(path, cache)

@@ -1,9 +1,9 @@
 """Parsed definition files, kept between commands and found again by their content.
 
 Every command loads the whole catalogue of definitions. Parsing its YAML (with the line of
-every key, for lint messages) and importing PyYAML is about a fifth of the start-up of a
+every key, for lint messages) and importing PyYAML was about 15 ms of the start-up of a
 command such as ``case show``. So the parsed documents are kept in one cache file per
-set of definition directories, keyed by the SHA-256 of each file's bytes: an edited file
+definition directory, keyed by the SHA-256 of each file's bytes: an edited file
 has another digest and is parsed again; the validation, lint and hashing that follow are
 done on every run exactly as before, so a cached document can change nothing but speed.
 
@@ -24,7 +24,6 @@ import io
 import os
 import pickle
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +67,19 @@ def digest(raw: bytes) -> str:
 
 
 class ParseCache:
-    """The cached documents of one set of definition directories.
+    """The cached documents of one definition directory (its ``treaties/`` and
+    ``procedures/``): one cache file per directory, so the cache grows with the directories
+    used, not with the files or the commands run.
 
     :meth:`get` a document by its file's bytes' digest, :meth:`put` new ones, and
     :meth:`save` at the end: the file is rewritten (with exactly the documents used this
     time) only if something was parsed.
     """
 
-    def __init__(self, directories: Sequence[Path]) -> None:
+    def __init__(self, directory: Path) -> None:
         where = cache_dir()
-        key = hashlib.sha256(
-            "\0".join(str(d.resolve()) for d in directories).encode("utf-8", "surrogateescape")
-        ).hexdigest()[:20]
+        name = str(directory.resolve()).encode("utf-8", "surrogateescape")
+        key = hashlib.sha256(name).hexdigest()[:20]
         self.path = where / f"definitions-{key}.pickle" if where else None
         self._old: dict[str, tuple[Any, Any]] = self._read()
         self._used: dict[str, tuple[Any, Any]] = {}
