@@ -207,3 +207,21 @@ def test_sqlite_writes_the_canonical_json_of_any_event(
     (text,) = con.execute(f"SELECT {chainscan.CANONICAL_SQL} FROM events").fetchone()
     con.close()
     assert text.encode("utf-8") == canonical_json(ev.hashed_fields())
+
+
+def test_no_process_to_fork_means_the_exact_check(
+    populated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the workers cannot start (fork fails), verify checks every case the exact way."""
+    _many_cases(populated, 12)
+    _sql(populated, "UPDATE events SET note = 'x' WHERE case_id = 'C00005' AND seq = 3")
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(chainscan, "WORKERS", 2)
+
+    def no_fork() -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(chainscan, "_fork_context", no_fork)
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [f.case_id for f in fast[1]] == ["C00005"]

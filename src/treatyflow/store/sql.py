@@ -290,7 +290,7 @@ class Store:
             return None
         try:
             return chainscan.scan_parallel(raw, path)
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):  # a row SQLite cannot write; no process to fork
             return None
 
     def event_hash_at(self, conn: Connection, case_id: str, seq: int) -> str | None:
