@@ -722,18 +722,20 @@ class Service:
         return self.check_chains()[1]
 
     def check_chains(self) -> tuple[int, list[ChainFault]]:
-        """(number of cases, the faults by case id), from one snapshot.
+        """(number of cases, the faults by case id).
 
         On SQLite a fast pass clears the cases whose chain is certainly intact
-        (:mod:`treatyflow.store.chainscan`); the rest, or every case where there is no such
-        pass, are checked here the exact way (:func:`_verify_case`).
+        (:mod:`treatyflow.store.chainscan`); the rest are checked here the exact way
+        (:func:`_verify_case`), in one snapshot. Where there is no such pass, every case is
+        checked the exact way in one snapshot. (The pass's worker processes read snapshots
+        of their own; a case they cleared was intact then, and logs are append-only.)
         """
+        scan = self.store.chain_scan()  # before the read: it may fork worker processes
         with self.store.read() as conn:
-            scan = self.store.chain_scan(conn)
             if scan is None:
                 return self._verify_all(conn)
             faults = []
-            for case_id in sorted(set(scan.suspects)):
+            for case_id in sorted(set(scan.suspects), key=_id_order):
                 record = self.store.get_case(conn, case_id)
                 rows = list(self.store.event_rows(conn, case_id))
                 if rows:
@@ -763,9 +765,9 @@ class Service:
             fault = _verify_case(current, batch, records.get(current))
             if fault:
                 faults.append(fault)
-        for case_id in sorted(set(records) - seen):
+        for case_id in sorted(set(records) - seen, key=_id_order):
             faults.append(ChainFault(case_id, 1, "the case has no events"))
-        return len(records), sorted(faults, key=lambda f: f.case_id)
+        return len(records), sorted(faults, key=lambda f: _id_order(f.case_id))
 
     def conformance(self, case_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Per case, every deviation from its procedure, with its sources."""
@@ -1159,6 +1161,11 @@ class _Change:
     def appended(self, ev: Event) -> None:
         if self._events is not None:
             self._events.append(ev)
+
+
+def _id_order(case_id: Any) -> tuple[bool, str]:
+    """A sort key for case ids as the database returns them: text, or (tampered) bytes."""
+    return (not isinstance(case_id, str), str(case_id))
 
 
 def pending_order(item: dict[str, Any]) -> tuple[bool, str, str]:

@@ -10,6 +10,9 @@ worker processes, and the pass must clear honest cases (or it saves nothing).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import shutil
 import sqlite3
 import unicodedata
 from pathlib import Path
@@ -44,12 +47,12 @@ def _verdicts(db: Path) -> tuple[tuple[int, list[Any]], tuple[int, list[Any]]]:
 
 
 def _scan(db: Path, workers: int | None = None) -> chainscan.Scan:
+    if workers is not None:
+        return chainscan.scan_parallel(str(db), workers=workers)
     con = sqlite3.connect(db, isolation_level=None)
     try:
         con.execute("BEGIN")
-        if workers is None:
-            return chainscan.scan(con)
-        return chainscan.scan_parallel(con, str(db), workers=workers)
+        return chainscan.scan(con)
     finally:
         con.close()
 
@@ -144,14 +147,13 @@ def test_the_cli_uses_worker_processes_on_large_databases(
     pools: list[int] = []
     real = chainscan._fork_context
 
-    class Spy:
-        def Pool(self, n: int) -> Any:
-            pools.append(n)
-            return real().Pool(n)
+    def spy() -> Any:
+        pools.append(1)
+        return real()
 
-    monkeypatch.setattr(chainscan, "_fork_context", Spy)
+    monkeypatch.setattr(chainscan, "_fork_context", spy)
     fast, exact = _verdicts(populated)
-    assert pools == [3]
+    assert pools == [1]
     assert fast == exact
     assert [f.case_id for f in fast[1]] == ["C00017"]
     assert fast[0] == 32
@@ -204,7 +206,10 @@ def test_sqlite_writes_the_canonical_json_of_any_event(
     con = sqlite3.connect(":memory:")
     con.execute(f"CREATE TABLE events ({', '.join(row)})")
     con.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(row))})", list(row.values()))
-    (text,) = con.execute(f"SELECT {chainscan.CANONICAL_SQL} FROM events").fetchone()
+    (text,) = con.execute(
+        f"SELECT {chainscan.CANONICAL_SQL} FROM (SELECT *, json(data) AS d, "
+        "json(sources) AS s FROM events)"
+    ).fetchone()
     con.close()
     assert text.encode("utf-8") == canonical_json(ev.hashed_fields())
 
@@ -225,3 +230,100 @@ def test_no_process_to_fork_means_the_exact_check(
     fast, exact = _verdicts(populated)
     assert fast == exact
     assert [f.case_id for f in fast[1]] == ["C00005"]
+
+
+# ----------------------------------------------- forgeries hashed over non-canonical text
+def _forge(db: Path, case_id: str, seq: int, assignment: str) -> None:
+    """Edit one event with ``assignment`` (SQL), then re-hash the case's chain from there the
+    way a forger who knows the fast pass would: over the text SQLite writes for each row."""
+    con = sqlite3.connect(db)
+    con.execute(f"UPDATE events SET {assignment} WHERE case_id = ? AND seq = ?", (case_id, seq))
+    text_sql = (
+        f"SELECT {chainscan.CANONICAL_SQL} FROM (SELECT *, json(data) AS d, "
+        "json(sources) AS s FROM events WHERE case_id = ? AND seq = ?)"
+    )
+    prev = con.execute(
+        "SELECT hash FROM events WHERE case_id = ? AND seq = ?", (case_id, seq - 1)
+    ).fetchone()
+    prev_hash = prev[0] if prev else None
+    seqs = [r[0] for r in con.execute(
+        "SELECT seq FROM events WHERE case_id = ? AND seq >= ? ORDER BY seq", (case_id, seq)
+    )]  # fmt: skip
+    for n in seqs:
+        con.execute(
+            "UPDATE events SET prev_hash = ? WHERE case_id = ? AND seq = ?",
+            (prev_hash, case_id, n),
+        )
+        (text,) = con.execute(text_sql, (case_id, n)).fetchone()
+        prev_hash = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        con.execute(
+            "UPDATE events SET hash = ? WHERE case_id = ? AND seq = ?", (prev_hash, case_id, n)
+        )
+    con.execute("UPDATE cases SET head_hash = ? WHERE id = ?", (prev_hash, case_id))
+    con.commit()
+    con.close()
+
+
+FORGERIES = [
+    'data = \'{"facts": {"armed_conflict": false, "armed_conflict": true}}\'',  # duplicate
+    'data = \'{"facts": {"armed_conflict": false}, "n": 1.5}\'',  # a float
+    'data = \'{"facts": {"armed_conflict": false}, "n": 1E2}\'',  # an exponent
+    'data = \'{"facts": {"armed_conflict": false}, "n": -0}\'',  # minus zero
+    'data = \'{"facts": {"armed_conflict": false}, "x": "\\u0078"}\'',  # an escape
+    'data = \'{"facts": {"armed_conflict": false}, "x": "\\ud800"}\'',  # lone surrogate
+    'data = \'{"z": 1, "facts": {"armed_conflict": false}}\'',  # keys out of order
+    "note = 'Cafe' || char(769)",  # not NFC
+    'sources = \'[{"citation": "x", "citation": "y"}]\'',  # duplicate, in sources
+    "note = 'Cafe' || char(769) || ' (' || char(12354) || ')'",  # not NFC, not ASCII
+]
+
+
+@pytest.mark.parametrize("assignment", FORGERIES)
+def test_a_forgery_over_non_canonical_text_is_not_cleared(
+    populated: Path, assignment: str
+) -> None:
+    """Text hashed as SQLite writes it but not canonical JSON: the exact check decides."""
+    _forge(populated, "LTU-1", 2, assignment)
+    assert "LTU-1" in _scan(populated).suspects
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+
+
+def test_a_forgery_over_canonical_text_verifies_both_ways(populated: Path) -> None:
+    """The control: the same re-hashing over canonical text passes both checks (a forger
+    who can rewrite the database can always do this; checkpoints catch it)."""
+    _forge(populated, "LTU-1", 2, "note = 'rewritten'")
+    assert _scan(populated).suspects == []
+    assert _verdicts(populated) == ((2, []), (2, []))
+
+
+# ----------------------------------------------------------------- workers, paths, deaths
+def _die(path: str, lo: str | None, hi: str | None) -> chainscan.Scan:
+    os._exit(9)  # a worker killed (the OOM killer, say)
+
+
+def test_a_dead_worker_means_the_exact_check(
+    populated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_cases(populated, 12)
+    _sql(populated, "UPDATE events SET note = 'x' WHERE case_id = 'C00007' AND seq = 3")
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(chainscan, "WORKERS", 2)
+    monkeypatch.setattr(chainscan, "scan_file", _die)
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [f.case_id for f in fast[1]] == ["C00007"]
+
+
+@pytest.mark.parametrize("name", ["prod#2.db", "a?x.db", "p%41.db", "spaced name.db"])
+def test_workers_open_the_very_file_whatever_its_name(
+    populated: Path, tmp_path: Path, name: str
+) -> None:
+    where = tmp_path / "odd"
+    where.mkdir()
+    db = where / name
+    shutil.copyfile(populated, db)
+    _many_cases(db, 10)
+    _sql(db, "UPDATE events SET note = 'x' WHERE case_id = 'C00004' AND seq = 3")
+    assert sorted(_scan(db, workers=2).suspects) == ["C00004"]
+    assert sorted(p.name for p in where.iterdir() if not p.name.startswith(name)) == []

@@ -2,38 +2,48 @@
 
 ``verify`` re-hashes every event. Done in Python (decode each row, rebuild the hashed
 fields, normalise, encode canonical JSON, hash) that is about 20 us an event. Here SQLite
-writes each event's canonical JSON itself, in C, as one string per row (keys in canonical
-order, text through ``json_quote``, the stored ``sources`` and ``data`` minified by
-``json()``), and Python only hashes it and follows the chain: a few microseconds an event.
-Large databases are split into ranges of case ids scanned by parallel processes.
+writes each event's JSON itself, in C, as one string per row (keys in canonical order, text
+through ``json_quote``, the stored ``sources`` and ``data`` minified by ``json()``), and
+Python only checks that the string is canonical, hashes it and follows the chain: a few
+microseconds an event. Large databases are split into ranges of case ids scanned by
+parallel worker processes.
 
 The pass is a filter, never the judge. A case is *cleared* only when every check that
 :func:`treatyflow.chain.verify_events` and :func:`~treatyflow.chain.verify_states` make
-holds on the SQL-built text: seqs 1..n, each ``prev_hash`` the previous hash, each hash the
-SHA-256 of the row's JSON, the count and head those of the case row, the states following
-on to the case row's state. Every other case, and any case whose text SQLite writes
-differently from Python (a string not in Unicode NFC, say), is a *suspect* that ``verify``
-checks again the exact, slow way. That keeps it sound: SQL text that hashes to the stored
-hash is byte for byte the canonical JSON the hash was made from, so it decodes to the same
-values the slow path would read (docs/canonical-json.md). Any SQLite error (a value JSON
-cannot hold, text that is not UTF-8) makes the whole pass give up, and ``verify`` falls
-back to checking every case the slow way.
+holds: seqs 1..n, each ``prev_hash`` the previous hash, each hash the SHA-256 of the event's
+JSON, the count and head those of the case row, the states following on to the case row's
+state. And the JSON hashed must be exactly the canonical JSON the exact check would hash:
+every column of the right type (text, or integer ``seq``), the text in Unicode NFC, and
+``sources`` and ``data`` already canonical (their minified text re-encodes to itself: sorted
+unique keys, no floats, Python's escapes). Then the string SQLite wrote *is* what
+:func:`treatyflow.chain.canonical_json` gives for the row, so both ways reach the same
+verdict. Every other case is a *suspect* that ``verify`` checks again the exact, slow way.
+Any SQLite error (a value JSON cannot hold, text that is not UTF-8), or a worker that cannot
+be started or dies, makes the whole pass give up, and ``verify`` checks every case the
+exact way.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import multiprocessing
 import os
 import sqlite3
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from treatyflow.chain import canonical_json
 
 #: The hashed fields in canonical (sorted) key order, each as SQL that writes its JSON.
 _FIELDS = (
     ("actor", "json_quote(actor)"),
     ("case_id", "json_quote(case_id)"),
-    ("data", "json(data)"),
+    ("data", "d"),
     ("from_state", "json_quote(from_state)"),
     ("kind", "json_quote(kind)"),
     ("note", "json_quote(note)"),
@@ -41,10 +51,14 @@ _FIELDS = (
     ("prev_hash", "json_quote(prev_hash)"),
     ("recorded_at", "json_quote(recorded_at)"),
     ("seq", "json_quote(seq)"),
-    ("sources", "json(sources)"),
+    ("sources", "s"),
     ("to_state", "json_quote(to_state)"),
     ("trigger", "json_quote(trigger)"),
 )
+
+#: Columns that must hold text (the nullable ones may also be NULL), as the store writes them.
+_TEXT = ("actor", "case_id", "kind", "occurred_on", "recorded_at")
+_TEXT_OR_NULL = ("from_state", "note", "prev_hash", "to_state", "trigger")
 
 
 def _canonical_sql() -> str:
@@ -53,20 +67,28 @@ def _canonical_sql() -> str:
         opening = "{" if n == 0 else ","
         parts.append(f"'{opening}\"{name}\":' || {expr}")
     body = " || ".join(parts) + " || '}'"
-    return f"CASE WHEN json_valid(data) AND json_valid(sources) THEN {body} END"
+    typed = " AND ".join(
+        [f"typeof({c}) = 'text'" for c in _TEXT]
+        + [f"typeof({c}) IN ('text', 'null')" for c in _TEXT_OR_NULL]
+        + ["typeof(seq) = 'integer'", "d IS NOT NULL", "s IS NOT NULL"]
+    )
+    return f"CASE WHEN {typed} THEN {body} END"
 
 
-#: One event's canonical JSON, written by SQLite; NULL when sources or data are not JSON.
+#: One event's JSON, written by SQLite (from ``d`` and ``s``, the minified data and sources);
+#: NULL when a column has a type the store never writes or data/sources are not JSON.
 CANONICAL_SQL = _canonical_sql()
 
-# Fixed expressions; the id bounds (WHERE) are bound parameters.
+# Fixed expressions; the id bounds (/*range*/) are bound parameters.
 _SCAN_SQL = (
-    f"SELECT case_id, seq, prev_hash, hash, from_state, to_state, {CANONICAL_SQL} "  # noqa: S608
-    "FROM events /*range*/ ORDER BY case_id, seq"
+    f"SELECT case_id, seq, prev_hash, hash, from_state, to_state, {CANONICAL_SQL}, d, s "  # noqa: S608
+    "FROM (SELECT *, CASE WHEN json_valid(data) THEN json(data) END AS d, "
+    "CASE WHEN json_valid(sources) THEN json(sources) END AS s FROM events /*range*/) "
+    "ORDER BY case_id, seq"
 )
 _CASES_SQL = "SELECT id, version, head_hash, state FROM cases /*range*/"
 
-#: Below this many cases one process scans everything (forking costs more than it saves).
+#: Below this many cases one process scans everything (starting workers costs more).
 PARALLEL_FROM = 20_000
 #: Worker processes for a large database: one per core, at most 8.
 WORKERS = min(os.cpu_count() or 1, 8)
@@ -78,12 +100,22 @@ class Scan:
 
     cases: int = 0
     events: int = 0
-    suspects: list[str] = field(default_factory=list)
+    suspects: list[Any] = field(default_factory=list)
 
     def merge(self, other: Scan) -> None:
         self.cases += other.cases
         self.events += other.events
         self.suspects += other.suspects
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_canonical(text: str) -> bool:
+    """Whether minified JSON ``text`` is the canonical JSON of its own value (remembered for
+    the last few thousand texts: most events' data and sources repeat a few shapes)."""
+    try:
+        return canonical_json(json.loads(text)) == text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError):  # floats, lone surrogates, too deep
+        return False
 
 
 def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) -> Scan:
@@ -95,15 +127,16 @@ def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) 
     rows = con.execute(_SCAN_SQL.replace("/*range*/", ev_bounds), ev_args)
     result = Scan(cases=len(cases))
     suspects = result.suspects
-    seen: set[str] = set()
+    seen: set[Any] = set()
     sha256 = hashlib.sha256
-    current: str | None = None
+    nfc = unicodedata.is_normalized
+    current: Any = None
     ok = False
     expected_seq = 1
     prev: str | None = None
     state: str | None = None
     n = 0
-    for case_id, seq, prev_hash, digest, from_state, to_state, text in rows:
+    for case_id, seq, prev_hash, digest, from_state, to_state, text, data, sources in rows:
         n += 1
         if case_id != current:
             if current is not None and not (
@@ -122,6 +155,9 @@ def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) 
             or text is None
             or "sha256:" + sha256(text.encode("utf-8")).hexdigest() != digest
             or (from_state is not None and from_state != state)
+            or not (text.isascii() or nfc("NFC", text))
+            or (data != "{}" and not _is_canonical(data))
+            or (sources != "[]" and not _is_canonical(sources))
         ):
             ok = False
             continue
@@ -154,11 +190,18 @@ def _range(column: str, lo: str | None, hi: str | None) -> tuple[str, list[str]]
     return ("WHERE " + " AND ".join(parts) if parts else ""), args
 
 
+def _open_read_only(path: str) -> sqlite3.Connection:
+    # as_uri() percent-encodes the path: a '#', '?' or '%' in it cannot change the target
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    con = sqlite3.connect(uri, uri=True, isolation_level=None)
+    con.execute("PRAGMA busy_timeout = 10000")
+    return con
+
+
 def scan_file(path: str, lo: str | None, hi: str | None) -> Scan:
-    """:func:`scan` of a range on a connection of its own (read-only, one snapshot)."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    """:func:`scan` of a range on a read-only connection of its own (one snapshot)."""
+    con = _open_read_only(path)
     try:
-        con.execute("PRAGMA busy_timeout = 10000")
         con.execute("BEGIN")
         try:
             return scan(con, lo, hi)
@@ -172,23 +215,43 @@ def _fork_context() -> Any:
     return multiprocessing.get_context("fork")
 
 
-def scan_parallel(con: sqlite3.Connection, path: str, workers: int | None = None) -> Scan:
-    """Scan the database at ``path``: on ``con`` alone when it is small, else split into
-    ranges of case ids (cut at quantiles read on ``con``) scanned by worker processes.
+def wants_workers(path: str) -> bool:
+    """Whether the database file at ``path`` is large enough for worker processes."""
+    if WORKERS < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if not os.path.isfile(path):
+        return False
+    con = _open_read_only(path)
+    try:
+        return bool(con.execute("SELECT count(*) FROM cases").fetchone()[0] >= PARALLEL_FROM)
+    finally:
+        con.close()
 
-    Each worker reads its own snapshot: a case is cleared only if it was intact in the
-    snapshot that read it, and the log is append-only, so that is still true.
+
+def scan_parallel(path: str, workers: int | None = None) -> Scan:
+    """Scan the database file at ``path`` in ranges of case ids, one worker process each.
+
+    The ranges are cut at quantiles of the case ids, read on a connection closed before
+    the workers are forked: the caller must hold no open SQLite connection either (a forked
+    child must not inherit SQLite's in-process lock state). Each worker reads a snapshot of
+    its own: a case is cleared only if it was intact in the snapshot that read it, and the
+    log is append-only. Raises ``sqlite3.Error``, ``OSError`` (no process to fork) or
+    ``concurrent.futures.process.BrokenProcessPool`` (a worker died).
     """
-    count = con.execute("SELECT count(*) FROM cases").fetchone()[0]
     workers = workers or WORKERS
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    if count < PARALLEL_FROM or workers < 2 or not forkable or not os.path.isfile(path):
-        return scan(con)
-    cut_sql = "SELECT id FROM cases ORDER BY id LIMIT 1 OFFSET ?"
-    cuts = [con.execute(cut_sql, (count * k // workers,)).fetchone()[0] for k in range(1, workers)]
-    ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
-    with _fork_context().Pool(len(ranges)) as pool:
-        parts = pool.starmap(scan_file, [(path, lo, hi) for lo, hi in ranges])
+    con = _open_read_only(path)
+    try:
+        count = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        cut_sql = "SELECT id FROM cases ORDER BY id LIMIT 1 OFFSET ?"
+        found = [
+            con.execute(cut_sql, (count * k // workers,)).fetchone() for k in range(1, workers)
+        ]
+    finally:
+        con.close()
+    cuts = sorted({row[0] for row in found if row is not None})
+    los, his = [None, *cuts], [*cuts, None]
+    with ProcessPoolExecutor(len(los), mp_context=_fork_context()) as pool:
+        parts = list(pool.map(scan_file, [path] * len(los), los, his))
     total = Scan()
     for part in parts:
         total.merge(part)

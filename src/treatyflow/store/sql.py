@@ -275,22 +275,31 @@ class Store:
         )
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
-    def chain_scan(self, conn: Connection) -> Any:
+    def chain_scan(self) -> Any:
         """The fast first pass of ``verify`` (:mod:`treatyflow.store.chainscan`): a ``Scan``
-        of every case, or None where there is none (PostgreSQL) or SQLite gave up."""
+        of every case, or None where there is none (PostgreSQL) or the pass gave up.
+
+        Call it holding no connection: a large file database is scanned by forked worker
+        processes, and this store's idle connection is closed first, so that no SQLite
+        connection is open in the process that forks.
+        """
         if not self.is_sqlite:
             return None
         import sqlite3
+        from concurrent.futures.process import BrokenProcessPool
 
         from treatyflow.store import chainscan
 
-        raw = conn.connection.driver_connection
         path = self.engine.url.database or ""
-        if raw is None:
-            return None
         try:
-            return chainscan.scan_parallel(raw, path)
-        except (sqlite3.Error, OSError):  # a row SQLite cannot write; no process to fork
+            if path and chainscan.wants_workers(path):
+                self.engine.dispose()
+                return chainscan.scan_parallel(path)
+            with self.read() as conn:
+                raw = conn.connection.driver_connection
+                return None if raw is None else chainscan.scan(raw)
+        except (sqlite3.Error, OSError, BrokenProcessPool):
+            # a row SQLite cannot write; no process to fork; a worker died
             return None
 
     def event_hash_at(self, conn: Connection, case_id: str, seq: int) -> str | None:
