@@ -276,3 +276,29 @@ def test_undecodable_argv_bytes_are_refused(
         assert proc.returncode == 1, stderr
         assert stderr.startswith("Error: ") and len(stderr.splitlines()) == 1, stderr
     assert dump(populated) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "--bundle", "\udcff\udcfe"),
+        ("verify", "--bundle", "\udcff\udcfe", "--json"),
+        ("verify", "--checkpoint", "dir-\udcff/x.json"),
+        ("import", "in-\udcff.jsonl"),
+        ("export", "-o", "no-dir-\udcff/out.jsonl"),
+        ("report", "portfolio", "--json", "-o", "no-dir-\udcff/p.json"),
+    ],
+    ids=["verify bundle", "verify bundle json", "checkpoint", "import", "export", "report -o"],
+)
+def test_undecodable_file_names_are_printed_not_crashed_on(
+    cli: Cli, populated: Path, dump: Dump, args: tuple[str, ...]
+) -> None:
+    """A file name of undecodable bytes (lone surrogates in Python) is printed escaped in
+    whatever the command says; never an internal error (found by the long CLI fuzzer)."""
+    before = dump(populated)
+    result = cli(*args)
+    output = result.output + (result.stderr or "")
+    assert "internal error" not in output and "Traceback" not in output, output
+    assert result.exit_code in (1, 2), output
+    assert "\\udcff" in output or "Error:" in output
+    assert dump(populated) == before

@@ -7,6 +7,7 @@ This is the one place that maps :class:`treatyflow.errors.TreatyflowError` to ex
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -96,10 +97,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _printable_streams() -> None:
+    """Write what cannot be encoded (a file name of undecodable bytes, kept by Python as lone
+    surrogates) as a backslash escape instead of failing in the middle of the output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed stream: leave it
+                reconfigure(errors="backslashreplace")
+
+
 class TreatyflowGroup(click.Group):
     """The root group: maps treatyflow's errors to ``Error: ...`` and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _printable_streams()
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, click.ClickException):
