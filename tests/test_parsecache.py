@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,44 @@ def test_one_cache_file_per_directory_and_none_for_named_files(
             lint_paths([one], [SHIPPED])
         load_catalog([SHIPPED, extra])
     assert len(list(cache_dir.glob("definitions-*.pickle"))) == 2
+
+
+def _parsed_again(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record (without refusing) every file the YAML parser parses."""
+    import treatyflow.loader as loader
+
+    parsed: list[str] = []
+    real = loader.load_bytes
+
+    def spy(raw: bytes, name: str) -> Any:
+        parsed.append(name)
+        return real(raw, name)
+
+    monkeypatch.setattr(loader, "load_bytes", spy)
+    return parsed
+
+
+def test_a_cache_file_others_may_write_is_not_read(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _summary(SHIPPED)
+    (path,) = cache_dir.glob("definitions-*.pickle")
+    path.chmod(0o666)
+    parsed = _parsed_again(monkeypatch)
+    _summary(SHIPPED)
+    assert parsed, "a group/world-writable cache file must be ignored"
+
+
+def test_another_parser_makes_the_cache_stale(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _summary(SHIPPED)
+    monkeypatch.setattr(parsecache, "parser_identity", lambda: "another PyYAML")
+    parsed = _parsed_again(monkeypatch)
+    _summary(SHIPPED)
+    assert parsed, "a cache made by another parser must not be used"
+
+
+def test_the_parser_identity_names_the_loader_and_pyyaml() -> None:
+    identity = parsecache.parser_identity()
+    assert len(identity) == 64 and identity == parsecache.parser_identity()

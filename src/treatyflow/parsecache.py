@@ -10,15 +10,17 @@ done on every run exactly as before, so a cached document can change nothing but
 Where: ``$TREATYFLOW_CACHE_DIR``, else ``$XDG_CACHE_HOME/treatyflow``, else
 ``~/.cache/treatyflow``; ``TREATYFLOW_NO_CACHE=1`` turns the cache off. A cache that cannot
 be read or written is ignored (the files are parsed). The file is written atomically and
-owner-only, and read with an unpickler that refuses every class but the ``datetime`` types
-a YAML document can hold, so a planted cache file cannot run code; its entries are trusted
-as much as the rest of your home directory.
+owner-only; it is read only if it is the user's own and nobody else may write it, and with
+an unpickler that refuses every class but the ``datetime`` types a YAML document can hold,
+so a planted cache file cannot run code. A new treatyflow, an edited loader or another
+PyYAML makes every entry stale (:func:`parser_identity`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -29,8 +31,32 @@ from typing import Any
 
 from treatyflow.document import Document
 
-#: Bumped when the loader's output for the same bytes could change.
-FORMAT = 1
+#: Bumped when the cache file's layout changes.
+FORMAT = 2
+
+
+@functools.cache
+def parser_identity() -> str:
+    """What else decides a parse besides the bytes: treatyflow's version, the loader's own
+    source (its rules and limits), and the PyYAML installed (its files' sizes and times, read
+    without importing it). A change to any of them makes every cached document stale."""
+    import importlib.util
+
+    from treatyflow import __version__
+
+    parts = [__version__, str(FORMAT)]
+    loader = Path(__file__).with_name("loader.py")
+    with contextlib.suppress(OSError):
+        parts.append(hashlib.sha256(loader.read_bytes()).hexdigest())
+    spec = importlib.util.find_spec("yaml")
+    for place in spec.submodule_search_locations or [] if spec else []:
+        with contextlib.suppress(OSError):
+            for entry in sorted(os.scandir(place), key=lambda e: e.name):
+                if entry.name.endswith((".py", ".so", ".pyd")):
+                    info = entry.stat()
+                    parts.append(f"{entry.name}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
 
 _ALLOWED = {
     ("datetime", "date"): dt.date,
@@ -49,6 +75,15 @@ class _Unpickler(pickle.Unpickler):
             return _ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(f"{module}.{name} is not allowed") from None
+
+
+def _private(info: os.stat_result) -> bool:
+    """Only a file of this user's that nobody else may write is read (a shared cache
+    directory must not let another user plant definitions)."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and info.st_uid != getuid():
+        return False
+    return not info.st_mode & 0o022
 
 
 def cache_dir() -> Path | None:
@@ -89,11 +124,13 @@ class ParseCache:
         if self.path is None:
             return {}
         try:
-            raw = self.path.read_bytes()
-            content = _Unpickler(io.BytesIO(raw)).load()
+            with self.path.open("rb") as handle:
+                if not _private(os.fstat(handle.fileno())):
+                    return {}
+                content = _Unpickler(io.BytesIO(handle.read())).load()
         except Exception:  # a missing, unreadable or foreign file: parse instead
             return {}
-        if not isinstance(content, dict) or content.get("format") != FORMAT:
+        if not isinstance(content, dict) or content.get("parser") != parser_identity():
             return {}
         entries = content.get("documents")
         return entries if isinstance(entries, dict) else {}
@@ -113,7 +150,8 @@ class ParseCache:
         if self.path is None or not self._dirty:
             return
         data = pickle.dumps(
-            {"format": FORMAT, "documents": self._used}, protocol=pickle.HIGHEST_PROTOCOL
+            {"parser": parser_identity(), "documents": self._used},
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
