@@ -457,7 +457,7 @@ def _case_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
             c["head_hash"],
             c["opened_on"],
             c["last_on"],
-            _json_text(c["facts"]),
+            _FACTS_ENCODE(c["facts"]),
             c["created_at"],
             c["updated_at"],
         )
@@ -485,8 +485,12 @@ def _event_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
         )
 
 
-#: ``json.dumps(value, sort_keys=True, ensure_ascii=False)``, with one encoder for all.
+#: ``json.dumps(value, sort_keys=True, ensure_ascii=False)``, with one encoder for all:
+#: how the store writes an event's sources and data (``store.sql.event_row``).
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+#: ``json.dumps(facts, sort_keys=True)``: how the store writes a case's facts
+#: (``CaseRecord.to_row``).
+_FACTS_ENCODE = json.JSONEncoder(sort_keys=True).encode
 
 
 def _json_text(value: Any) -> str:
