@@ -327,3 +327,22 @@ def test_workers_open_the_very_file_whatever_its_name(
     _sql(db, "UPDATE events SET note = 'x' WHERE case_id = 'C00004' AND seq = 3")
     assert sorted(_scan(db, workers=2).suspects) == ["C00004"]
     assert sorted(p.name for p in where.iterdir() if not p.name.startswith(name)) == []
+
+
+def test_no_fork_while_a_connection_of_the_store_is_in_use(
+    populated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An embedding program with a connection checked out (another thread's): the pass
+    scans in this process instead of forking with an open SQLite connection."""
+    _many_cases(populated, 12)
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(chainscan, "WORKERS", 2)
+    forks: list[int] = []
+    monkeypatch.setattr(chainscan, "_fork_context", lambda: forks.append(1))
+    svc = _service(populated)
+    try:
+        with svc.store.engine.connect():
+            scan = svc.store.chain_scan()
+        assert forks == [] and scan is not None and scan.suspects == []
+    finally:
+        svc.store.engine.dispose()

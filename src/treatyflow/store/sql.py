@@ -292,7 +292,7 @@ class Store:
 
         path = self.engine.url.database or ""
         try:
-            if path and chainscan.wants_workers(path):
+            if path and self._nothing_checked_out() and chainscan.wants_workers(path):
                 self.engine.dispose()
                 return chainscan.scan_parallel(path)
             with self.read() as conn:
@@ -301,6 +301,12 @@ class Store:
         except (sqlite3.Error, OSError, BrokenProcessPool):
             # a row SQLite cannot write; no process to fork; a worker died
             return None
+
+    def _nothing_checked_out(self) -> bool:
+        """No connection of this store is in use (by another thread of an embedding program):
+        only then may the process fork, after closing the idle one."""
+        checkedout = getattr(self.engine.pool, "checkedout", None)
+        return checkedout is None or checkedout() == 0
 
     def event_hash_at(self, conn: Connection, case_id: str, seq: int) -> str | None:
         row = conn.execute(
