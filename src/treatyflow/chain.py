@@ -113,6 +113,8 @@ def verify_events(
             computed = event_hash(fields)
         except (TypeError, ValueError):
             return ChainFault(case_id, seq, "its content is not canonical JSON (a float?)")
+        except RecursionError:
+            return ChainFault(case_id, seq, "its content is nested too deeply to be an event")
         if computed != row.get("hash"):
             return ChainFault(case_id, seq, "its content does not match its hash")
         prev = row["hash"]

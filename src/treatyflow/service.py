@@ -45,7 +45,7 @@ from treatyflow.projection import (
     fold,
     select,
 )
-from treatyflow.store.sql import CaseRecord, Store, is_retryable
+from treatyflow.store.sql import CaseRecord, ChainHead, Store, is_retryable
 from treatyflow.values import check_actor, check_country, check_text, fact_to_json, source_json
 
 T = TypeVar("T")
@@ -736,7 +736,7 @@ class Service:
                 return self._verify_all(conn)
             faults = []
             for case_id in sorted(set(scan.suspects), key=_id_order):
-                record = self.store.get_case(conn, case_id)
+                record = self.store.chain_head(conn, case_id)
                 rows = list(self.store.event_rows(conn, case_id))
                 if rows:
                     fault = _verify_case(case_id, rows, record)
@@ -748,7 +748,7 @@ class Service:
 
     def _verify_all(self, conn: Any) -> tuple[int, list[ChainFault]]:
         faults: list[ChainFault] = []
-        records = {r.id: r for r in self.store.iter_cases(conn)}
+        records = self.store.chain_heads(conn)
         seen: set[str] = set()
         current: str | None = None
         batch: list[dict[str, Any]] = []
@@ -1182,16 +1182,14 @@ def _seal(ev: Event) -> Event:
 
 
 def _verify_case(
-    case_id: str, rows: list[dict[str, Any]], record: CaseRecord | None
+    case_id: str, rows: list[dict[str, Any]], head: ChainHead | None
 ) -> ChainFault | None:
-    if record is None:
+    if head is None:
         return ChainFault(
             case_id, rows[0]["seq"] if rows else 1, "events of a case that does not exist"
         )
-    fault = verify_events(
-        case_id, rows, expected_head=record.head_hash, expected_count=record.version
-    )
-    return fault or verify_states(case_id, rows, expected_state=record.state)
+    fault = verify_events(case_id, rows, expected_head=head.head_hash, expected_count=head.version)
+    return fault or verify_states(case_id, rows, expected_state=head.state)
 
 
 def _retry(attempt: Callable[[], T]) -> T:

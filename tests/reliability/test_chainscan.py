@@ -346,3 +346,68 @@ def test_no_fork_while_a_connection_of_the_store_is_in_use(
         assert forks == [] and scan is not None and scan.suspects == []
     finally:
         svc.store.engine.dispose()
+
+
+# ------------------------------------------------- found by a second review of the pass
+@pytest.mark.parametrize(
+    ("assignment", "value"),
+    [
+        ("data = CAST(? AS TEXT)", '{"facts":{"armed_conflict":true}}\x00junk'),
+        ("sources = CAST(? AS TEXT)", "[]\x00junk"),
+        ("data = ?", b"{}\x00\xff"),
+    ],
+    ids=["NUL in data", "NUL in sources", "BLOB data"],
+)
+def test_a_forgery_past_a_nul_is_not_cleared(
+    populated: Path, assignment: str, value: str | bytes
+) -> None:
+    """SQLite's JSON functions stop at a NUL; Python reads on. Such text is never cleared."""
+    con = sqlite3.connect(populated)
+    con.execute(f"UPDATE events SET {assignment} WHERE case_id = 'LTU-1' AND seq = 2", (value,))
+    con.commit()
+    con.close()
+    _forge(populated, "LTU-1", 2, "note = note")  # re-hash over SQLite's text from seq 2
+    assert "LTU-1" in _scan(populated).suspects
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [f.case_id for f in fast[1]] == ["LTU-1"]
+
+
+def test_text_and_blob_case_ids_split_over_many_workers(populated: Path) -> None:
+    _many_cases(populated, 12)
+    _sql(
+        populated,
+        "PRAGMA foreign_keys = OFF",
+        "UPDATE events SET case_id = CAST(case_id AS BLOB) WHERE case_id IN "
+        "(SELECT id FROM cases WHERE rowid % 3 = 0)",
+        "UPDATE cases SET id = CAST(id AS BLOB) WHERE rowid % 3 = 0",
+    )
+    serial = _scan(populated)
+    for workers in (3, 5):
+        parallel = _scan(populated, workers=workers)
+        assert (parallel.cases, parallel.events) == (serial.cases, serial.events)
+        assert sorted(map(repr, parallel.suspects)) == sorted(map(repr, serial.suspects))
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+
+
+def test_deeply_nested_data_is_a_fault_not_a_crash(populated: Path) -> None:
+    depth = 3000
+    _sql(
+        populated,
+        'UPDATE events SET data = \'{"x":' + "[" * depth + "]" * depth + "}' "
+        "WHERE case_id = 'LTU-1' AND seq = 2",
+    )
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [(f.case_id, f.seq) for f in fast[1]] == [("LTU-1", 2)]
+
+
+def test_unreadable_facts_do_not_stop_verify(populated: Path) -> None:
+    """Facts are not hashed: a case row whose facts are not JSON still verifies its chain."""
+    _sql(populated, "UPDATE cases SET facts = '{' WHERE id = 'LTU-1'")
+    _forge(populated, "LTU-1", 3, "note = 'forged'")
+    _sql(populated, "UPDATE events SET note = 'x' WHERE case_id = 'G1' AND seq = 1")
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [f.case_id for f in fast[1]] == ["G1"]

@@ -13,7 +13,8 @@ The pass is a filter, never the judge. A case is *cleared* only when every check
 holds: seqs 1..n, each ``prev_hash`` the previous hash, each hash the SHA-256 of the event's
 JSON, the count and head those of the case row, the states following on to the case row's
 state. And the JSON hashed must be exactly the canonical JSON the exact check would hash:
-every column of the right type (text, or integer ``seq``), the text in Unicode NFC, and
+every column of the right type (text, or integer ``seq``), no NUL in ``sources`` or
+``data`` (SQLite's JSON functions stop reading at one), the text in Unicode NFC, and
 ``sources`` and ``data`` already canonical (their minified text re-encodes to itself: sorted
 unique keys, no floats, Python's escapes). Then the string SQLite wrote *is* what
 :func:`treatyflow.chain.canonical_json` gives for the row, so both ways reach the same
@@ -82,8 +83,10 @@ CANONICAL_SQL = _canonical_sql()
 # Fixed expressions; the id bounds (/*range*/) are bound parameters.
 _SCAN_SQL = (
     f"SELECT case_id, seq, prev_hash, hash, from_state, to_state, {CANONICAL_SQL}, d, s "  # noqa: S608
-    "FROM (SELECT *, CASE WHEN json_valid(data) THEN json(data) END AS d, "
-    "CASE WHEN json_valid(sources) THEN json(sources) END AS s FROM events /*range*/) "
+    "FROM (SELECT *, CASE WHEN typeof(data) = 'text' AND instr(data, char(0)) = 0 "
+    "AND json_valid(data) THEN json(data) END AS d, "
+    "CASE WHEN typeof(sources) = 'text' AND instr(sources, char(0)) = 0 "
+    "AND json_valid(sources) THEN json(sources) END AS s FROM events /*range*/) "
     "ORDER BY case_id, seq"
 )
 _CASES_SQL = "SELECT id, version, head_hash, state FROM cases /*range*/"
@@ -248,7 +251,9 @@ def scan_parallel(path: str, workers: int | None = None) -> Scan:
         ]
     finally:
         con.close()
-    cuts = sorted({row[0] for row in found if row is not None})
+    # in the database's order of ids (found by ascending offsets): never sorted in Python,
+    # where text and (tampered) BLOB ids do not compare
+    cuts = list(dict.fromkeys(row[0] for row in found if row is not None))
     los, his = [None, *cuts], [*cuts, None]
     with ProcessPoolExecutor(len(los), mp_context=_fork_context()) as pool:
         parts = list(pool.map(scan_file, [path] * len(los), los, his))

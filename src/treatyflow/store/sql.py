@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -75,6 +75,15 @@ class CaseRecord:
         data = dict(self.__dict__)
         data["facts"] = json.dumps(self.facts, sort_keys=True)
         return data
+
+
+class ChainHead(NamedTuple):
+    """What ``verify`` compares a case's log with: the case row's version, head and state
+    (read without the case's facts, which are not hashed and may be unreadable)."""
+
+    version: int
+    head_hash: str
+    state: str
 
 
 def to_url(db: str) -> str:
@@ -275,6 +284,18 @@ class Store:
         )
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
+    def chain_heads(self, conn: Connection) -> dict[Any, ChainHead]:
+        """Every case's :class:`ChainHead`, by id."""
+        query = sa.select(cases.c.id, cases.c.version, cases.c.head_hash, cases.c.state)
+        return {r[0]: ChainHead(r[1], r[2], r[3]) for r in conn.execute(query)}
+
+    def chain_head(self, conn: Connection, case_id: Any) -> ChainHead | None:
+        query = sa.select(cases.c.version, cases.c.head_hash, cases.c.state).where(
+            cases.c.id == case_id
+        )
+        row = conn.execute(query).first()
+        return None if row is None else ChainHead(row[0], row[1], row[2])
+
     def chain_scan(self) -> Any:
         """The fast first pass of ``verify`` (:mod:`treatyflow.store.chainscan`): a ``Scan``
         of every case, or None where there is none (PostgreSQL) or the pass gave up.
@@ -399,7 +420,7 @@ def hashed_row(row: Any) -> dict[str, Any]:
 def _loads(text: Any, default: Any) -> Any:
     try:
         return json.loads(text) if text is not None else default
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {"__unreadable__": str(text)}
 
 
