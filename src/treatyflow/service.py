@@ -736,12 +736,8 @@ class Service:
                 return self._verify_all(conn)
             faults = []
             for case_id in sorted(set(scan.suspects), key=_id_order):
-                record = self.store.chain_head(conn, case_id)
-                rows = list(self.store.event_rows(conn, case_id))
-                if rows:
-                    fault = _verify_case(case_id, rows, record)
-                else:
-                    fault = ChainFault(case_id, 1, "the case has no events") if record else None
+                head = self.store.chain_head(conn, case_id)
+                fault = _verify_case(case_id, list(self.store.event_rows(conn, case_id)), head)
                 if fault:
                     faults.append(fault)
             return scan.cases, faults
@@ -766,7 +762,9 @@ class Service:
             if fault:
                 faults.append(fault)
         for case_id in sorted(set(records) - seen, key=_id_order):
-            faults.append(ChainFault(case_id, 1, "the case has no events"))
+            fault = _verify_case(case_id, [], records[case_id])
+            if fault:
+                faults.append(fault)
         return len(records), sorted(faults, key=lambda f: _id_order(f.case_id))
 
     def conformance(self, case_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -1184,10 +1182,13 @@ def _seal(ev: Event) -> Event:
 def _verify_case(
     case_id: str, rows: list[dict[str, Any]], head: ChainHead | None
 ) -> ChainFault | None:
+    """The first fault of one case's log (its rows by seq) against its case row, if any."""
     if head is None:
-        return ChainFault(
-            case_id, rows[0]["seq"] if rows else 1, "events of a case that does not exist"
-        )
+        if not rows:
+            return None
+        return ChainFault(case_id, rows[0]["seq"], "events of a case that does not exist")
+    if not rows:
+        return ChainFault(case_id, 1, "the case has no events")
     fault = verify_events(case_id, rows, expected_head=head.head_hash, expected_count=head.version)
     return fault or verify_states(case_id, rows, expected_state=head.state)
 

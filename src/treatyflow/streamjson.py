@@ -71,20 +71,10 @@ class Spool:
         pad = b"\n" + b" " * (INDENT * self.depth)
         out.write(b"[")
         self._file.flush()
-        if not self._keyed:  # written in order: copy the file as it is
-            self._file.seek(0)
-            first = True
-            for _, _, length in self._index:
-                out.write(pad if first else b"," + pad)
-                out.write(self._file.read(length))
-                first = False
-        else:
-            first = True
-            for _, offset, length in self._ordered():
-                self._file.seek(offset)
-                out.write(pad if first else b"," + pad)
-                out.write(self._file.read(length))
-                first = False
+        for n, (_, offset, length) in enumerate(self._ordered()):
+            self._file.seek(offset)
+            out.write(pad if n == 0 else b"," + pad)
+            out.write(self._file.read(length))
         out.write(b"\n" + b" " * (INDENT * (self.depth - 1)) + b"]")
 
     def close(self) -> None:
