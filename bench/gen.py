@@ -1,9 +1,9 @@
 """Synthetic treatyflow databases, fast and valid.
 
-A handful of *template* cases are made through treatyflow's own Service (so every event is
+A handful of *template* cases are made through treatyflow's own Workspace (so every event is
 one the engine accepts), then replicated N times under new case ids: each copy's events
 are re-chained and re-hashed with :func:`treatyflow.chain.event_hash` (the function the
-service itself seals events with), so ``treatyflow verify`` accepts every generated case.
+app layer itself seals events with), so ``treatyflow verify`` accepts every generated case.
 The pinned definition snapshots come from the template database. Rows go in with raw
 ``sqlite3`` ``executemany`` into a schema made by treatyflow's own migrations.
 """
@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from treatyflow.app.core import Core
+from treatyflow.app.workspace import Workspace
 from treatyflow.bundle import CASE_FIELDS, EVENT_FIELDS
 from treatyflow.catalog import load_catalog, shipped_workflows
 from treatyflow.chain import event_hash
 from treatyflow.evidence import EvidenceLevel, Source
-from treatyflow.service import Service
 from treatyflow.store import migrate, open_store
 
 #: The legal date pending/report are asked about.
@@ -107,12 +108,15 @@ def empty_db(path: Path) -> None:
 
 
 def make_templates(workdir: Path) -> tuple[list[Template], list[tuple[Any, ...]]]:
-    """Five 10-event cases through the Service: running, due, early, effective, corrected."""
+    """Five 10-event cases through the Workspace: running, due, early, effective, corrected."""
     path = workdir / "templates.db"
     path.unlink(missing_ok=True)
     empty_db(path)
     store = open_store(str(path))
-    svc = Service(store, load_catalog([shipped_workflows()]), now=_clock(), today=lambda: TODAY)
+    svc = Workspace(
+        Core(store, load_catalog([shipped_workflows()]), now=_clock(), today=lambda: TODAY),
+        actor="analyst",
+    )
     src = Source(citation="Depositary notification C.N.1.2025", level=EvidenceLevel.OFFICIAL)
     d = dt.date
 
@@ -122,21 +126,21 @@ def make_templates(workdir: Path) -> tuple[list[Template], list[tuple[Any, ...]]
             treaty="ottawa",
             procedure="generic",
             actor="analyst",
-            case_id=cid,
+            id=cid,
             on=d(2023, 3, 1),
-            facts=["armed_conflict=false"],
+            facts={"armed_conflict": "false"},
         )
-        svc.note(cid, "Press reports of a review", on=d(2023, 3, 5), actor="analyst", view=False)
-        svc.record(cid, "statement", on=d(2023, 4, 1), actor="analyst", by="MFA", view=False)
-        svc.advance(cid, "decide", on=d(2023, 6, 1), actor="analyst", view=False)
+        svc.note(cid, "Press reports of a review", on=d(2023, 3, 5), actor="analyst")
+        svc.record(cid, "statement", on=d(2023, 4, 1), actor="analyst", by="MFA")
+        svc.advance(cid, "decide", on=d(2023, 6, 1), actor="analyst")
         if notify_on is not None:
-            svc.advance(cid, "notify", on=notify_on, actor="analyst", sources=[src], view=False)
+            svc.advance(cid, "notify", on=notify_on, actor="analyst", sources=[src])
         if effective:
-            svc.tick_case(cid, d(2025, 4, 1))
+            svc.tick_case(cid, as_of=d(2025, 4, 1))
         if cid == "T-corrected":  # the depositary's receipt was a day later
             svc.correct(cid, 5, on=d(2024, 9, 3), reason="Receipt date", actor="analyst")
-        while svc.show(cid, as_of=d(2030, 1, 1))["version"] < EVENTS_PER_CASE:
-            svc.note(cid, "Follow-up", on=d(2025, 4, 1), actor="analyst", view=False)
+        while svc.case(cid, as_of=d(2030, 1, 1)).version < EVENTS_PER_CASE:
+            svc.note(cid, "Follow-up", on=d(2025, 4, 1), actor="analyst")
 
     case("T-running", d(2025, 1, 10))
     case("T-due", d(2024, 6, 3))

@@ -203,16 +203,18 @@ def bench_cli(small_db: Path, case_id: str) -> None:
 # ============================================================== transitions
 TRANSITION_CHILD = r"""
 import datetime as dt, json, sys, time
+from treatyflow.app import writes
+from treatyflow.app.core import Core
 from treatyflow.catalog import load_catalog, shipped_workflows
-from treatyflow.service import Service
 from treatyflow.store import open_store
 db, ids = sys.argv[1], sys.argv[2].split(",")
 day = dt.date(2025, 5, 1)
-svc = Service(open_store(db), load_catalog([shipped_workflows()]), today=lambda: day)
-svc.advance(ids[0], "notify", on=dt.date(2025, 5, 1), actor="bench", view=False)  # warm-up
+core = Core(open_store(db), load_catalog([shipped_workflows()]), today=lambda: day)
+# writes.advance: the change without the case view built after it (as advance(view=False) was)
+writes.advance(core, ids[0], "notify", on=dt.date(2025, 5, 1), actor="bench")  # warm-up
 t0 = time.perf_counter()
 for cid in ids[1:]:
-    svc.advance(cid, "notify", on=dt.date(2025, 5, 1), actor="bench", view=False)
+    writes.advance(core, cid, "notify", on=dt.date(2025, 5, 1), actor="bench")
 print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
 """
 
@@ -468,13 +470,13 @@ def bench_listing(what: str, dbs: dict[int, Path], tmp: Path, limit_mb: float) -
 ENGINE_CHILD = r"""
 import datetime as dt, json, sys, time, tracemalloc
 from treatyflow import engine
+from treatyflow.app.core import Core
 from treatyflow.catalog import load_catalog, shipped_workflows
-from treatyflow.service import Service
 from treatyflow.store import open_store
-svc = Service(open_store(sys.argv[1]), load_catalog([shipped_workflows()]))
-with svc.store.read() as conn:
-    records = svc.store.list_cases(conn)
-    defs = {r.procedure_hash: svc._definitions_for(conn, r) for r in records[:100]}
+core = Core(open_store(sys.argv[1]), load_catalog([shipped_workflows()]))
+with core.store.read() as conn:
+    records = core.store.list_cases(conn)
+    defs = {r.procedure_hash: core.definitions_for(conn, r) for r in records[:100]}
 facts = [(r.procedure_hash, r.state, dict(r.facts)) for r in records]
 def engine_calls(keep):
     # what a bulk path asks the state machine per case: the cached machine of the case's

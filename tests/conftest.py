@@ -1,4 +1,4 @@
-"""Shared fixtures: a CLI runner bound to a fresh database, a Service, a PostgreSQL URL."""
+"""Shared fixtures: a CLI runner bound to a fresh database, a Workspace, a PostgreSQL URL."""
 
 from __future__ import annotations
 
@@ -123,11 +123,13 @@ def store(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def service(store: Any, catalog: Any) -> Any:
-    """A Service on a temporary store, the shipped catalogue and a fixed today (TODAY)."""
-    from treatyflow.service import Service
+def ws(store: Any, catalog: Any) -> Any:
+    """A Workspace (the public API) on a temporary store, the shipped catalogue, the actor
+    'analyst' and a fixed today (TODAY)."""
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
 
-    return Service(store, catalog, today=lambda: TODAY)
+    return Workspace(Core(store, catalog, today=lambda: TODAY), actor="analyst")
 
 
 @pytest.fixture

@@ -515,7 +515,7 @@ def test_version_option(runner: CliRunner) -> None:
         ),
         pytest.param(
             ("case", "open", "--country", "LTU", "--treaty", "ottawa", "--at", "nowhere"),
-            ("--at 'nowhere'",),
+            ("'nowhere' is not a state", "(option --at)"),
             id="unknown-at-state",
         ),
         pytest.param(

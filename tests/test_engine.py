@@ -74,18 +74,18 @@ def test_machine_has_no_models(catalog: Any) -> None:
     assert machine.machine.models == []
 
 
-def test_service_does_not_attach_cases(service: Any) -> None:
+def test_workspace_does_not_attach_cases(ws: Any) -> None:
     """Opening and advancing cases leaves the cached machine without models."""
-    service.open_case(
+    ws.open_case(
         country="POL",
         treaty="ottawa",
         procedure="generic",
-        case_id="A",
+        id="A",
         on=dt.date(2025, 1, 1),
         actor="analyst",
     )
-    service.advance("A", "decide", on=dt.date(2025, 1, 2), actor="analyst")
-    proc = service.catalog.procedure("generic")
+    ws.advance("A", "decide", on=dt.date(2025, 1, 2), actor="analyst")
+    proc = ws.catalog.procedure("generic")
     assert engine.machine_for(proc, content_hash(proc)).machine.models == []
 
 
@@ -111,35 +111,35 @@ def test_clock_transitions_are_not_analyst_triggers(catalog: Any) -> None:
     assert machine.analyst_triggers("effective") == []
 
 
-def test_service_refuses_to_fire_a_clock_transition(service: Any) -> None:
+def test_workspace_refuses_to_fire_a_clock_transition(ws: Any) -> None:
     """advance(take-effect) is refused, pointing to tick, even when the clock is due."""
-    service.open_case(
+    ws.open_case(
         country="POL",
         treaty="ottawa",
         procedure="generic",
-        case_id="A",
+        id="A",
         at="notified",
         on=dt.date(2024, 1, 1),
         actor="analyst",
     )
-    with pytest.raises(InvalidInput, match="treatyflow tick"):
-        service.advance("A", "take-effect", on=dt.date(2024, 2, 1), actor="analyst")
-    assert service.show("A")["state"] == "notified"
+    with pytest.raises(InvalidInput, match=r"fired by the clock 'effect' .*\(tick\)"):
+        ws.advance("A", "take-effect", on=dt.date(2024, 2, 1), actor="analyst")
+    assert ws.case("A").state == "notified"
 
 
-def test_closed_case_allows_nothing(service: Any) -> None:
+def test_closed_case_allows_nothing(ws: Any) -> None:
     """A case in a final state refuses every trigger and says it is closed."""
-    service.open_case(
+    ws.open_case(
         country="POL",
         treaty="ottawa",
         procedure="generic",
-        case_id="A",
+        id="A",
         at="abandoned",
         on=dt.date(2025, 1, 1),
         actor="analyst",
     )
     with pytest.raises(TransitionNotAllowed, match="the case is closed") as info:
-        service.advance("A", "decide", on=dt.date(2025, 1, 2), actor="analyst")
+        ws.advance("A", "decide", on=dt.date(2025, 1, 2), actor="analyst")
     assert info.value.allowed == []
 
 
@@ -188,31 +188,33 @@ def test_guards_not_met_names_every_failing_guard(cli: Cli, tmp_path: Path) -> N
     assert "armed_conflict" not in result.stderr  # ottawa's default false satisfies 'not true'
 
 
-def test_guards_not_met_error_lists_failures(service: Any, tmp_path: Path) -> None:
+def test_guards_not_met_error_lists_failures(ws: Any, tmp_path: Path) -> None:
     """GuardsNotMet carries one failure per failing guard."""
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
     from treatyflow.catalog import load_catalog
-    from treatyflow.service import Service
 
     (tmp_path / "procedures").mkdir()
     (tmp_path / "procedures" / "two-guards.yaml").write_text(TWO_GUARDS)
-    svc = Service(service.store, load_catalog([Path(__file__).parents[1] / "workflows", tmp_path]))
+    svc = Workspace(
+        Core(ws.store, load_catalog([Path(__file__).parents[1] / "workflows", tmp_path])),
+        actor="analyst",
+    )
     svc.open_case(
         country="POL",
         treaty="ottawa",
         procedure="two-guards",
-        case_id="T",
+        id="T",
         on=dt.date(2025, 1, 1),
         actor="analyst",
     )
-    svc.set_fact("T", "votes=84", on=dt.date(2025, 1, 2), actor="analyst")
+    svc.set_fact("T", "votes", "84", on=dt.date(2025, 1, 2), actor="analyst")
     with pytest.raises(GuardsNotMet) as info:
         svc.advance("T", "notify", on=dt.date(2025, 1, 3), actor="analyst")
     assert (info.value.case_id, info.value.trigger, len(info.value.failures)) == ("T", "notify", 2)
-    svc.set_fact("T", "law_adopted=true", on=dt.date(2025, 1, 3), actor="analyst")
-    svc.set_fact("T", "votes=85", on=dt.date(2025, 1, 3), actor="analyst")
-    assert (
-        svc.advance("T", "notify", on=dt.date(2025, 1, 4), actor="analyst")["state"] == "notified"
-    )
+    svc.set_fact("T", "law_adopted", "true", on=dt.date(2025, 1, 3), actor="analyst")
+    svc.set_fact("T", "votes", "85", on=dt.date(2025, 1, 3), actor="analyst")
+    assert svc.advance("T", "notify", on=dt.date(2025, 1, 4), actor="analyst").state == "notified"
 
 
 def test_steps_report_guard_verdicts(catalog: Any) -> None:

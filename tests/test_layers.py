@@ -80,8 +80,8 @@ def test_domain_core_imports_no_io_library() -> None:
 
 
 def test_domain_core_does_not_import_outer_layers() -> None:
-    """The core never imports the service, the store, the CLI or the reports."""
-    outer = ("treatyflow.service", "treatyflow.store", "treatyflow.cli", "treatyflow.reports")
+    """The core never imports the app layer, the store, the CLI or the reports."""
+    outer = ("treatyflow.app", "treatyflow.store", "treatyflow.cli", "treatyflow.reports")
     offenders = []
     for path in _modules():
         rel = _relative(path)
@@ -95,7 +95,8 @@ def test_domain_core_does_not_import_outer_layers() -> None:
 
 
 def test_renderers_never_open_the_database() -> None:
-    """Reports receive data: nothing under reports/ imports the store or the service."""
+    """Reports receive data: nothing under reports/ imports the store, the app layer or the
+    CLI."""
     offenders = []
     for path in (PACKAGE / "reports").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -104,8 +105,38 @@ def test_renderers_never_open_the_database() -> None:
                 isinstance(node, ast.ImportFrom)
                 and node.module
                 and node.module.startswith(
-                    ("treatyflow.store", "treatyflow.service", "sqlalchemy")
+                    ("treatyflow.store", "treatyflow.app", "treatyflow.cli", "sqlalchemy")
                 )
             ):
                 offenders.append(f"{_relative(path)}: {node.module}")
+    assert offenders == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every treatyflow module a file imports (absolute imports, at any depth)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("layer", "banned"),
+    [
+        ("store", ("treatyflow.app", "treatyflow.cli")),
+        ("app", ("treatyflow.cli",)),
+    ],
+)
+def test_inner_layers_never_import_outer_ones(layer: str, banned: tuple[str, ...]) -> None:
+    """The store never imports the app layer or the CLI; the app layer never imports the CLI."""
+    offenders = [
+        f"{_relative(path)}: {module}"
+        for path in (PACKAGE / layer).rglob("*.py")
+        for module in sorted(_imported_modules(path))
+        if module.startswith(banned)
+    ]
     assert offenders == []

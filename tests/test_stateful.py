@@ -18,8 +18,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from treatyflow.app.core import Core
+from treatyflow.app.workspace import Workspace
 from treatyflow.errors import TreatyflowError
-from treatyflow.service import Service
 
 TODAY = dt.date(2025, 4, 1)
 #: Every legal date stays in this window, before any Ottawa clock (six months after a
@@ -52,7 +53,7 @@ class Model:
         self.last_on = on
 
 
-class ServiceMachine(RuleBasedStateMachine):
+class WorkspaceMachine(RuleBasedStateMachine):
     template: Path
     workdir: Path
     catalog: Any
@@ -65,7 +66,7 @@ class ServiceMachine(RuleBasedStateMachine):
         path = self.workdir / f"run-{next(self.counter)}.db"
         shutil.copyfile(self.template, path)
         self.store = open_store(str(path))
-        self.service = Service(self.store, self.catalog, today=lambda: TODAY)
+        self.ws = Workspace(Core(self.store, self.catalog, today=lambda: TODAY), actor="analyst")
         self.cases: dict[str, Model] = {}
 
     def teardown(self) -> None:
@@ -73,7 +74,7 @@ class ServiceMachine(RuleBasedStateMachine):
 
     # -------------------------------------------------------------- running a command
     def attempt(self, expect_ok: bool, command: Any, *args: Any, **kwargs: Any) -> bool:
-        """Run a service command; check that it succeeds exactly when the model says so."""
+        """Run a workspace command; check that it succeeds exactly when the model says so."""
         before = self.total_events()
         try:
             command(*args, **kwargs)
@@ -109,11 +110,11 @@ class ServiceMachine(RuleBasedStateMachine):
         ok = case_id not in self.cases
         if self.attempt(
             ok,
-            self.service.open_case,
+            self.ws.open_case,
             country="POL",
             treaty="ottawa",
             procedure="generic",
-            case_id=case_id,
+            id=case_id,
             at=at,
             on=on,
             actor="analyst",
@@ -126,7 +127,7 @@ class ServiceMachine(RuleBasedStateMachine):
         model = self.cases.get(case_id)
         dest = TABLE.get((model.state, trigger)) if model else None
         ok = model is not None and on >= model.last_on and dest is not None
-        if self.attempt(ok, self.service.advance, case_id, trigger, on=on, actor="analyst"):
+        if self.attempt(ok, self.ws.advance, case_id, trigger, on=on, actor="analyst"):
             assert model is not None and dest is not None
             model.state = dest
             self.bump(case_id, on)
@@ -150,18 +151,20 @@ class ServiceMachine(RuleBasedStateMachine):
         on = self.day(case_id, delta)
         model = self.cases.get(case_id)
         ok = model is not None and on >= model.last_on
-        assignment = f"armed_conflict={'true' if value else 'false'}"
-        if self.attempt(ok, self.service.set_fact, case_id, assignment, on=on, actor="analyst"):
+        fact = ("armed_conflict", "true" if value else "false")
+        if self.attempt(ok, self.ws.set_fact, case_id, *fact, on=on, actor="analyst"):
             self.bump(case_id, on)
 
     @rule(
         case_id=st.sampled_from(IDS),
-        assignment=st.sampled_from(["nope=1", "armed_conflict=maybe", "armed_conflict", "=x"]),
+        fact=st.sampled_from(
+            [("nope", "1"), ("armed_conflict", "maybe"), ("armed_conflict", ""), ("", "x")]
+        ),
         delta=DELTAS,
     )
-    def set_bad_fact(self, case_id: str, assignment: str, delta: int) -> None:
+    def set_bad_fact(self, case_id: str, fact: tuple[str, str], delta: int) -> None:
         on = self.day(case_id, delta)
-        self.attempt(False, self.service.set_fact, case_id, assignment, on=on, actor="analyst")
+        self.attempt(False, self.ws.set_fact, case_id, *fact, on=on, actor="analyst")
 
     @rule(
         case_id=st.sampled_from(IDS),
@@ -171,7 +174,7 @@ class ServiceMachine(RuleBasedStateMachine):
     def note(self, case_id: str, text: str, delta: int | None) -> None:
         on = None if delta is None else self.day(case_id, delta)
         ok = case_id in self.cases and bool(text.strip())
-        if self.attempt(ok, self.service.note, case_id, text, on=on, actor="analyst"):
+        if self.attempt(ok, self.ws.note, case_id, text, on=on, actor="analyst"):
             self.bump(case_id, on or TODAY)
 
     @rule(
@@ -181,30 +184,30 @@ class ServiceMachine(RuleBasedStateMachine):
         if command == "advance":
             args: tuple[str, ...] = ("missing", trigger)
         elif command == "set_fact":
-            args = ("missing", "armed_conflict=true")
+            args = ("missing", "armed_conflict", "true")
         else:
             args = ("missing", "a note")
         kwargs: dict[str, Any] = {"on": dt.date(2025, 2, 1), "actor": "analyst"}
-        self.attempt(False, getattr(self.service, command), *args, **kwargs)
+        self.attempt(False, getattr(self.ws, command), *args, **kwargs)
 
     # -------------------------------------------------------------- invariants
     @invariant()
     def cases_match_the_model(self) -> None:
-        listed = {c["id"]: c for c in self.service.list_cases()}
+        listed = {c.id: c.to_dict() for c in self.ws.cases()}
         assert sorted(self.cases) == sorted(listed)
         for case_id, model in self.cases.items():
-            view = self.service.show(case_id)
+            view = self.ws.case(case_id).to_dict()
             assert (model.state, model.version) == (view["state"], view["version"])
             assert (model.state, model.version) == (
                 listed[case_id]["state"],
                 listed[case_id]["version"],
             )
             assert model.last_on.isoformat() == listed[case_id]["last_on"]
-            assert model.version == len(self.service.history(case_id))
+            assert model.version == len(self.ws.history(case_id))
 
     @invariant()
     def chains_verify(self) -> None:
-        assert self.service.verify() == []
+        assert self.ws.verify().problems == ()
 
 
 def test_random_commands_follow_the_model(tmp_path: Path, catalog: Any) -> None:
@@ -218,7 +221,7 @@ def test_random_commands_follow_the_model(tmp_path: Path, catalog: Any) -> None:
     migrate.upgrade(store)
     store.engine.dispose()
 
-    class Machine(ServiceMachine):
+    class Machine(WorkspaceMachine):
         pass
 
     Machine.template = template

@@ -164,7 +164,7 @@ CASES = [
     ),
     pytest.param(
         ("case", "advance", "N1", "revoke", "--on", "2025-08-01"),
-        "InvalidInput",
+        "ClockDueFirst",  # an InvalidInput subclass
         id="invalid-clock-came-due",
     ),
     pytest.param(

@@ -1,8 +1,191 @@
 """treatyflow: a legal-process workflow engine for leaving (or suspending) treaties.
 
-Importing the package is cheap: the CLI, the store and the definitions load lazily.
+The public Python API::
+
+    import treatyflow
+    with treatyflow.open("t.db", actor="analyst", create=True) as ws:
+        ws.open_case(country="LTU", treaty="ottawa", at="notified", on="2025-06-27")
+
+Importing the package is cheap (the CLI's ``--help`` imports it): the names below load their
+modules on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from treatyflow.app.casefiles import Loaded
+    from treatyflow.app.workspace import Workspace, open, verify_bundle
+    from treatyflow.chain import ChainFault
+    from treatyflow.errors import (
+        BundleInvalid,
+        CaseExists,
+        CaseNotFound,
+        ClockDueFirst,
+        ConcurrentUpdate,
+        DatabaseNotInitialised,
+        DefinitionError,
+        EvidenceMissing,
+        GuardsNotMet,
+        InvalidInput,
+        InvalidWorkflow,
+        NotFound,
+        NoticeTooEarly,
+        OutOfOrder,
+        ProcedureNotFound,
+        ReportExists,
+        StoreBusy,
+        StoreError,
+        StoreUnavailable,
+        TransitionNotAllowed,
+        TreatyflowError,
+        TreatyNotFound,
+        WorkflowSyntaxError,
+    )
+    from treatyflow.events import Event, EventKind
+    from treatyflow.evidence import EvidenceLevel, Source
+    from treatyflow.legal.clocks import Clock, ClockStatus
+    from treatyflow.results import (
+        BundleResult,
+        CaseConformance,
+        CaseSummary,
+        CaseView,
+        CheckpointResult,
+        Deviation,
+        Fired,
+        PendingItem,
+        PendingList,
+        Step,
+        TickFailure,
+        TickResult,
+        VerifyResult,
+    )
+
+#: Public name -> the module that defines it (imported on first use).
+_HOMES = {
+    "open": "treatyflow.app.workspace",
+    "verify_bundle": "treatyflow.app.workspace",
+    "Workspace": "treatyflow.app.workspace",
+    "Loaded": "treatyflow.app.casefiles",
+    "ChainFault": "treatyflow.chain",
+    "Event": "treatyflow.events",
+    "EventKind": "treatyflow.events",
+    "EvidenceLevel": "treatyflow.evidence",
+    "Source": "treatyflow.evidence",
+    "Clock": "treatyflow.legal.clocks",
+    "ClockStatus": "treatyflow.legal.clocks",
+    **dict.fromkeys(
+        (
+            "BundleResult",
+            "CaseConformance",
+            "CaseSummary",
+            "CaseView",
+            "CheckpointResult",
+            "Deviation",
+            "Fired",
+            "PendingItem",
+            "PendingList",
+            "Step",
+            "TickFailure",
+            "TickResult",
+            "VerifyResult",
+        ),
+        "treatyflow.results",
+    ),
+    **dict.fromkeys(
+        (
+            "BundleInvalid",
+            "CaseExists",
+            "CaseNotFound",
+            "ClockDueFirst",
+            "ConcurrentUpdate",
+            "DatabaseNotInitialised",
+            "DefinitionError",
+            "EvidenceMissing",
+            "GuardsNotMet",
+            "InvalidInput",
+            "InvalidWorkflow",
+            "NotFound",
+            "NoticeTooEarly",
+            "OutOfOrder",
+            "ProcedureNotFound",
+            "ReportExists",
+            "StoreBusy",
+            "StoreError",
+            "StoreUnavailable",
+            "TransitionNotAllowed",
+            "TreatyflowError",
+            "TreatyNotFound",
+            "WorkflowSyntaxError",
+        ),
+        "treatyflow.errors",
+    ),
+}
+
+__all__ = [
+    "BundleInvalid",
+    "BundleResult",
+    "CaseConformance",
+    "CaseExists",
+    "CaseNotFound",
+    "CaseSummary",
+    "CaseView",
+    "ChainFault",
+    "CheckpointResult",
+    "Clock",
+    "ClockDueFirst",
+    "ClockStatus",
+    "ConcurrentUpdate",
+    "DatabaseNotInitialised",
+    "DefinitionError",
+    "Deviation",
+    "Event",
+    "EventKind",
+    "EvidenceLevel",
+    "EvidenceMissing",
+    "Fired",
+    "GuardsNotMet",
+    "InvalidInput",
+    "InvalidWorkflow",
+    "Loaded",
+    "NotFound",
+    "NoticeTooEarly",
+    "OutOfOrder",
+    "PendingItem",
+    "PendingList",
+    "ProcedureNotFound",
+    "ReportExists",
+    "Source",
+    "Step",
+    "StoreBusy",
+    "StoreError",
+    "StoreUnavailable",
+    "TickFailure",
+    "TickResult",
+    "TransitionNotAllowed",
+    "TreatyNotFound",
+    "TreatyflowError",
+    "VerifyResult",
+    "WorkflowSyntaxError",
+    "Workspace",
+    "__version__",
+    "open",
+    "verify_bundle",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'treatyflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -16,7 +16,7 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
    and definition hashes catch any edit that was not carefully re-hashed, and a
    checkpoint kept elsewhere catches the rest).
 
-:func:`verify_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
+:func:`read_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
 not verify and a database that is not empty, and writes everything in one transaction.
 """
 
@@ -385,11 +385,6 @@ def _verify(bundle: Bundle) -> None:
     if trailer.get("body_digest") != trailer.get("body_digest_computed"):
         problems.append("the trailer's body_digest does not match the bundle's lines")
     trailer.pop("body_digest_computed", None)
-
-
-def verify_bundle(path: Path) -> Bundle:
-    """The parsed bundle; raises nothing for a bad bundle (see ``Bundle.problems``)."""
-    return read_bundle(path)
 
 
 # ====================================================================== import

@@ -1,4 +1,5 @@
-"""Case files: YAML data describing a case and its dated steps, replayed through the service.
+"""Case files: YAML data describing a case and its dated steps (read here; replayed by
+:mod:`treatyflow.app.casefiles`).
 
 The format (see docs/case-files.md)::
 
@@ -18,8 +19,6 @@ fell due earlier is recorded first, as it happened in law.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from treatyflow.errors import InvalidWorkflow, Problem
 from treatyflow.evidence import Source
 from treatyflow.loader import load_file
-from treatyflow.service import Service
-from treatyflow.values import fact_to_json
 
 
 class CaseHeader(BaseModel):
@@ -77,13 +74,6 @@ class CaseFile(BaseModel):
     events: list[Step] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Loaded:
-    path: Path
-    case_id: str
-    events: int
-
-
 def read(path: Path) -> CaseFile:
     doc = load_file(path)
     try:
@@ -98,77 +88,6 @@ def read(path: Path) -> CaseFile:
             for e in exc.errors()
         ]
         raise InvalidWorkflow(problems) from exc
-
-
-def replay(
-    service: Service,
-    path: Path,
-    *,
-    actor: str,
-    progress: Callable[[str], None] | None = None,
-) -> Loaded:
-    """Open the case described in ``path`` and record each of its steps."""
-    data = read(path)
-    head = data.case
-    facts = [f"{k}={_text(v)}" for k, v in head.facts.items()]
-    service.open_case(
-        country=head.country,
-        treaty=head.treaty,
-        procedure=head.procedure,
-        action=head.action,
-        case_id=head.id,
-        at=head.at,
-        on=head.opened_on,
-        facts=facts,
-        sources=head.sources,
-        note=head.note,
-        actor=actor,
-    )
-    for step in data.events:
-        service.tick_case(head.id, step.on)
-        if step.advance is not None:
-            service.advance(
-                head.id,
-                step.advance,
-                on=step.on,
-                actor=actor,
-                sources=step.sources,
-                note=step.note,
-                out_of_procedure=step.out_of_procedure,
-                to=step.to,
-            )
-        elif step.set_fact is not None:
-            for name, value in step.set_fact.items():
-                service.set_fact(
-                    head.id,
-                    f"{name}={_text(value)}",
-                    on=step.on,
-                    actor=actor,
-                    sources=step.sources,
-                    note=step.note,
-                )
-        elif step.record is not None:
-            service.record(
-                head.id,
-                step.record,
-                on=step.on,
-                by=step.by,
-                actor=actor,
-                sources=step.sources,
-                note=step.note,
-            )
-        else:
-            assert step.note is not None
-            service.note(head.id, step.note, on=step.on, actor=actor, sources=step.sources)
-        if progress:
-            progress(head.id)
-    return Loaded(path, head.id, 1 + len(data.events))
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(fact_to_json(value))
 
 
 def examples_dir() -> Path:

@@ -19,26 +19,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from treatyflow import __version__
 from treatyflow.bundle import heads_digest
 from treatyflow.chain import ChainFault
 from treatyflow.errors import InvalidInput, ReportExists
 
-if TYPE_CHECKING:
-    from treatyflow.store.sql import Store
-
 FORMAT = "treatyflow.checkpoint/1"
 
 
-def make_checkpoint(store: Store) -> dict[str, Any]:
-    """The checkpoint document of the database's current state (one consistent snapshot)."""
-    from treatyflow.store.sql import newest_recorded_at
-
-    with store.read() as conn:
-        heads = store.heads(conn)
-        newest = newest_recorded_at(conn)
+def document(heads: list[tuple[str, int, str]], newest: str | None) -> dict[str, Any]:
+    """The checkpoint document of these chain heads (``newest``: the newest ``recorded_at``)."""
     return {
         "format": FORMAT,
         "treatyflow_version": __version__,
@@ -53,17 +45,16 @@ def dumps(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_checkpoint(store: Store, path: Path, *, force: bool = False) -> dict[str, Any]:
+def write(path: Path, doc: Mapping[str, Any], *, force: bool = False) -> None:
+    """Write a checkpoint document to ``path`` (never over an existing file without ``force``)."""
     if path.exists() and not force:
         raise ReportExists(str(path))
     if not path.parent.is_dir():
-        raise InvalidInput("-o", str(path), f"the directory {path.parent} does not exist.")
-    doc = make_checkpoint(store)
+        raise InvalidInput("output", str(path), f"the directory {path.parent} does not exist.")
     try:
         path.write_text(dumps(doc), encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput("-o", str(path), f"cannot write {path}: {exc.strerror}.") from None
-    return doc
+        raise InvalidInput("output", str(path), f"cannot write {path}: {exc.strerror}.") from None
 
 
 def load_checkpoint(path: Path) -> list[tuple[str, int, str]]:
@@ -72,23 +63,23 @@ def load_checkpoint(path: Path) -> list[tuple[str, int, str]]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InvalidInput(
-            "--checkpoint", str(path), f"cannot read {path}: {exc.strerror}."
+            "checkpoint", str(path), f"cannot read {path}: {exc.strerror}."
         ) from None
     except ValueError as exc:
         raise InvalidInput(
-            "--checkpoint", str(path), f"{path} is not a checkpoint (not JSON: {exc})."
+            "checkpoint", str(path), f"{path} is not a checkpoint (not JSON: {exc})."
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InvalidInput("--checkpoint", str(path), f"{path} is not a {FORMAT} checkpoint file.")
+        raise InvalidInput("checkpoint", str(path), f"{path} is not a {FORMAT} checkpoint file.")
     try:
         heads = [(str(c["case"]), int(c["version"]), str(c["head"])) for c in doc["cases"]]
     except (KeyError, TypeError, ValueError):
         raise InvalidInput(
-            "--checkpoint", str(path), f"{path}: the list of cases is unreadable."
+            "checkpoint", str(path), f"{path}: the list of cases is unreadable."
         ) from None
     if heads_digest(heads) != doc.get("digest"):
         raise InvalidInput(
-            "--checkpoint",
+            "checkpoint",
             str(path),
             f"{path}: the checkpoint's digest does not match its cases; the file itself "
             "was changed.",
@@ -134,10 +125,3 @@ def compare(
                 )
             )
     return faults
-
-
-def check_store(store: Store, heads: list[tuple[str, int, str]]) -> list[ChainFault]:
-    """Compare a checkpoint with the database."""
-    with store.read() as conn:
-        current = {c: (v, h) for c, v, h in store.heads(conn)}
-        return compare(heads, current, lambda c, s: store.event_hash_at(conn, c, s))

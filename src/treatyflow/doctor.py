@@ -22,7 +22,10 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from treatyflow.app.workspace import Workspace
 
 CHECKS = (
     "database",
@@ -94,14 +97,15 @@ def run_checks(
         catalog = _load_catalog(workflow_dirs, extra_dir, findings)
         if not at_head:
             return findings
+        from treatyflow.app.core import Core
+        from treatyflow.app.workspace import Workspace
         from treatyflow.catalog import Catalog
-        from treatyflow.service import Service
 
-        svc = Service(store, catalog or Catalog(), today=lambda: day)
-        findings += _guard("chain", lambda: _chain(svc))
+        ws = Workspace(Core(store, catalog or Catalog(), today=lambda: day))
+        findings += _guard("chain", lambda: _chain(ws))
         if catalog is not None:
-            findings += _guard("definitions", lambda: _definitions(svc))
-        findings += _guard("clocks", lambda: _clocks(svc, day))
+            findings += _guard("definitions", lambda: _definitions(ws))
+        findings += _guard("clocks", lambda: _clocks(ws, day))
         return findings
     finally:
         store.engine.dispose()
@@ -248,11 +252,11 @@ def _load_catalog(
     return catalog
 
 
-def _chain(svc: Any) -> list[Finding]:
-    faults = svc.verify()
+def _chain(ws: Workspace) -> list[Finding]:
+    result = ws.verify()
+    faults = result.problems
     if not faults:
-        count = len(svc.list_cases())
-        return [passed("chain", f"{count} case(s), every hash chain verifies")]
+        return [passed("chain", f"{result.cases} case(s), every hash chain verifies")]
     return [
         failed(
             "chain",
@@ -264,30 +268,26 @@ def _chain(svc: Any) -> list[Finding]:
     ]
 
 
-def _definitions(svc: Any) -> list[Finding]:
+def _definitions(ws: Workspace) -> list[Finding]:
+    from treatyflow.app.queries import pinned_definitions
     from treatyflow.catalog import content_hash
     from treatyflow.errors import NotFound
 
     changed: dict[tuple[str, str], list[str]] = {}
-    with svc.store.read() as conn:
-        records = svc.store.list_cases(conn)
-    for record in records:
-        pairs = (
-            ("procedure", record.procedure, record.procedure_hash),
-            ("treaty", record.treaty, record.treaty_hash),
-        )
+    records = pinned_definitions(ws._core)
+    for case_id, pairs in records:
         for kind, ident, pinned in pairs:
             try:
                 model = (
-                    svc.catalog.procedure(ident)
+                    ws.catalog.procedure(ident)
                     if kind == "procedure"
-                    else svc.catalog.treaty(ident)
+                    else ws.catalog.treaty(ident)
                 )
                 current: str | None = content_hash(model)
             except NotFound:
                 current = None
             if current != pinned:
-                changed.setdefault((kind, ident), []).append(record.id)
+                changed.setdefault((kind, ident), []).append(case_id)
     if not changed:
         return [passed("definitions", f"{len(records)} case(s) run under current definitions")]
     out = []
@@ -304,12 +304,13 @@ def _definitions(svc: Any) -> list[Finding]:
     return out
 
 
-def _clocks(svc: Any, day: dt.date) -> list[Finding]:
+def _clocks(ws: Workspace, day: dt.date) -> list[Finding]:
     overdue: list[str] = []
-    for view in svc.views(as_of=day):
-        for clock in view["clocks"]:
-            if clock["status"] == "due":
-                overdue.append(f"{view['id']} ({clock['name']}, due {clock['due_on']})")
+    for view in ws.views(as_of=day):
+        for clock in view.clocks:
+            if clock.status.value == "due":
+                due = clock.due_on.isoformat() if clock.due_on else None
+                overdue.append(f"{view.id} ({clock.name}, due {due})")
     if not overdue:
         return [passed("clocks", f"no clock due on or before {day.isoformat()} is unfired")]
     return [

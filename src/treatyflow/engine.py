@@ -76,10 +76,6 @@ class ProcedureMachine:
     def steps(self, state: str, facts: Mapping[str, FactValue | None]) -> list[Step]:
         return [Step(s, tuple(guard_failures(s.guards, facts))) for s in self.outgoing(state)]
 
-    def is_final(self, state: str) -> bool:
-        spec = self.procedure.state(state)
-        return bool(spec and spec.final)
-
 
 def guard_failures(guards: list[Guard], facts: Mapping[str, FactValue | None]) -> list[str]:
     """One sentence per guard that does not hold on ``facts``."""

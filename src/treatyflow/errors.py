@@ -11,6 +11,7 @@
     │   ├── TreatyNotFound            .treaty_id
     │   └── ProcedureNotFound         .procedure_id
     ├── InvalidInput                  .field .value        (bad date, country, fact, ...)
+    │   └── ClockDueFirst             .case_id .clock .due_on .on
     ├── CaseExists                    .case_id
     ├── TransitionNotAllowed          .case_id .trigger .state .allowed
     ├── GuardsNotMet                  .case_id .trigger .failures
@@ -21,8 +22,12 @@
     ├── ReportExists                  .path
     └── StoreError                    driver errors, re-raised ``from`` the original
         ├── ConcurrentUpdate          .case_id
+        ├── StoreBusy                 (a transient conflict; retried before it is raised)
         └── StoreUnavailable
-The library raises and never prints; the CLI turns these into one-sentence messages.
+            └── DatabaseNotInitialised .where     (no file, or no treatyflow tables)
+The library raises and never prints. Messages are one sentence about the data and name no
+command-line option; the CLI adds its hints ("use --force", "run 'treatyflow tick'") at its
+boundary (``treatyflow.cli.errors``) and maps every class to exit code 1.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class InvalidWorkflow(DefinitionError):
         self.problems = list(problems)
         first = self.problems[0] if self.problems else "no details"
         more = len(self.problems) - 1
-        suffix = f" (and {more} more; run 'treatyflow workflow lint')" if more > 0 else ""
+        suffix = f" (and {more} more)" if more > 0 else ""
         super().__init__(f"invalid workflow definitions: {first}{suffix}")
 
 
@@ -76,16 +81,14 @@ class NotFound(TreatyflowError):
 class CaseNotFound(NotFound):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(f"no case {case_id!r}; 'treatyflow case list' shows the cases.")
+        super().__init__(f"no case {case_id!r}.")
 
 
 class TreatyNotFound(NotFound):
     def __init__(self, treaty_id: str, known: Sequence[str] = ()) -> None:
         self.treaty_id = treaty_id
         hint = _did_you_mean(treaty_id, known)
-        super().__init__(
-            f"no treaty {treaty_id!r}{hint}; 'treatyflow workflow list' shows the treaties."
-        )
+        super().__init__(f"no treaty {treaty_id!r}{hint}.")
 
 
 class ProcedureNotFound(NotFound):
@@ -93,10 +96,7 @@ class ProcedureNotFound(NotFound):
         self.procedure_id = procedure_id
         hint = _did_you_mean(procedure_id, known)
         detail = f" ({why})" if why else ""
-        super().__init__(
-            f"no procedure {procedure_id!r}{detail}{hint}; "
-            "'treatyflow workflow list' shows the procedures."
-        )
+        super().__init__(f"no procedure {procedure_id!r}{detail}{hint}.")
 
 
 class InvalidInput(TreatyflowError):
@@ -107,10 +107,23 @@ class InvalidInput(TreatyflowError):
         super().__init__(message)
 
 
+class ClockDueFirst(InvalidInput):
+    """A step is dated on or after a clock came due: in law the clock fired first."""
+
+    def __init__(self, case_id: str, clock: str, due_on: dt.date, on: dt.date) -> None:
+        self.case_id, self.clock, self.due_on, self.on = case_id, clock, due_on, on
+        super().__init__(
+            "on",
+            on,
+            f"the clock {clock!r} of case {case_id!r} came due on {due_on.isoformat()}, on "
+            f"or before {on.isoformat()}, and has not fired (tick).",
+        )
+
+
 class CaseExists(TreatyflowError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(f"a case {case_id!r} already exists; choose another --id.")
+        super().__init__(f"a case {case_id!r} already exists.")
 
 
 class TransitionNotAllowed(TreatyflowError):
@@ -127,10 +140,7 @@ class GuardsNotMet(TreatyflowError):
     def __init__(self, case_id: str, trigger: str, failures: Sequence[str]) -> None:
         self.case_id, self.trigger = case_id, trigger
         self.failures = list(failures)
-        super().__init__(
-            f"can't {trigger!r} case {case_id!r}: {'; '.join(self.failures)} "
-            "(record the fact with 'case set-fact', or use --out-of-procedure REASON)."
-        )
+        super().__init__(_end(f"can't {trigger!r} case {case_id!r}: {'; '.join(self.failures)}"))
 
 
 class EvidenceMissing(TreatyflowError):
@@ -138,8 +148,7 @@ class EvidenceMissing(TreatyflowError):
         self.case_id, self.trigger = case_id, trigger
         self.missing = list(missing)
         super().__init__(
-            f"can't {trigger!r} case {case_id!r} without evidence: {'; '.join(self.missing)} "
-            "(add --source with --source-level/--source-kind, or use --out-of-procedure REASON)."
+            _end(f"can't {trigger!r} case {case_id!r} without evidence: {'; '.join(self.missing)}")
         )
 
 
@@ -148,7 +157,7 @@ class OutOfOrder(TreatyflowError):
         self.case_id, self.on, self.last_on = case_id, on, last_on
         super().__init__(
             f"{on.isoformat()} is before the last legal date of case {case_id!r} "
-            f"({last_on.isoformat()}); to record it deliberately add --backdate REASON."
+            f"({last_on.isoformat()})."
         )
 
 
@@ -156,10 +165,7 @@ class NoticeTooEarly(TreatyflowError):
     def __init__(self, case_id: str, problems: Sequence[str]) -> None:
         self.case_id = case_id
         self.problems = list(problems)
-        super().__init__(
-            f"case {case_id!r}: {'; '.join(self.problems)} "
-            "(to record it anyway use --out-of-procedure REASON)."
-        )
+        super().__init__(_end(f"case {case_id!r}: {'; '.join(self.problems)}"))
 
 
 class BundleInvalid(TreatyflowError):
@@ -172,7 +178,7 @@ class BundleInvalid(TreatyflowError):
 class ReportExists(TreatyflowError):
     def __init__(self, path: str) -> None:
         self.path = path
-        super().__init__(f"{path} exists; use --force to overwrite it.")
+        super().__init__(f"{path} exists.")
 
 
 class StoreError(TreatyflowError):
@@ -182,14 +188,23 @@ class StoreError(TreatyflowError):
 class ConcurrentUpdate(StoreError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(
-            f"case {case_id!r} was changed by someone else at the same time; "
-            "run the command again."
-        )
+        super().__init__(f"case {case_id!r} was changed by someone else at the same time.")
+
+
+class StoreBusy(StoreError):
+    """A transient conflict: SQLite busy/locked, PostgreSQL 40001/40P01. Retried."""
 
 
 class StoreUnavailable(StoreError):
     """The database cannot be opened or reached."""
+
+
+class DatabaseNotInitialised(StoreUnavailable):
+    """There is no database there yet, or it has no treatyflow tables (create it first)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        super().__init__(message)
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
@@ -197,3 +212,8 @@ def _did_you_mean(name: str, known: Sequence[str]) -> str:
 
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _end(sentence: str) -> str:
+    """The sentence with a full stop, unless it already ends with one."""
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."

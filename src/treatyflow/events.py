@@ -40,6 +40,8 @@ SYSTEM_ACTOR = "system"
 
 @dataclass(frozen=True)
 class Event:
+    """One entry of a case's log (``case history``); immutable once written."""
+
     case_id: str
     seq: int
     kind: EventKind
@@ -76,9 +78,14 @@ class Event:
         }
 
     def to_json(self) -> dict[str, Any]:
+        """The event as ``case history --json`` shows it: the hashed fields and the hash."""
         out = self.hashed_fields()
         out["hash"] = self.hash
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The same as :meth:`to_json` (the name every API result shares)."""
+        return self.to_json()
 
     @property
     def flags(self) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from treatyflow.definitions.procedure import ClockSpec, Procedure
 from treatyflow.definitions.treaty import Clause, FactSpec, FactType, FactValue, Treaty
@@ -215,9 +214,3 @@ def effective_on(clocks: Sequence[Clock], effect_clock: str = "effect") -> dt.da
         ):
             return clock.due_on
     return None
-
-
-def facts_json(timeline: FactTimeline) -> dict[str, Any]:
-    from treatyflow.values import fact_to_json
-
-    return {k: fact_to_json(v) for k, v in sorted(timeline.current().items())}

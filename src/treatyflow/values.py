@@ -70,10 +70,19 @@ def _has_surrogate(text: str) -> bool:
 
 
 def check_actor(actor: str) -> str:
+    """Who records a change: non-empty text, never the clock's reserved actor ``system``."""
+    from treatyflow.events import SYSTEM_ACTOR
+
     value = (actor or "").strip()
     if not value:
-        raise InvalidInput("--actor", actor, "--actor must not be empty.")
-    checked = check_text(value, "--actor", 200)
+        raise InvalidInput("actor", actor, "the actor must not be empty.")
+    if value.casefold() == SYSTEM_ACTOR:
+        raise InvalidInput(
+            "actor",
+            actor,
+            f"the actor {SYSTEM_ACTOR!r} is reserved for the clocks that tick fires.",
+        )
+    checked = check_text(value, "actor", 200)
     assert checked is not None
     return checked
 
@@ -132,14 +141,12 @@ def _guess_type(raw: str) -> FactType:
         return FactType.TEXT
 
 
-def parse_assignment(text: str, specs: Mapping[str, FactSpec]) -> tuple[str, FactValue]:
-    """``NAME=VALUE`` → (name, value), checked against the declared facts."""
-    if "=" not in text:
-        raise InvalidInput("fact", text, f"{text!r} is not NAME=VALUE (e.g. armed_conflict=true).")
-    name, _, value = text.partition("=")
-    name = name.strip()
-    if not _FACT_NAME.match(name):
-        raise InvalidInput("fact", text, f"{name!r} is not a fact name (lower case, digits, _).")
+def parse_fact(name: str, value: object, specs: Mapping[str, FactSpec]) -> tuple[str, FactValue]:
+    """(name, value) checked against the declared facts: ``value`` is text as typed
+    (``"true"``, ``"2025-06-27"``) or a typed value (``True``, a ``date``, a number)."""
+    if not isinstance(name, str) or not _FACT_NAME.match(name):
+        raise InvalidInput("fact", name, f"{name!r} is not a fact name (lower case, digits, _).")
+    text = f"{name}={value}"
     if name not in specs:
         import difflib
 
@@ -149,7 +156,24 @@ def parse_assignment(text: str, specs: Mapping[str, FactSpec]) -> tuple[str, Fac
         raise InvalidInput(
             "fact", text, f"unknown fact {name!r} for this case (known: {known}).{hint}"
         )
-    return name, parse_fact_value(name, value, specs[name])
+    return name, parse_fact_value(name, _fact_text(name, value, specs[name]), specs[name])
+
+
+def _fact_text(name: str, value: object, spec: FactSpec) -> str:
+    """A typed fact value as the text :func:`parse_fact_value` reads (which checks it)."""
+    if isinstance(value, str):
+        return value
+    if spec.type is FactType.TEXT:
+        raise InvalidInput(name, value, f"fact {name!r} is text, not {value!r}.")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        raise InvalidInput(name, value, f"fact {name!r} takes a date, not a date and time.")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    raise InvalidInput(name, value, f"fact {name!r} cannot be {type(value).__name__} {value!r}.")
 
 
 def fact_to_json(value: FactValue) -> Any:

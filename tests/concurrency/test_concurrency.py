@@ -1,6 +1,6 @@
 """Many analysts at once, as real processes: nothing lost, nothing doubled, no forked chain.
 
-Each worker process (``worker.py``) writes through the Service API and records every
+Each worker process (``worker.py``) writes through the Workspace API and records every
 call's outcome; the test then checks the log against the outcomes.
 """
 
@@ -21,14 +21,15 @@ CASES = ("LTU-1", "LVA-1", "EST-1")
 
 
 def _prepare(url: str, catalog: Any) -> None:
-    from treatyflow.service import Service
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
     from treatyflow.store import migrate, open_store
 
     store = open_store(url, create=True)
     migrate.upgrade(store)
-    svc = Service(store, catalog)
+    svc = Workspace(Core(store, catalog))
     for case_id in CASES:
-        svc.open_case(country=case_id[:3], treaty="ottawa", actor="lead", case_id=case_id,
+        svc.open_case(country=case_id[:3], treaty="ottawa", actor="lead", id=case_id,
                       at="notified", on=dt.date(2025, 6, 27))  # fmt: skip
     store.engine.dispose()
 
@@ -49,13 +50,14 @@ def _hammer(url: str, processes: int, writes: int, tmp_path: Path) -> list[dict[
 
 
 def _check(url: str, catalog: Any, outcomes: list[dict[str, Any]]) -> None:
-    from treatyflow.service import Service
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
     from treatyflow.store import open_store
 
     store = open_store(url)
     try:
-        svc = Service(store, catalog)
-        assert svc.verify() == []
+        svc = Workspace(Core(store, catalog))
+        assert svc.verify().problems == ()
         in_log: Counter[str] = Counter()
         where: dict[str, str] = {}
         with store.read() as conn:

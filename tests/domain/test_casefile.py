@@ -1,4 +1,4 @@
-"""Case files: YAML data replayed through the service."""
+"""Case files: YAML data replayed through the workspace."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from treatyflow import casefile
+from treatyflow.app import casefiles
 from treatyflow.errors import InvalidWorkflow
 
 GOOD = """\
@@ -37,15 +38,16 @@ events:
 """
 
 
-def test_a_case_file_replays_every_step(service: Any, tmp_path: Path) -> None:
+def test_a_case_file_replays_every_step(ws: Any, tmp_path: Path) -> None:
     """Each step of a case file becomes one event, in order, with its sources."""
     path = tmp_path / "fra.yaml"
     path.write_text(GOOD, encoding="utf-8")
-    loaded = casefile.replay(service, path, actor="loader")
+    ws.actor = "loader"
+    loaded = casefiles.replay(ws, path)
     assert (loaded.case_id, loaded.events) == ("FRA-ottawa-x", 6)
-    kinds = [e["kind"] for e in service.history("FRA-ottawa-x")]
+    kinds = [e.to_dict()["kind"] for e in ws.history("FRA-ottawa-x")]
     assert kinds == ["open", "advance", "set-fact", "record", "note", "advance"]
-    assert service.show("FRA-ottawa-x")["effective_on"] == "2025-11-02"
+    assert ws.case("FRA-ottawa-x").to_dict()["effective_on"] == "2025-11-02"
 
 
 def test_a_step_without_a_source_is_refused_with_its_line(tmp_path: Path) -> None:

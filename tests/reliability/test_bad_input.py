@@ -167,28 +167,26 @@ def test_domain_errors_change_nothing(
     _assert_refused(cli(*argv), before, dump(populated))
 
 
-def test_any_note_is_stored_exactly_or_refused(service: Any) -> None:
+def test_any_note_is_stored_exactly_or_refused(ws: Any) -> None:
     """Any text is stored verbatim as a note (and the chain verifies) or clearly refused."""
     from treatyflow.errors import InvalidInput
 
-    service.open_case(
-        country="LTU", treaty="ottawa", case_id="N", at="notified", on=OPENED, actor="a"
-    )
+    ws.open_case(country="LTU", treaty="ottawa", id="N", at="notified", on=OPENED, actor="a")
 
     @settings(max_examples=80, deadline=None)
     @given(note=st.text(max_size=40) | st.sampled_from(HOSTILE_TEXT))
     def store(note: str) -> None:
-        before = len(service.history("N"))
+        before = len(ws.history("N"))
         try:
-            service.note("N", note, on=OPENED, actor="a")
+            ws.note("N", note, on=OPENED, actor="a")
         except InvalidInput as exc:
             assert "control characters" in str(exc) or "empty" in str(exc)
-            assert len(service.history("N")) == before
+            assert len(ws.history("N")) == before
             return
-        assert service.history("N")[-1]["note"] == note
+        assert ws.history("N")[-1].to_dict()["note"] == note
 
     store()
-    assert service.verify() == []
+    assert ws.verify().problems == ()
 
 
 LONG_NAME = "x" * 300  # over NAME_MAX (255) on every common file system

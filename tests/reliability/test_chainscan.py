@@ -2,8 +2,8 @@
 check would fault, and writes the very canonical JSON the chain is hashed over.
 
 The pass is a filter: cases it cannot clear are checked again the exact way. So the
-verdicts of ``Service.check_chains`` (fast pass + exact re-check) must equal those of
-``Service._verify_all`` (the exact check of every case) for every tamper, serially and with
+verdicts of ``integrity.check_chains`` (fast pass + exact re-check) must equal those of
+``integrity._verify_all`` (the exact check of every case) for every tamper, serially and with
 worker processes, and the pass must clear honest cases (or it saves nothing).
 """
 
@@ -23,24 +23,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tamper import E2E, _sql
 
+from treatyflow.app import integrity
+from treatyflow.app.core import Core
 from treatyflow.catalog import load_catalog, shipped_workflows
 from treatyflow.chain import canonical_json
 from treatyflow.events import Event, EventKind
-from treatyflow.service import Service
 from treatyflow.store import chainscan, open_store
 from treatyflow.store.sql import event_row
 
 
-def _service(db: Path) -> Service:
-    return Service(open_store(str(db)), load_catalog([shipped_workflows()]))
+def _core(db: Path) -> Core:
+    return Core(open_store(str(db)), load_catalog([shipped_workflows()]))
 
 
 def _verdicts(db: Path) -> tuple[tuple[int, list[Any]], tuple[int, list[Any]]]:
-    svc = _service(db)
+    svc = _core(db)
     try:
-        fast = svc.check_chains()
+        fast = integrity.check_chains(svc)
         with svc.store.read() as conn:
-            exact = svc._verify_all(conn)
+            exact = integrity._verify_all(svc, conn)
     finally:
         svc.store.engine.dispose()
     return fast, exact
@@ -339,7 +340,7 @@ def test_no_fork_while_a_connection_of_the_store_is_in_use(
     monkeypatch.setattr(chainscan, "WORKERS", 2)
     forks: list[int] = []
     monkeypatch.setattr(chainscan, "_fork_context", lambda: forks.append(1))
-    svc = _service(populated)
+    svc = _core(populated)
     try:
         with svc.store.engine.connect():
             scan = svc.store.chain_scan()

@@ -1,7 +1,7 @@
 """Crash safety: writers killed with SIGKILL at random moments lose nothing they reported.
 
 Each writer is a forked child process (the catalogue is loaded once, before forking, so a
-child starts writing within milliseconds). It annotates cases through the Service API and
+child starts writing within milliseconds). It annotates cases through the Workspace API and
 prints each write's unique token to stdout, flushed, only after the call has returned, i.e.
 after the transaction committed. The parent kills it after a random 20-150 ms and checks the
 database file: integrity, every hash chain, version == number of events for every case, and
@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
+from treatyflow.app.core import Core
+from treatyflow.app.workspace import Workspace
 from treatyflow.catalog import Catalog
-from treatyflow.service import Service
 from treatyflow.store import migrate, open_store
 
 FORK = multiprocessing.get_context("fork")
@@ -37,7 +38,7 @@ def _writer(db: str, fd: int, prefix: str, seed: int, catalog: Catalog) -> None:
     """Write forever (until killed): notes, facts and the odd new case; report each token."""
     os.dup2(fd, 1)
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives as long as the process
-    svc = Service(open_store(db), catalog)
+    svc = Workspace(Core(open_store(db), catalog))
     rng = random.Random(seed)
     n = 0
     while True:
@@ -49,12 +50,12 @@ def _writer(db: str, fd: int, prefix: str, seed: int, catalog: Catalog) -> None:
             svc.note(case_id, token, on=DAY, actor="writer")
         elif roll < 0.92:
             value = rng.choice(("true", "false"))
-            svc.set_fact(case_id, f"armed_conflict={value}", on=DAY, actor="writer", note=token)
+            svc.set_fact(case_id, "armed_conflict", value, on=DAY, actor="writer", note=token)
         else:
             svc.open_case(
                 country="LTU",
                 treaty="ottawa",
-                case_id=token,
+                id=token,
                 at="notified",
                 on=DAY,
                 actor="writer",
@@ -65,12 +66,12 @@ def _writer(db: str, fd: int, prefix: str, seed: int, catalog: Catalog) -> None:
 def _prepare(path: Path, catalog: Catalog) -> None:
     store = open_store(str(path), create=True)
     migrate.upgrade(store)
-    svc = Service(store, catalog)
+    svc = Workspace(Core(store, catalog))
     for case_id in CASES:
         svc.open_case(
             country="LTU",
             treaty="ottawa",
-            case_id=case_id,
+            id=case_id,
             at="notified",
             on=OPENED_ON,
             actor="setup",
@@ -103,7 +104,7 @@ def _check(path: Path, reported: set[str], catalog: Catalog) -> None:
     assert missing == []
     store = open_store(str(path))
     try:
-        assert Service(store, catalog).verify() == []
+        assert Workspace(Core(store, catalog)).verify().problems == ()
     finally:
         store.engine.dispose()
 

@@ -12,28 +12,34 @@ from pathlib import Path
 import pytest
 from _reportdata import Run, _runner, build
 
+from treatyflow.app import reports as report_assembly
+from treatyflow.app.core import Core
+from treatyflow.app.workspace import Workspace
 from treatyflow.catalog import load_catalog, shipped_workflows
 from treatyflow.reports import model, render
 from treatyflow.reports.stream import write_portfolio_json
-from treatyflow.service import Service, pending_order
+from treatyflow.results import PendingItem
 from treatyflow.store import open_store
 
 AS_OF = dt.date(2025, 12, 31)
 
 
-def _service(db: Path) -> Service:
-    return Service(open_store(str(db)), load_catalog([shipped_workflows()]))
+def _workspace(db: Path) -> Workspace:
+    return Workspace(Core(open_store(str(db)), load_catalog([shipped_workflows()])))
 
 
 def _both(db: Path, **filters: str) -> tuple[bytes, bytes]:
-    svc = _service(db)
-    triples = svc.portfolio(as_of=AS_OF, raw=True)
+    svc = _workspace(db)
+    triples = list(report_assembly.triples(svc._core, as_of=AS_OF, known_at=None))
     expected = render.render(
         model.build_report("portfolio", triples, as_of=AS_OF, filters=filters), "json"
     ).encode("utf-8")
     out = io.BytesIO()
     count = write_portfolio_json(
-        out, svc.iter_portfolio(as_of=AS_OF, raw=True), as_of=AS_OF, filters=filters
+        out,
+        report_assembly.triples(svc._core, as_of=AS_OF, known_at=None),
+        as_of=AS_OF,
+        filters=filters,
     )
     assert count == len(triples)
     svc.store.engine.dispose()
@@ -79,15 +85,15 @@ def test_cli_portfolio_json_matches_the_in_memory_renderer(
     run: Run, report_db: Path, args: tuple[str, ...]
 ) -> None:
     """The CLI streams JSON; its bytes equal the Markdown path's model rendered as JSON."""
-    from treatyflow.cli.context import AppContext
-    from treatyflow.cli.reports import build_and_render
-
-    filters = {"country": [], "treaty": [], "state": []}
+    filters: dict[str, list[str]] = {"country": [], "treaty": [], "state": []}
     names = {"--country": "country", "--treaty": "treaty", "--state": "state"}
     for flag, value in zip(args[::2], args[1::2], strict=True):
         filters[names[flag]].append(value)
-    app = AppContext(str(report_db), None, False)
-    expected = build_and_render(app, "portfolio", [], filters, "json", day=AS_OF, known_at=None)
+    ws = _workspace(report_db)
+    try:
+        expected = ws.report("portfolio", "json", **filters, as_of=AS_OF)
+    finally:
+        ws.close()
     got = run("report", "portfolio", "--format", "json", "--as-of", AS_OF.isoformat(), *args)
     assert got.stdout == expected
     assert json.loads(got.stdout)["cases"] or args[:2] == ("--state", "notified")
@@ -103,15 +109,19 @@ def test_cli_portfolio_json_to_a_file_is_the_same_bytes(run: Run, tmp_path: Path
 
 @pytest.mark.parametrize("by", [None, "actor", "country", "treaty"])
 def test_cli_pending_json_is_the_sorted_listing(run: Run, report_db: Path, by: str | None) -> None:
-    from treatyflow.cli.admin import _groups
+    from treatyflow.app.queries import group_ids
 
-    svc = _service(report_db)
-    items = svc.pending(as_of=AS_OF)
+    svc = _workspace(report_db)
+    items = list(svc.pending(as_of=AS_OF).cases)
     svc.store.engine.dispose()
-    assert items == sorted(items, key=pending_order) and items
-    doc: dict[str, object] = {"as_of": AS_OF.isoformat(), "known_at": None, "cases": items}
+    assert items == sorted(items, key=PendingItem.sort_key) and items
+    doc: dict[str, object] = {
+        "as_of": AS_OF.isoformat(),
+        "known_at": None,
+        "cases": [i.to_dict() for i in items],
+    }
     if by:
-        doc["groups"] = _groups(items, by)
+        doc["groups"] = {k: list(v) for k, v in group_ids(items, by).items()}
     args = ("--by", by) if by else ()
     got = run("pending", "--json", "--as-of", AS_OF.isoformat(), *args).stdout
     assert got == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -35,9 +35,10 @@ def mstore(db_url: str) -> Iterator[Any]:
 
 @pytest.fixture
 def svc(mstore: Any, catalog: Any) -> Any:
-    """A Service on ``mstore`` with the shipped catalogue."""
+    """A Workspace on ``mstore`` with the shipped catalogue."""
     import datetime as dt
 
-    from treatyflow.service import Service
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
 
-    return Service(mstore, catalog, today=lambda: dt.date(2025, 7, 1))
+    return Workspace(Core(mstore, catalog, today=lambda: dt.date(2025, 7, 1)), actor="analyst")

@@ -26,7 +26,7 @@ def _run(*args: str) -> Result:
 def two_cases(svc: Any, mstore: Any, tmp_path: Path) -> Path:
     """Two cases with a few events each, and a checkpoint taken of them."""
     for country in ("LTU", "EST"):
-        svc.open_case(country=country, treaty="ottawa", actor="a", case_id=f"{country}-1",
+        svc.open_case(country=country, treaty="ottawa", actor="a", id=f"{country}-1",
                       at="notified", on=DAY)  # fmt: skip
         for n in range(3):
             svc.note(f"{country}-1", f"note {n}", on=DAY, actor="a")
@@ -81,7 +81,7 @@ def test_checkpoint_is_deterministic(two_cases: Path, mstore: Any, tmp_path: Pat
 def test_history_that_only_grew_passes(two_cases: Path, svc: Any, mstore: Any) -> None:
     """New events and new cases since the checkpoint are fine."""
     svc.note("LTU-1", "later", on=DAY, actor="a")
-    svc.open_case(country="LVA", treaty="ottawa", actor="a", case_id="LVA-1", on=DAY)
+    svc.open_case(country="LVA", treaty="ottawa", actor="a", id="LVA-1", on=DAY)
     result = _verify(mstore, two_cases)
     assert result.exit_code == 0, result.output
     assert "checkpoint of 2 case(s) holds" in result.stdout

@@ -1,4 +1,4 @@
-"""The store contract: every behaviour the service relies on, on SQLite and PostgreSQL."""
+"""The store contract: every behaviour the app layer relies on, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from treatyflow.chain import event_hash
+from treatyflow.cli.errors import message as cli_message
 from treatyflow.errors import (
     CaseExists,
     ConcurrentUpdate,
@@ -181,56 +182,57 @@ def test_bulk_insert_batches_rows(mstore: Any, monkeypatch: pytest.MonkeyPatch) 
         assert mstore.counts(conn) == {"definitions": 5, "cases": 0, "events": 0}
 
 
-def test_service_scenario_and_tamper_detection(svc: Any, mstore: Any) -> None:
+def test_workspace_scenario_and_tamper_detection(svc: Any, mstore: Any) -> None:
     """The contract scenario runs and an edited event row is named with its seq."""
     svc.open_case(
-        country="LTU", treaty="ottawa", actor="analyst", case_id="LTU-1", at="notified", on=DAY
+        country="LTU", treaty="ottawa", actor="analyst", id="LTU-1", at="notified", on=DAY
     )
-    assert svc.tick(dt.date(2025, 12, 26)) == []
-    fired = svc.tick(dt.date(2025, 12, 27))
+    assert svc.tick(as_of=dt.date(2025, 12, 26)).fired == ()
+    fired = [f.to_dict() for f in svc.tick(as_of=dt.date(2025, 12, 27)).fired]
     assert [f["case"] for f in fired] == ["LTU-1"]
     svc.note("LTU-1", "a note", on=dt.date(2025, 12, 28), actor="analyst")
-    assert [e["kind"] for e in svc.history("LTU-1")] == ["open", "take-effect", "note"]
-    assert svc.verify() == []
+    assert [e.to_dict()["kind"] for e in svc.history("LTU-1")] == ["open", "take-effect", "note"]
+    assert svc.verify().problems == ()
     with mstore.engine.begin() as conn:
         conn.execute(
             events_table.update()
             .where(events_table.c.case_id == "LTU-1", events_table.c.seq == 2)
             .values(actor="mallory")
         )
-    faults = svc.verify()
+    faults = svc.verify().problems
     assert [(f.case_id, f.seq) for f in faults] == [("LTU-1", 2)]
 
 
 def test_refused_command_writes_nothing(svc: Any) -> None:
     """A transition that is not allowed leaves the log and the case as they were."""
     svc.open_case(
-        country="LTU", treaty="ottawa", actor="analyst", case_id="LTU-1", at="notified", on=DAY
+        country="LTU", treaty="ottawa", actor="analyst", id="LTU-1", at="notified", on=DAY
     )
-    before = svc.history("LTU-1")
+    before = [e.to_dict() for e in svc.history("LTU-1")]
     with pytest.raises(TransitionNotAllowed):
         svc.advance("LTU-1", "no-such-trigger", on=DAY, actor="analyst")
-    assert svc.history("LTU-1") == before
+    assert [e.to_dict() for e in svc.history("LTU-1")] == before
 
 
 def test_opening_an_existing_case_names_it(svc: Any) -> None:
     """Opening a case id twice is CaseExists (after the conflict retry re-checks)."""
-    svc.open_case(country="LTU", treaty="ottawa", actor="a", case_id="LTU-1", on=DAY)
+    svc.open_case(country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=DAY)
     with pytest.raises(CaseExists):
-        svc.open_case(country="LTU", treaty="ottawa", actor="a", case_id="LTU-1", on=DAY)
+        svc.open_case(country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=DAY)
 
 
 def test_simultaneous_opens_get_distinct_ids(mstore: Any, catalog: Any) -> None:
     """Analysts opening cases at once without --id all succeed, each with its own id."""
-    from treatyflow.service import Service
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
 
     ids: list[str] = []
     errors: list[BaseException] = []
 
     def open_one() -> None:
         try:
-            svc = Service(mstore, catalog)
-            ids.append(svc.open_case(country="LTU", treaty="ottawa", actor="a", on=DAY)["id"])
+            svc = Workspace(Core(mstore, catalog))
+            ids.append(svc.open_case(country="LTU", treaty="ottawa", actor="a", on=DAY).id)
         except Exception as exc:
             errors.append(exc)
 
@@ -249,9 +251,9 @@ def test_conflicts_are_retried_a_bounded_number_of_times(
     svc: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A writer that always collides is retried RETRIES times with jitter, then told to rerun."""
-    from treatyflow import service as service_module
+    from treatyflow.app import core as core_module
 
-    svc.open_case(country="LTU", treaty="ottawa", actor="a", case_id="LTU-1", on=DAY)
+    svc.open_case(country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=DAY)
     attempts: list[int] = []
     sleeps: list[float] = []
 
@@ -260,18 +262,19 @@ def test_conflicts_are_retried_a_bounded_number_of_times(
         raise ConcurrentUpdate(case.id)
 
     monkeypatch.setattr(svc.store, "append", always_conflict)
-    monkeypatch.setattr(service_module.time, "sleep", sleeps.append)
-    with pytest.raises(ConcurrentUpdate, match="run the command again"):
+    monkeypatch.setattr(core_module.time, "sleep", sleeps.append)
+    with pytest.raises(ConcurrentUpdate, match="case 'LTU-1' was changed by someone else") as info:
         svc.note("LTU-1", "collides", on=DAY, actor="a")
-    assert len(attempts) == service_module.RETRIES
-    assert len(sleeps) == service_module.RETRIES - 1
-    assert all(0 <= s <= service_module.RETRY_CAP for s in sleeps)
+    assert "run the command again" in cli_message(info.value)  # the CLI's hint
+    assert len(attempts) == core_module.RETRIES
+    assert len(sleeps) == core_module.RETRIES - 1
+    assert all(0 <= s <= core_module.RETRY_CAP for s in sleeps)
 
 
 def test_sqlite_busy_is_reported_as_retryable(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SQLite 'database is locked' becomes StoreBusy, which the service retries."""
+    """SQLite 'database is locked' becomes StoreBusy, which the app layer retries."""
     from treatyflow.store import migrate, open_store, sql
 
     monkeypatch.setattr(sql, "BUSY_TIMEOUT_MS", 20)
@@ -288,7 +291,7 @@ def test_sqlite_busy_is_reported_as_retryable(
         holder.close()
         store.engine.dispose()
     assert is_retryable(caught.value)
-    assert "run the command again" in str(caught.value)
+    assert "run the command again" in cli_message(caught.value)  # the CLI's hint
 
 
 def test_postgres_serialization_failure_is_retryable(mstore: Any) -> None:

@@ -46,25 +46,26 @@ def test_upgrade_from_empty(db_url: str) -> None:
 
 def test_downgrade_and_upgrade_again_with_data(db_url: str, catalog: Any) -> None:
     """With cases in place, down to base and up to head again works and leaves a usable DB."""
-    from treatyflow.service import Service
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
 
     store = open_store(db_url, create=True)
     try:
         migrate.upgrade(store)
-        svc = Service(store, catalog)
+        svc = Workspace(Core(store, catalog))
         svc.open_case(
-            country="LTU", treaty="ottawa", actor="a", case_id="LTU-1", on=dt.date(2025, 6, 27)
+            country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27)
         )
         migrate.downgrade(store, "base")
         assert migrate.current(store) is None
         assert not {"cases", "events", "definitions"} & _tables(store)
         migrate.upgrade(store)
         assert migrate.current(store) == migrate.head()
-        svc = Service(store, catalog)
+        svc = Workspace(Core(store, catalog))
         svc.open_case(
-            country="LTU", treaty="ottawa", actor="a", case_id="LTU-1", on=dt.date(2025, 6, 27)
+            country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27)
         )
-        assert svc.verify() == []
+        assert svc.verify().problems == ()
     finally:
         store.engine.dispose()
 

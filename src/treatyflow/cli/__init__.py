@@ -1,4 +1,4 @@
-"""The click command line: a thin layer over :mod:`treatyflow.service`.
+"""The click command line: a thin layer over the public API (:mod:`treatyflow.app`).
 
 Imports here are kept to click and the standard library so that ``treatyflow --help``
 stays fast (no SQLAlchemy, no pydantic); each command imports what it needs when it runs.
@@ -144,7 +144,9 @@ class TreatyflowGroup(click.Group):
 
                 sys.stderr.write(redact(traceback.format_exc(), db))
             if isinstance(exc, TreatyflowError):
-                raise click.ClickException(_one_line(redact(str(exc), db))) from None
+                from treatyflow.cli.errors import message as error_message
+
+                raise click.ClickException(redact(error_message(exc), db)) from None
             if isinstance(exc, KeyboardInterrupt):
                 raise
 

@@ -3,15 +3,17 @@ checkpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import json_option, parse_on
 from treatyflow.cli.output import binary_stdout, emit_json, table
+
+if TYPE_CHECKING:
+    from treatyflow.results import PendingItem
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -20,18 +22,13 @@ pass_app = click.make_pass_decorator(AppContext)
 @pass_app
 def init(app: AppContext) -> None:
     """Create or upgrade the database (idempotent)."""
-    from treatyflow.redaction import redact_url
-    from treatyflow.store import migrate
+    from treatyflow.app import schema
 
-    store = app.store(create=True)
-    before = migrate.current(store)
-    migrate.upgrade(store)
-    after = migrate.current(store)
-    where = redact_url(store.url)
-    if before == after:
-        click.echo(f"{where}: up to date (revision {after})")
+    st = schema.init(app.db)
+    if st.before == st.current:
+        click.echo(f"{st.database}: up to date (revision {st.current})")
     else:
-        click.echo(f"{where}: upgraded from {before or 'empty'} to revision {after}")
+        click.echo(f"{st.database}: upgraded from {st.before or 'empty'} to revision {st.current}")
 
 
 @click.group()
@@ -51,13 +48,13 @@ def upgrade(app: AppContext) -> None:
 @pass_app
 def current(app: AppContext, as_json: bool) -> None:
     """Print the schema revision of the database."""
-    from treatyflow.store import migrate
+    from treatyflow.app import schema
 
-    store = app.store()
-    rev, head = migrate.current(store), migrate.head()
+    st = schema.state(app.workspace().store)
     if as_json:
-        emit_json({"current": rev, "head": head, "up_to_date": rev == head})
+        emit_json(st.to_dict())
     else:
+        rev, head = st.current, st.head
         click.echo(f"{rev or 'empty'}{' (head)' if rev == head else f' (head is {head})'}")
 
 
@@ -65,9 +62,9 @@ def current(app: AppContext, as_json: bool) -> None:
 @json_option
 def history(as_json: bool) -> None:
     """List the schema revisions, oldest first."""
-    from treatyflow.store import migrate
+    from treatyflow.app import schema
 
-    revs = migrate.history()
+    revs = schema.history()
     if as_json:
         emit_json([{"revision": r, "down_revision": d, "message": m} for r, d, m in revs])
     else:
@@ -100,94 +97,48 @@ def pending(
     """What happens next, when, and who must act: every open case, nearest date first."""
     from treatyflow.values import parse_timestamp
 
-    svc = app.service()
-    day = parse_on(as_of, "--as-of") or svc.today()
+    ws = app.workspace()
+    day = parse_on(as_of, "--as-of") or ws.today()
     stamp = parse_timestamp(known_at) if known_at else None
     if as_json:
-        _stream_pending_json(svc.iter_pending(as_of=day, known_at=stamp), day, stamp, group_by)
+        out = binary_stdout()
+        ws.write_pending_json(out, as_of=day, known_at=stamp, group_by=group_by)
+        out.flush()
         return
-    items = svc.pending(as_of=day, known_at=stamp)
-    if not items:
+    listing = ws.pending(as_of=day, known_at=stamp, group_by=group_by)
+    if not listing.cases:
         click.echo(f"Nothing pending as of {day.isoformat()}.")
         return
-    groups = _groups(items, group_by) if group_by else {"": [i["id"] for i in items]}
-    by_id = {i["id"]: i for i in items}
+    groups = listing.groups or {"": tuple(i.id for i in listing.cases)}
+    by_id = {i.id: i for i in listing.cases}
     for name, ids in groups.items():
         table(
             f"Pending as of {day.isoformat()}" + (f" - {group_by}: {name}" if name else ""),
             ["case", "state", "next date", "next steps (who acts)", "flags"],
-            [_pending_row(by_id[i]) for i in ids],
+            [pending_row(by_id[i]) for i in ids],
         )
 
 
-def _pending_row(item: dict[str, Any]) -> list[Any]:
+def pending_row(item: PendingItem) -> list[Any]:
+    """One row of the pending table."""
     steps = []
-    for s in item["steps"]:
-        if s["clock"]:
+    for s in item.steps:
+        if s.clock:
             continue
-        mark = "" if s["ready"] else " [blocked: " + "; ".join(s["guards_not_met"]) + "]"
-        steps.append(f"{s['trigger']} ({s['institution'] or '?'}){mark}")
-    for c in item["clocks"]:
-        if c["status"] in ("running", "due", "suspended"):
-            steps.append(f"clock {c['name']}: {c['status']} {c['due_on'] or ''}".rstrip())
-    flags = [f for f, on in (("OVERDUE", item["overdue"]), ("BLOCKED", item["blocked"])) if on]
+        mark = "" if s.ready else " [blocked: " + "; ".join(s.guards_not_met) + "]"
+        steps.append(f"{s.trigger} ({s.institution or '?'}){mark}")
+    for c in item.clocks:
+        if c.status.value in ("running", "due", "suspended"):
+            due = c.due_on.isoformat() if c.due_on else ""
+            steps.append(f"clock {c.name}: {c.status.value} {due}".rstrip())
+    flags = [f for f, on in (("OVERDUE", item.overdue), ("BLOCKED", item.blocked)) if on]
     return [
-        item["id"],
-        item["state"],
-        item["next_date"] or "-",
+        item.id,
+        item.state,
+        item.next_date.isoformat() if item.next_date else "-",
         "; ".join(steps) or "-",
-        ", ".join(flags + item["flags"]) or "-",
+        ", ".join(flags + list(item.flags)) or "-",
     ]
-
-
-def _stream_pending_json(
-    items: Iterator[dict[str, Any]], day: Any, stamp: str | None, group_by: str | None
-) -> None:
-    """``pending --json``: each item encoded as it is computed, the listing sorted by its
-    keys alone (flat memory over any number of cases; the same bytes as one json.dumps)."""
-    from treatyflow.service import pending_order
-    from treatyflow.streamjson import Spool, write_document
-
-    keys: dict[str, list[str]] = {}
-    with Spool(2) as spool:
-        for item in items:
-            spool.add(item, key=pending_order(item))
-            if group_by:
-                keys[item["id"]] = _group_keys(item, group_by)
-        fields: list[tuple[str, Any]] = [
-            ("as_of", day.isoformat()),
-            ("known_at", stamp),
-            ("cases", spool),
-        ]
-        if group_by:
-            groups: dict[str, list[str]] = {}
-            for _, _, case_id in spool.ordered_keys():
-                for key in keys[case_id]:
-                    groups.setdefault(key, []).append(case_id)
-            fields.append(("groups", dict(sorted(groups.items()))))
-        out = binary_stdout()
-        write_document(out, fields)
-        out.flush()
-
-
-def _group_keys(item: dict[str, Any], group_by: str) -> list[str]:
-    """The groups (``--by``) a pending item belongs to, sorted."""
-    if group_by == "actor":
-        keys = {s["institution"] or "unknown" for s in item["steps"] if not s["clock"]}
-        if any(c["status"] in ("running", "due") for c in item["clocks"]):
-            keys.add("system (clock)")
-        keys = keys or {"nobody"}
-    else:
-        keys = {item[group_by]}
-    return sorted(keys)
-
-
-def _groups(items: list[dict[str, Any]], group_by: str) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for item in items:
-        for key in _group_keys(item, group_by):
-            groups.setdefault(key, []).append(item["id"])
-    return dict(sorted(groups.items()))
 
 
 @click.command()
@@ -203,20 +154,24 @@ def tick(app: AppContext, as_of: str | None, as_json: bool) -> None:
     """Fire every clock that has come due, as events by actor 'system'."""
     from treatyflow.cli.output import progress_bar
 
-    svc = app.service()
-    day = parse_on(as_of, "--as-of") or svc.today()
-    ids = [c["id"] for c in svc.list_cases()]
-    fired: list[dict[str, Any]] = []
-    with progress_bar(len(ids), "Ticking cases") as step:
-        for case_id in ids:
-            fired += svc.tick_case(case_id, day)
-            step()
+    ws = app.workspace()
+    day = parse_on(as_of, "--as-of") or ws.today()
+    with progress_bar(ws.count_cases(), "Ticking cases") as step:
+        result = ws.tick(as_of=day, progress=step)
     if as_json:
-        emit_json({"as_of": day.isoformat(), "fired": fired})
-        return
-    for f in fired:
-        click.echo(f"{f['case']}: {f['clock']} fired on {f['on']} -> {f['to_state']}")
-    click.echo(f"{len(fired)} clock(s) fired as of {day.isoformat()}.")
+        emit_json(result.to_dict())
+    else:
+        for f in result.fired:
+            click.echo(f"{f.case}: {f.clock} fired on {f.on.isoformat()} -> {f.to_state}")
+        for failure in result.failed:
+            click.echo(f"{failure.case}: could not fire: {failure.error}", err=True)
+        click.echo(f"{len(result.fired)} clock(s) fired as of {day.isoformat()}.")
+    if result.failed:
+        raise click.ClickException(
+            f"{len(result.failed)} case(s) could not be ticked: "
+            + ", ".join(f.case for f in result.failed)
+            + "; the other clocks fired."
+        )
 
 
 @click.command()
@@ -246,65 +201,42 @@ def verify(
     With --bundle, check an export file instead, offline. With --checkpoint, also check
     the database (or the bundle) against a checkpoint written earlier.
     """
-    heads = None
-    if checkpoint_path is not None:
-        from treatyflow.checkpoint import load_checkpoint
-
-        heads = load_checkpoint(checkpoint_path)
     if bundle_path is not None:
-        _verify_bundle(bundle_path, heads, as_json)
+        _verify_bundle(bundle_path, checkpoint_path, as_json)
         return
-    svc = app.service()
-    count, faults = svc.check_chains()
-    if heads is not None:
-        from treatyflow.checkpoint import check_store
-
-        faults = sorted(faults + check_store(app.store(), heads), key=lambda f: (f.case_id, f.seq))
+    result = app.workspace().verify(checkpoint=checkpoint_path)
     if as_json:
-        doc: dict[str, Any] = {
-            "ok": not faults,
-            "cases": count,
-            "problems": [{"case": f.case_id, "seq": f.seq, "reason": f.reason} for f in faults],
-        }
-        if heads is not None:
-            doc["checkpoint"] = {"path": str(checkpoint_path), "cases": len(heads)}
-        emit_json(doc)
+        emit_json(result.to_dict())
     else:
-        for f in faults:
+        for f in result.problems:
             click.echo(f"FAIL {f}")
-        if not faults:
-            extra = f"; checkpoint of {len(heads)} case(s) holds" if heads is not None else ""
-            click.echo(f"ok: {count} case(s), every chain verifies{extra}")
-    if faults:
+        if result.ok:
+            cp = result.checkpoint
+            extra = f"; checkpoint of {cp['cases']} case(s) holds" if cp is not None else ""
+            click.echo(f"ok: {result.cases} case(s), every chain verifies{extra}")
+    if not result.ok:
         raise SystemExit(1)
 
 
-def _verify_bundle(path: Path, heads: list[tuple[str, int, str]] | None, as_json: bool) -> None:
+def _verify_bundle(path: Path, checkpoint_path: Path | None, as_json: bool) -> None:
     """verify --bundle: the file only, never the database."""
-    from treatyflow.bundle import read_bundle
+    from treatyflow.app.workspace import verify_bundle
 
-    bundle = read_bundle(path)
-    problems = list(bundle.problems)
-    if heads is not None and bundle.ok:
-        from treatyflow.checkpoint import compare
-
-        current = {c: (v, h) for c, v, h in bundle.heads()}
-        problems += [str(f) for f in compare(heads, current, bundle.event_hash_at)]
+    result = verify_bundle(path, checkpoint=checkpoint_path)
     if as_json:
-        doc = bundle.summary()
-        doc["ok"], doc["problems"] = not problems, problems
-        emit_json(doc)
+        emit_json({k: v for k, v in result.to_dict().items() if k != "checkpoint"})
     else:
-        for problem in problems:
+        for problem in result.problems:
             click.echo(f"FAIL {problem}")
-        if not problems:
-            c = bundle.counts()
-            extra = f"; checkpoint of {len(heads)} case(s) holds" if heads is not None else ""
+        if result.ok:
+            c = result.counts
+            cp = result.details.get("checkpoint")
+            extra = f"; checkpoint of {cp['cases']} case(s) holds" if cp is not None else ""
             click.echo(
                 f"ok: {path} verifies: {c['cases']} case(s), {c['events']} event(s), "
                 f"{c['definitions']} definition(s){extra}"
             )
-    if problems:
+    if not result.ok:
         raise SystemExit(1)
 
 
@@ -323,16 +255,14 @@ def _verify_bundle(path: Path, heads: list[tuple[str, int, str]] | None, as_json
 @pass_app
 def export(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
     """Write the whole database as a self-describing, verifiable JSON Lines bundle."""
-    from treatyflow.bundle import export_bundle
-
-    trailer = export_bundle(app.store(), output, force=force)
+    result = app.workspace().export(output, force=force)
     if as_json:
-        emit_json({"bundle": str(output), **{k: v for k, v in trailer.items() if k != "type"}})
+        emit_json(result.to_dict())
     else:
-        c = trailer["counts"]
+        c = result.counts
         click.echo(
             f"exported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
-            f"definition(s) to {output} (heads {trailer['heads_digest']})"
+            f"definition(s) to {output} (heads {result.heads_digest})"
         )
 
 
@@ -342,20 +272,20 @@ def export(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
 @pass_app
 def import_(app: AppContext, bundle_path: Path, as_json: bool) -> None:
     """Load a bundle into an empty database; refuses a bundle that does not verify."""
-    from treatyflow.bundle import import_bundle, read_bundle
+    from treatyflow.app.workspace import verify_bundle
     from treatyflow.errors import BundleInvalid
 
-    bundle = read_bundle(bundle_path)
-    if not bundle.ok:  # before the database is even opened: nothing is written
-        raise BundleInvalid(bundle.problems)
-    result = import_bundle(app.store(create=True), bundle)
+    checked = verify_bundle(bundle_path)
+    if not checked.ok:  # before the database is even opened: nothing is written
+        raise BundleInvalid(checked.problems)
+    result = app.workspace(create=True).import_bundle(bundle_path)
     if as_json:
-        emit_json({"bundle": str(bundle_path), **result})
+        emit_json(result.to_dict())
     else:
-        c = result["imported"]
+        c = result.counts
         click.echo(
             f"imported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
-            f"definition(s) (heads {result['heads_digest']})"
+            f"definition(s) (heads {result.heads_digest})"
         )
 
 
@@ -374,10 +304,8 @@ def import_(app: AppContext, bundle_path: Path, as_json: bool) -> None:
 @pass_app
 def checkpoint(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
     """Write every case's chain head and a digest over them, to keep elsewhere."""
-    from treatyflow.checkpoint import write_checkpoint
-
-    doc = write_checkpoint(app.store(), output, force=force)
+    result = app.workspace().checkpoint(output, force=force)
     if as_json:
-        emit_json({"checkpoint": str(output), "cases": doc["count"], "digest": doc["digest"]})
+        emit_json(result.to_dict())
     else:
-        click.echo(f"checkpoint of {doc['count']} case(s) written to {output}: {doc['digest']}")
+        click.echo(f"checkpoint of {result.cases} case(s) written to {output}: {result.digest}")

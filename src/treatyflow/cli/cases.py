@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,11 +11,16 @@ from treatyflow.cli.options import (
     actor_option,
     json_option,
     note_option,
+    parse_facts,
     parse_on,
     parse_sources,
     sources_options,
+    split_assignment,
 )
 from treatyflow.cli.output import emit_json, keyvalues, table
+
+if TYPE_CHECKING:
+    from treatyflow.results import CaseView
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -77,24 +82,24 @@ def open_(
     as_json: bool,
 ) -> None:
     """Open a case and print its id."""
-    view = app.service().open_case(
+    view = app.workspace().open_case(
         country=country,
         treaty=treaty,
         procedure=procedure,
         action=action,
-        case_id=case_id,
+        id=case_id,
         at=at,
         on=parse_on(on),
-        facts=facts,
+        facts=parse_facts(facts),
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
         actor=actor,
         out_of_procedure=out_of_procedure,
     )
     if as_json:
-        emit_json(view)
+        emit_json(view.to_dict())
     else:
-        click.echo(view["id"])
+        click.echo(view.id)
 
 
 @case.command()
@@ -141,7 +146,7 @@ def advance(
     as_json: bool,
 ) -> None:
     """Fire TRIGGER on CASE_ID as of the legal date --on."""
-    view = app.service().advance(
+    view = app.workspace().advance(
         case_id,
         trigger,
         on=parse_on(on),
@@ -151,7 +156,6 @@ def advance(
         out_of_procedure=out_of_procedure,
         to=to,
         backdate=backdate,
-        view=as_json,
     )
     _changed(view, as_json)
 
@@ -187,15 +191,16 @@ def set_fact(
 
     VALUE is true, false, an ISO date, a number or text.
     """
-    view = app.service().set_fact(
+    name, value = split_assignment(assignment)
+    view = app.workspace().set_fact(
         case_id,
-        assignment,
+        name,
+        value,
         on=parse_on(on),
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
         backdate=backdate,
-        view=as_json,
     )
     _changed(view, as_json)
 
@@ -220,13 +225,12 @@ def note(
     as_json: bool,
 ) -> None:
     """Add a note (and sources) to a case's log."""
-    view = app.service().note(
+    view = app.workspace().note(
         case_id,
         text,
         on=parse_on(on),
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
-        view=as_json,
     )
     _changed(view, as_json)
 
@@ -258,7 +262,7 @@ def record(
 
     TYPE is objection, finding, judgment, press-report, statement or other.
     """
-    view = app.service().record(
+    view = app.workspace().record(
         case_id,
         record_type,
         on=parse_on(on),
@@ -266,7 +270,6 @@ def record(
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
-        view=as_json,
     )
     _changed(view, as_json)
 
@@ -293,14 +296,13 @@ def correct(
     as_json: bool,
 ) -> None:
     """Correct the legal date of event SEQ; the old event stays, clocks are recomputed."""
-    view = app.service().correct(
+    view = app.workspace().correct(
         case_id,
         seq,
         on=parse_on(on),
         reason=reason,
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
-        view=as_json,
     )
     _changed(view, as_json)
 
@@ -319,54 +321,57 @@ def show(
     """Show a case: state, facts, clocks, next steps."""
     from treatyflow.values import parse_timestamp
 
-    view = app.service().show(
+    view = app.workspace().case(
         case_id,
         as_of=parse_on(as_of, "--as-of"),
         known_at=parse_timestamp(known_at) if known_at else None,
     )
     if as_json:
-        emit_json(view)
+        emit_json(view.to_dict())
         return
     print_case(view)
 
 
-def print_case(view: dict[str, Any]) -> None:
+def print_case(view: CaseView) -> None:
+    doc = view.to_dict()
     keyvalues(
         [
-            ("case", view["id"]),
-            ("country", view["country"]),
-            ("treaty", f"{view['treaty']} ({view['treaty_name']})"),
-            ("action", view["action"]),
-            ("procedure", f"{view['procedure']} {view['procedure_hash'][:19]}"),
-            ("state", f"{view['state']} ({view['state_title']})"),
-            ("version", view["version"]),
-            ("effective on", view["effective_on"] or "-"),
-            ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in view["facts"].items()) or "-"),
-            ("flags", ", ".join(view["flags"]) or "-"),
+            ("case", view.id),
+            ("country", view.country),
+            ("treaty", f"{view.treaty} ({view.treaty_name})"),
+            ("action", view.action),
+            ("procedure", f"{view.procedure} {view.procedure_hash[:19]}"),
+            ("state", f"{view.state} ({view.state_title})"),
+            ("version", view.version),
+            ("effective on", doc["effective_on"] or "-"),
+            ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in doc["facts"].items()) or "-"),
+            ("flags", ", ".join(view.flags) or "-"),
         ]
     )
-    if view["clocks"]:
+    if view.clocks:
         table(
             "Clocks",
             ["clock", "status", "due on", "basis"],
-            [[c["name"], c["status"], c["due_on"] or "-", c["basis"]] for c in view["clocks"]],
+            [[c.name, c.status.value, _day(c.due_on), c.basis] for c in view.clocks],
         )
-    if view["steps"]:
+    if view.steps:
         table(
             "Next steps",
             ["trigger", "to", "who acts", "ready"],
             [
                 [
-                    s["trigger"],
-                    s["to_state"],
-                    s["institution"] or "-",
-                    "clock"
-                    if s["clock"]
-                    else ("yes" if s["ready"] else "; ".join(s["guards_not_met"])),
+                    s.trigger,
+                    s.to_state,
+                    s.institution or "-",
+                    "clock" if s.clock else ("yes" if s.ready else "; ".join(s.guards_not_met)),
                 ]
-                for s in view["steps"]
+                for s in view.steps
             ],
         )
+
+
+def _day(day: Any) -> str:
+    return "-" if day is None else str(day.isoformat())
 
 
 def _fmt(value: Any) -> str:
@@ -394,11 +399,14 @@ def history(
     """List a case's events, oldest first."""
     from treatyflow.values import parse_timestamp
 
-    events = app.service().history(
-        case_id,
-        as_of=parse_on(as_of, "--as-of"),
-        known_at=parse_timestamp(known_at) if known_at else None,
-    )
+    events = [
+        e.to_dict()
+        for e in app.workspace().history(
+            case_id,
+            as_of=parse_on(as_of, "--as-of"),
+            known_at=parse_timestamp(known_at) if known_at else None,
+        )
+    ]
     if as_json:
         emit_json(events)
         return
@@ -440,7 +448,7 @@ def _step(event: dict[str, Any]) -> str:
 @pass_app
 def list_(app: AppContext, as_json: bool) -> None:
     """List every case."""
-    cases = app.service().list_cases()
+    cases = [c.to_dict() for c in app.workspace().cases()]
     if as_json:
         emit_json(cases)
         return
@@ -462,8 +470,8 @@ def list_(app: AppContext, as_json: bool) -> None:
     )
 
 
-def _changed(view: dict[str, Any], as_json: bool) -> None:
+def _changed(view: CaseView, as_json: bool) -> None:
     if as_json:
-        emit_json(view)
+        emit_json(view.to_dict())
     else:
-        click.echo(f"{view['id']}: {view['state']} (version {view['version']})")
+        click.echo(f"{view.id}: {view.state} (version {view.version})")

@@ -1,29 +1,35 @@
-"""What every command shares: options from the root group and lazily opened services."""
+"""What every command shares: the root group's options and the workspace opened on first use."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from treatyflow.app.workspace import Workspace
     from treatyflow.catalog import Catalog
-    from treatyflow.service import Service
-    from treatyflow.store import Store
 
 
 class AppContext:
-    """The root group's options, and the catalogue, store and service opened on first use."""
+    """The root group's options, and the :class:`Workspace` opened on first use."""
 
     def __init__(self, db: str, workflows: str | None, debug: bool) -> None:
         self.db = db
         self.workflows = workflows
         self.debug = debug
+        self._workspace: Any = None
         self._catalog: Any = None
-        self._store: Any = None
-        self._service: Any = None
+
+    def workspace(self, *, create: bool = False) -> Workspace:
+        """The workspace on ``--db`` (created and migrated first with ``create``)."""
+        if self._workspace is None:
+            from treatyflow.app.workspace import open as open_workspace
+
+            self._workspace = open_workspace(self.db, workflows=self.workflows, create=create)
+        return self._workspace  # type: ignore[no-any-return]
 
     def catalog(self) -> Catalog:
+        """The definitions (shipped, and ``--workflows``), without opening the database."""
         if self._catalog is None:
             from treatyflow.catalog import load_catalog
 
@@ -31,48 +37,16 @@ class AppContext:
         return self._catalog  # type: ignore[no-any-return]
 
     def workflow_dirs(self) -> list[Path]:
-        from treatyflow.catalog import shipped_workflows
+        from treatyflow.app.workspace import workflow_dirs
 
-        dirs = [shipped_workflows()]
-        if self.workflows:
-            extra = Path(self.workflows)
-            if not os.path.isdir(extra):  # unlike Path.is_dir, never raises (a name too long)
-                from treatyflow.errors import InvalidInput
-
-                raise InvalidInput(
-                    "--workflows",
-                    self.workflows,
-                    f"--workflows {self.workflows!r} is not a directory.",
-                )
-            dirs.append(extra)
-        return dirs
-
-    def store(self, *, create: bool = False) -> Store:
-        if self._store is None:
-            from treatyflow.store import open_store
-
-            self._store = open_store(self.db, create=create)
-        return self._store  # type: ignore[no-any-return]
-
-    def service(self) -> Service:
-        if self._service is None:
-            from treatyflow.service import Service
-
-            self._service = Service(self.store(), self.catalog)
-        return self._service  # type: ignore[no-any-return]
+        return workflow_dirs(self.workflows)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.engine.dispose()
+        if self._workspace is not None:
+            self._workspace.close()
 
 
 def default_actor() -> str:
-    env = os.environ.get("TREATYFLOW_ACTOR")
-    if env:
-        return env
-    import getpass
+    from treatyflow.app.workspace import default_actor as actor
 
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+    return actor()

@@ -63,3 +63,18 @@ def parse_on(value: str | None, field: str = "--on") -> Any:
     from treatyflow.values import parse_date
 
     return None if value is None else parse_date(value, field)
+
+
+def split_assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` as typed after ``set-fact`` or ``--fact``: (name, value text)."""
+    from treatyflow.errors import InvalidInput
+
+    if "=" not in text:
+        raise InvalidInput("fact", text, f"{text!r} is not NAME=VALUE (e.g. armed_conflict=true).")
+    name, _, value = text.partition("=")
+    return name.strip(), value
+
+
+def parse_facts(assignments: tuple[str, ...]) -> dict[str, str]:
+    """Repeated ``--fact NAME=VALUE`` options as name -> value text (the last one wins)."""
+    return dict(split_assignment(a) for a in assignments)

@@ -205,7 +205,7 @@ def diagram(app: AppContext, procedure: str, fmt: str, case_id: str | None, as_j
     proc = app.catalog().procedure(procedure)
     path: list[str] = []
     if case_id:
-        path = [e["to_state"] for e in app.service().history(case_id) if e["to_state"]]
+        path = [e.to_state for e in app.workspace().history(case_id) if e.to_state]
     text = engine.mermaid(proc, path) if fmt == "mermaid" else engine.dot(proc, path)
     if as_json:
         emit_json({"procedure": proc.id, "format": fmt, "highlight": path, "diagram": text})

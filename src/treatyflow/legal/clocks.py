@@ -70,6 +70,10 @@ class Clock:
             "explanation": self.explanation,
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """The same as :meth:`to_json` (the name every API result shares)."""
+        return self.to_json()
+
 
 def evaluate_clock(
     name: str,

@@ -29,7 +29,13 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from treatyflow.errors import ConcurrentUpdate, StoreError, StoreUnavailable
+from treatyflow.errors import (
+    ConcurrentUpdate,
+    DatabaseNotInitialised,
+    StoreBusy,
+    StoreError,
+    StoreUnavailable,
+)
 from treatyflow.events import Event, EventKind
 from treatyflow.redaction import redact, redact_url
 from treatyflow.store.schema import cases, definitions, events
@@ -39,10 +45,6 @@ BUSY_TIMEOUT_MS = 10_000
 BATCH_SIZE = 1000
 #: SQLSTATEs a PostgreSQL transaction may be retried after.
 RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization_failure, deadlock_detected
-
-
-class StoreBusy(StoreError):
-    """A transient conflict: SQLite busy/locked, PostgreSQL 40001/40P01. Retried."""
 
 
 @dataclass
@@ -223,10 +225,6 @@ class Store:
             batch.append(_event_from_tuple(row))
         if current is not None:
             yield current, batch
-
-    def all_events(self, conn: Connection) -> Iterator[Event]:
-        for row in conn.execute(sa.select(events).order_by(events.c.case_id, events.c.seq)):
-            yield event_from_row(row._mapping)
 
     # -- definitions ------------------------------------------------------------------
     def save_definition(
@@ -485,7 +483,7 @@ def event_from_row(row: Any) -> Event:
 
 
 def _integrity(exc: IntegrityError) -> StoreError:
-    return StoreError("the database refused a duplicate write; run the command again.")
+    return StoreError("the database refused a duplicate write.")
 
 
 _BUSY = ("database is locked", "database is busy", "could not serialize", "deadlock detected")
@@ -505,12 +503,10 @@ def _operational(exc: DBAPIError, url: str) -> StoreError:
     lowered = message.lower()
     code = getattr(exc.orig, "sqlstate", None)
     if any(m in lowered for m in _BUSY) or code in RETRYABLE_SQLSTATES:
-        return StoreBusy(
-            f"the database is busy ({message}); another analyst is writing, run the command again."
-        )
+        return StoreBusy(f"the database is busy ({message}): another analyst is writing.")
     if "no such table" in lowered or ("does not exist" in lowered and "relation" in lowered):
-        return StoreUnavailable(
-            f"the database {redact_url(url)} has no treatyflow tables; run 'treatyflow init'."
+        return DatabaseNotInitialised(
+            redact_url(url), f"the database {redact_url(url)} has no treatyflow tables."
         )
     return StoreUnavailable(f"database error on {redact(url, url)}: {message}")
 
@@ -528,9 +524,7 @@ def open_store(db: str, *, create: bool = False) -> Store:
             path = Path(database)
             if not path.exists():
                 if not create:
-                    raise StoreUnavailable(
-                        f"no database at {database}; run 'treatyflow init' to create it."
-                    )
+                    raise DatabaseNotInitialised(database, f"no database at {database}.")
                 _create_private_file(path)
         engine = _sqlite_engine(url, database)
         _configure_sqlite(engine)
@@ -552,7 +546,11 @@ def _sqlite_engine(url: str, database: str) -> Engine:
     (which the CLI calls on exit) closes it, so the WAL is still checkpointed at the end.
     """
     if not database or database == ":memory:":
-        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+        # One in-memory database lives as long as its one connection: every transaction of
+        # the engine (from any thread, one at a time) uses that connection.
+        return sa.create_engine(
+            url, poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+        )
     return sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=8)
 
 

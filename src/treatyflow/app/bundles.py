@@ -1,0 +1,63 @@
+"""Bundles: the whole database as one self-describing, verifiable JSON Lines file.
+
+``export`` writes it; ``import_bundle`` loads one into an empty database, refusing one that
+does not verify; :func:`verify_bundle` checks a file offline, with no database at all.
+The file format and its checks live in :mod:`treatyflow.bundle`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from treatyflow import checkpoint as checkpoints
+from treatyflow.app.core import Core
+from treatyflow.bundle import export_bundle, heads_digest, import_bundle, read_bundle
+from treatyflow.errors import BundleInvalid
+from treatyflow.results import BundleResult
+
+
+def export(core: Core, path: Path, *, force: bool = False) -> BundleResult:
+    """Write the whole database to ``path`` (atomically)."""
+    trailer = export_bundle(core.store, path, force=force)
+    details = {k: v for k, v in trailer.items() if k != "type"}
+    return BundleResult(
+        bundle=str(path),
+        counts=trailer["counts"],
+        heads_digest=trailer["heads_digest"],
+        details=details,
+    )
+
+
+def import_(core: Core, path: Path) -> BundleResult:
+    """Load the bundle at ``path`` into the (empty) database in one transaction."""
+    bundle = read_bundle(path)
+    if not bundle.ok:  # before the database is touched: nothing is written
+        raise BundleInvalid(bundle.problems)
+    result = import_bundle(core.store, bundle)
+    return BundleResult(
+        bundle=str(path),
+        counts=result["imported"],
+        heads_digest=result["heads_digest"],
+        details=result,
+    )
+
+
+def verify_bundle(path: Path, *, checkpoint: Path | None = None) -> BundleResult:
+    """Check the bundle at ``path`` offline (and, with ``checkpoint``, against it)."""
+    heads = checkpoints.load_checkpoint(checkpoint) if checkpoint is not None else None
+    bundle = read_bundle(path)
+    problems = list(bundle.problems)
+    if heads is not None and bundle.ok:
+        current = {c: (v, h) for c, v, h in bundle.heads()}
+        problems += [str(f) for f in checkpoints.compare(heads, current, bundle.event_hash_at)]
+    details = bundle.summary()
+    details["ok"], details["problems"] = not problems, problems
+    if heads is not None:
+        details["checkpoint"] = {"path": str(checkpoint), "cases": len(heads)}
+    return BundleResult(
+        bundle=str(path),
+        counts=bundle.counts(),
+        heads_digest=heads_digest(bundle.heads()) if bundle.cases else None,
+        problems=tuple(problems),
+        details=details,
+    )

@@ -1,0 +1,286 @@
+"""What every capability of the app layer shares: the store, the definitions, the clock.
+
+:class:`Core` is the unit of work's home. :meth:`Core.change` runs one change in one write
+transaction (read the case row and its pinned definitions, build the event, append it with a
+version check, commit), retried a bounded number of times on a conflict with a concurrent
+writer; :meth:`Core.definitions_for` gives the definition versions a case was opened under.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from treatyflow import engine
+from treatyflow.catalog import Catalog, content_hash
+from treatyflow.chain import event_hash
+from treatyflow.definitions.procedure import Procedure
+from treatyflow.definitions.treaty import Treaty
+from treatyflow.errors import CaseNotFound, NotFound, StoreError
+from treatyflow.events import Event, EventKind, utc_now
+from treatyflow.evidence import Source
+from treatyflow.projection import CaseState, fold, select
+from treatyflow.store.sql import CaseRecord, Store, is_retryable
+from treatyflow.values import check_text, source_json
+
+T = TypeVar("T")
+
+RETRIES = 8
+RETRY_BASE = 0.01
+RETRY_CAP = 0.5
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The procedure and treaty versions a case runs under."""
+
+    procedure: Procedure
+    treaty: Treaty
+    machine: engine.ProcedureMachine
+
+
+class Core:
+    """The store, the catalogue of definitions and the clock one workspace works with.
+
+    ``catalog`` may be a callable that loads it: work that needs no definitions (listing
+    cases, verifying chains) then never reads the YAML files.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog | Callable[[], Catalog],
+        *,
+        now: Callable[[], str] = utc_now,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.store = store
+        self._catalog = catalog
+        self.now = now
+        self.today = today
+        self._definitions: dict[tuple[str, str], Definitions] = {}
+
+    @property
+    def catalog(self) -> Catalog:
+        if not isinstance(self._catalog, Catalog):
+            self._catalog = self._catalog()
+        return self._catalog
+
+    # ------------------------------------------------------------------ reading a case
+    def record(self, conn: Any, case_id: str) -> CaseRecord:
+        """The case row of ``case_id``; :class:`CaseNotFound` if there is none."""
+        check_text(case_id, "case id", 200)  # undecodable argv bytes never reach the driver
+        record = self.store.get_case(conn, case_id)
+        if record is None:
+            raise CaseNotFound(case_id)
+        return record
+
+    def definitions_for(self, conn: Any, record: CaseRecord) -> Definitions:
+        """The procedure and treaty versions the case was opened under (cached by hash)."""
+        key = (record.procedure_hash, record.treaty_hash)
+        cached = self._definitions.get(key)
+        if cached is not None:
+            return cached
+        proc = self._pinned(conn, record.procedure_hash, "procedure", record.procedure)
+        treaty = self._pinned(conn, record.treaty_hash, "treaty", record.treaty)
+        assert isinstance(proc, Procedure) and isinstance(treaty, Treaty)
+        defs = Definitions(proc, treaty, engine.machine_for(proc, record.procedure_hash))
+        self._definitions[key] = defs
+        return defs
+
+    def _pinned(self, conn: Any, digest: str, kind: str, ident: str) -> Procedure | Treaty:
+        """The definition version a case was opened under: the current one if its content
+        hash is the pinned one, else the snapshot stored when the case was opened.
+
+        Only "this definition is not defined any more" falls back to the snapshot; a set of
+        definitions that fails to load is an error of its own and is raised as it is.
+        """
+        model: type[Procedure] | type[Treaty] = Procedure if kind == "procedure" else Treaty
+        try:
+            current = (
+                self.catalog.procedure(ident)
+                if kind == "procedure"
+                else self.catalog.treaty(ident)
+            )
+        except NotFound:
+            current = None
+        if current is not None and content_hash(current) == digest:
+            return current
+        content = self.store.load_definition(conn, digest)
+        if content is None:
+            raise StoreError(
+                f"the {kind} {ident!r} version {digest[:19]} is missing from the database."
+            )
+        return model.model_validate_json(content)
+
+    def current_procedure_hash(self, procedure_id: str) -> str | None:
+        """The content hash of the procedure as the definitions have it now; None if they no
+        longer define it."""
+        try:
+            return self.catalog.procedure_hash(procedure_id)  # cached
+        except NotFound:
+            return None
+
+    def fold(
+        self,
+        record: CaseRecord,
+        defs: Definitions,
+        events: Sequence[Event],
+        *,
+        as_of: dt.date | None,
+        known_at: str | None = None,
+    ) -> CaseState:
+        """The case's state, facts and clocks from its events visible at (as_of, known_at)."""
+        visible = select(events, as_of=as_of, known_at=known_at)
+        return fold(
+            visible,
+            procedure=defs.procedure,
+            treaty=defs.treaty,
+            action=record.action,
+            country=record.country,
+            as_of=as_of or self.today(),
+        )
+
+    # ------------------------------------------------------------------ writing
+    def change(
+        self,
+        case_id: str,
+        make: Callable[[CaseRecord, Definitions, ChangeContext], Event | None],
+        *,
+        as_of: dt.date | None = None,
+    ) -> tuple[CaseRecord, ChangeContext]:
+        """Run ``make`` on the case in one write transaction and append the event it returns.
+
+        ``make`` checks the step and returns the next event (unsealed: this chains it to the
+        case's head and hashes it), or None to write nothing. Returns the case row after the
+        change and what the change saw (its events, read in the same transaction, with the
+        new one appended).
+        """
+
+        def attempt() -> tuple[CaseRecord, ChangeContext]:
+            with self.store.write() as conn:
+                record = self.record(conn, case_id)
+                defs = self.definitions_for(conn, record)
+                ctx = ChangeContext(self, conn, record, defs, as_of)
+                ev = make(record, defs, ctx)
+                ctx.events  # noqa: B018 - read in this transaction: the caller's view needs them
+                if ev is None:
+                    return record, ctx
+                ev = seal(replace(ev, prev_hash=record.head_hash))
+                updated = replace(
+                    record,
+                    state=ev.to_state or record.state,
+                    version=record.version + 1,
+                    head_hash=ev.hash,
+                    last_on=max(record.last_on, ev.occurred_on.isoformat()),
+                    updated_at=ev.recorded_at,
+                )
+                if ev.kind is EventKind.SET_FACT:
+                    updated.facts = {**record.facts, **ev.data["facts"]}
+                self.store.append(conn, updated, record.version, ev)
+                ctx.appended(ev)
+                return updated, ctx
+
+        return retry(attempt)
+
+    def next_event(
+        self,
+        record: CaseRecord,
+        kind: EventKind,
+        *,
+        on: dt.date,
+        actor: str,
+        sources: Sequence[Source] = (),
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+    ) -> Event:
+        """The case's next event (unsealed: :meth:`change` chains it and hashes it)."""
+        return Event(
+            case_id=record.id,
+            seq=record.version + 1,
+            kind=kind,
+            occurred_on=on,
+            recorded_at=self.now(),
+            actor=actor,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            sources=tuple(source_json(s) for s in sources),
+            note=note,
+            data=data or {},
+        )
+
+
+class ChangeContext:
+    """What a change sees: the case row, its definitions, and, read only if asked for, its
+    events and what they fold to (a note or a fact needs neither: no O(n) read per write).
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        conn: Any,
+        record: CaseRecord,
+        defs: Definitions,
+        as_of: dt.date | None,
+    ) -> None:
+        self._core, self.conn, self._record, self.defs = core, conn, record, defs
+        self._as_of = as_of
+        self._events: list[Event] | None = None
+        self._state: CaseState | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        if self._events is None:
+            self._events = self._core.store.events(self.conn, self._record.id)
+        return self._events
+
+    @property
+    def state(self) -> CaseState:
+        if self._state is None:
+            self._state = self._core.fold(self._record, self.defs, self.events, as_of=self._as_of)
+        return self._state
+
+    def appended(self, ev: Event) -> None:
+        if self._events is not None:
+            self._events.append(ev)
+
+
+def seal(ev: Event) -> Event:
+    """The event with its hash (over every other field, ``prev_hash`` included)."""
+    return replace(ev, hash=event_hash(ev.hashed_fields()))
+
+
+def retry(attempt: Callable[[], T]) -> T:
+    """Run ``attempt``; on a conflict (``is_retryable``) run it again, at most RETRIES times.
+
+    Backoff is exponential with full jitter (a random sleep up to 10 ms, 20 ms, 40 ms ...,
+    capped at RETRY_CAP seconds), so writers that collided do not collide again in step.
+    After the last attempt the conflict's own error ("changed by someone else ... run the
+    command again", or "the database is busy ...") is raised.
+    """
+    for n in range(RETRIES):
+        try:
+            return attempt()
+        except StoreError as exc:
+            if not is_retryable(exc) or n == RETRIES - 1:
+                raise
+            delay = min(RETRY_CAP, RETRY_BASE * 2**n)
+            time.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
+    raise AssertionError("unreachable")
+
+
+def id_order(case_id: Any) -> tuple[bool, str]:
+    """A sort key for case ids as the database returns them: text, or (tampered) bytes."""
+    return (not isinstance(case_id, str), str(case_id))
+
+
+def iso_map(values: dict[str, dt.date | None]) -> dict[str, str | None]:
+    return {k: v.isoformat() if v else None for k, v in values.items()}

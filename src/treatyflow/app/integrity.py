@@ -1,0 +1,126 @@
+"""Integrity: verifying every case's hash chain, and checkpoints of the chain heads.
+
+On SQLite a fast pass (:mod:`treatyflow.store.chainscan`) clears the cases whose chain is
+certainly intact; the rest are checked here the exact way (:func:`verify_case`), in one
+snapshot. Where there is no such pass, every case is checked the exact way in one snapshot.
+(The pass's worker processes read snapshots of their own; a case they cleared was intact
+then, and logs are append-only.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from treatyflow import checkpoint as checkpoints
+from treatyflow.app.core import Core, id_order
+from treatyflow.chain import ChainFault, verify_events, verify_states
+from treatyflow.results import VerifyResult
+from treatyflow.store.sql import ChainHead
+
+#: A checkpoint's entries: (case id, version, head hash).
+Heads = list[tuple[str, int, str]]
+
+_NO_CASE_YET = object()
+
+
+def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
+    """Every case's chain (and, with ``checkpoint``, that nothing it recorded was truncated or
+    rewritten)."""
+    heads = checkpoints.load_checkpoint(checkpoint) if checkpoint is not None else None
+    count, faults = check_chains(core)
+    info = None
+    if heads is not None:
+        faults = sorted(
+            faults + check_against(core, heads), key=lambda f: (id_order(f.case_id), f.seq)
+        )
+        info = {"path": str(checkpoint), "cases": len(heads)}
+    return VerifyResult(cases=count, problems=tuple(faults), checkpoint=info)
+
+
+def check_chains(core: Core) -> tuple[int, list[ChainFault]]:
+    """(number of cases, the faults by case id)."""
+    scan = core.store.chain_scan()  # before the read: it may fork worker processes
+    with core.store.read() as conn:
+        if scan is None:
+            return _verify_all(core, conn)
+        faults = []
+        for case_id in sorted(set(scan.suspects), key=id_order):
+            head = core.store.chain_head(conn, case_id)
+            fault = verify_case(case_id, list(core.store.event_rows(conn, case_id)), head)
+            if fault:
+                faults.append(fault)
+        return scan.cases, faults
+
+
+def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
+    """Every case the exact way, from one stream of event rows ordered by (case, seq).
+
+    Every row is counted: a row whose case id is NULL forms a group of its own (and is
+    reported as the events of a case that does not exist), never silently skipped.
+    """
+    faults: list[ChainFault] = []
+    records = core.store.chain_heads(conn)
+    seen: set[Any] = set()
+    current: Any = _NO_CASE_YET
+    batch: list[dict[str, Any]] = []
+    for row in core.store.event_rows(conn):
+        if row["case_id"] != current or current is _NO_CASE_YET:
+            if current is not _NO_CASE_YET:
+                _add(faults, verify_case(current, batch, records.get(current)))
+            current, batch = row["case_id"], []
+            seen.add(current)
+        batch.append(row)
+    if current is not _NO_CASE_YET:
+        _add(faults, verify_case(current, batch, records.get(current)))
+    for case_id in sorted(set(records) - seen, key=id_order):
+        _add(faults, verify_case(case_id, [], records[case_id]))
+    return len(records), sorted(faults, key=lambda f: id_order(f.case_id))
+
+
+def _add(faults: list[ChainFault], fault: ChainFault | None) -> None:
+    if fault is not None:
+        faults.append(fault)
+
+
+def verify_case(
+    case_id: Any, rows: Sequence[dict[str, Any]], head: ChainHead | None
+) -> ChainFault | None:
+    """The first fault of one case's log (its rows by seq) against its case row, if any."""
+    if head is None:
+        if not rows:
+            return None
+        return ChainFault(case_id, rows[0]["seq"], "events of a case that does not exist")
+    if not rows:
+        return ChainFault(case_id, 1, "the case has no events")
+    fault = verify_events(
+        case_id, list(rows), expected_head=head.head_hash, expected_count=head.version
+    )
+    return fault or verify_states(case_id, list(rows), expected_state=head.state)
+
+
+def check_against(core: Core, heads: Heads) -> list[ChainFault]:
+    """What a checkpoint records that the database now contradicts."""
+    with core.store.read() as conn:
+        current = {c: (v, h) for c, v, h in core.store.heads(conn)}
+        return checkpoints.compare(
+            heads, current, lambda c, s: core.store.event_hash_at(conn, c, s)
+        )
+
+
+def make_checkpoint(core: Core) -> dict[str, Any]:
+    """The checkpoint document of the database's current state (one consistent snapshot)."""
+    from treatyflow.store.sql import newest_recorded_at
+
+    with core.store.read() as conn:
+        heads = core.store.heads(conn)
+        newest = newest_recorded_at(conn)
+    return checkpoints.document(heads, newest)
+
+
+def write_checkpoint(core: Core, path: Path, *, force: bool = False) -> dict[str, Any]:
+    """Write the checkpoint of the database's current state to ``path``; its document."""
+    doc = make_checkpoint(core)
+    checkpoints.write(path, doc, force=force)
+    return doc

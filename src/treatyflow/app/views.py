@@ -1,0 +1,135 @@
+"""Building the typed views of a case: ``case show`` (:class:`CaseView`) and a ``pending``
+item (:class:`PendingItem`), from the case row, its pinned definitions and its events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from treatyflow.app.core import Core, Definitions
+from treatyflow.definitions.procedure import Procedure
+from treatyflow.events import Event
+from treatyflow.legal.clocks import ClockStatus
+from treatyflow.projection import effective_on
+from treatyflow.results import CaseView, PendingItem, Step
+from treatyflow.store.sql import CaseRecord
+
+#: Clock flags that are also shown as flags of the case.
+CASE_LEVEL_CLOCK_FLAGS = ("month-end-review",)
+
+#: Clock statuses whose due date is still ahead of the case (pending's next date).
+OPEN_CLOCK = (ClockStatus.RUNNING, ClockStatus.DUE, ClockStatus.SUSPENDED)
+
+
+def case_view(
+    core: Core,
+    record: CaseRecord,
+    defs: Definitions,
+    events: Sequence[Event],
+    *,
+    as_of: dt.date | None,
+    known_at: str | None,
+) -> CaseView:
+    """The case as of ``as_of`` (default today), from the events recorded by ``known_at``."""
+    st = core.fold(record, defs, events, as_of=as_of, known_at=known_at)
+    state = st.state or record.state
+    day = as_of or core.today()
+    facts_now = st.facts_on(day)
+    steps = tuple(
+        Step(
+            trigger=step.spec.trigger,
+            title=step.spec.title,
+            to_state=step.spec.dest,
+            institution="system (clock)"
+            if step.spec.clock
+            else step.spec.institution or _institution(defs.procedure, state),
+            ready=step.ready,
+            guards_not_met=tuple(step.failures),
+            evidence=tuple(r.model_dump(mode="json") for r in step.spec.evidence),
+            clock=step.spec.clock,
+            optional=step.spec.optional,
+            contested=step.spec.contested is not None,
+        )
+        for step in defs.machine.steps(state, facts_now)
+    )
+    state_spec = defs.procedure.state(state)
+    current_hash = core.current_procedure_hash(record.procedure)
+    flags = list(st.flags)
+    for clock in st.clocks:
+        for flag in clock.flags:
+            if flag in CASE_LEVEL_CLOCK_FLAGS and flag not in flags:
+                flags.append(flag)
+    if current_hash != record.procedure_hash:
+        flags.append("procedure-changed")
+    return CaseView(
+        id=record.id,
+        country=record.country,
+        treaty=record.treaty,
+        treaty_name=defs.treaty.short_name,
+        procedure=record.procedure,
+        procedure_title=defs.procedure.title,
+        procedure_hash=record.procedure_hash,
+        procedure_current=current_hash == record.procedure_hash,
+        action=record.action,
+        state=state,
+        state_title=state_spec.title if state_spec else state,
+        final=bool(state_spec and state_spec.final),
+        version=st.version,
+        allowed=tuple(s.trigger for s in steps if not s.clock),
+        facts=st.facts.current(),
+        effective_on=effective_on(st.clocks),
+        clocks=tuple(st.clocks),
+        steps=steps,
+        opened_on=dt.date.fromisoformat(record.opened_on),
+        last_on=st.last_on,
+        head_hash=events[st.version - 1].hash if st.version else None,
+        flags=tuple(flags),
+        as_of=day,
+        known_at=known_at,
+    )
+
+
+def pending_item(view: CaseView) -> PendingItem:
+    """An open case as ``pending`` lists it.
+
+    The next date is the earliest date still open (a running, due or suspended clock's due
+    date); a deadline already met or a clock already satisfied is not next.
+    """
+    dates = [c.due_on for c in view.clocks if c.due_on and c.status in OPEN_CLOCK]
+    overdue = any(c.status is ClockStatus.DUE for c in view.clocks)
+    ready = [s for s in view.steps if s.ready and not s.clock]
+    running = any(c.status is ClockStatus.RUNNING for c in view.clocks)
+    return PendingItem(
+        id=view.id,
+        country=view.country,
+        treaty=view.treaty,
+        action=view.action,
+        state=view.state,
+        state_title=view.state_title,
+        next_date=min(dates) if dates else None,
+        overdue=overdue,
+        blocked=not ready and not running and not overdue,
+        steps=view.steps,
+        clocks=view.clocks,
+        effective_on=view.effective_on,
+        flags=view.flags,
+    )
+
+
+def group_keys(item: PendingItem, group_by: str) -> list[str]:
+    """The groups a pending item belongs to (``actor``, ``country`` or ``treaty``), sorted."""
+    if group_by == "actor":
+        keys = {s.institution or "unknown" for s in item.steps if not s.clock}
+        if any(c.status in (ClockStatus.RUNNING, ClockStatus.DUE) for c in item.clocks):
+            keys.add("system (clock)")
+        return sorted(keys or {"nobody"})
+    if group_by == "country":
+        return [item.country]
+    if group_by == "treaty":
+        return [item.treaty]
+    raise ValueError(f"cannot group pending cases by {group_by!r}")
+
+
+def _institution(procedure: Procedure, state: str) -> str | None:
+    spec = procedure.state(state)
+    return spec.institution if spec else None

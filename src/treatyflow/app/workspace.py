@@ -1,0 +1,630 @@
+"""The public Python API: :func:`open` a database and work with its cases.
+
+::
+
+    import treatyflow
+    with treatyflow.open("t.db", actor="analyst", create=True) as ws:
+        case = ws.open_case(country="LTU", treaty="ottawa", at="notified", on="2025-06-27")
+        case.effective_on            # datetime.date(2025, 12, 27)
+
+Every method is one call of the app layer: a change is one database transaction (nothing is
+written when it fails), a read is one consistent snapshot. Results are typed
+(:mod:`treatyflow.results`); their ``to_dict()`` is exactly what the CLI prints with
+``--json``. Errors are :class:`treatyflow.TreatyflowError` subclasses carrying their data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+from treatyflow.app import bundles, clocks, conformance, integrity, queries, writes
+from treatyflow.app import reports as report_assembly
+from treatyflow.app.core import Core
+from treatyflow.app.views import case_view
+from treatyflow.catalog import Catalog
+from treatyflow.definitions.treaty import FactValue
+from treatyflow.errors import InvalidInput
+from treatyflow.events import Event
+from treatyflow.evidence import Source
+from treatyflow.results import (
+    BundleResult,
+    CaseConformance,
+    CaseSummary,
+    CaseView,
+    CheckpointResult,
+    Fired,
+    PendingItem,
+    PendingList,
+    TickResult,
+    VerifyResult,
+)
+from treatyflow.store.sql import Store
+
+if TYPE_CHECKING:
+    from treatyflow.app.casefiles import Loaded
+
+#: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``).
+DateLike = dt.date | str
+
+#: A source: a :class:`Source`, its fields as a mapping, or text as ``--source`` takes it
+#: (``"Decree No. 441/2025; level=official; kind=decree"``).
+SourceLike = Source | Mapping[str, Any] | str
+
+
+def open(
+    db: str | os.PathLike[str],
+    *,
+    actor: str | None = None,
+    workflows: str | os.PathLike[str] | None = None,
+    create: bool = False,
+) -> Workspace:
+    """Open the treatyflow database ``db``: a SQLite file path, ``":memory:"``, or an
+    SQLAlchemy URL (``sqlite:///t.db``, ``postgresql+psycopg://...``).
+
+    Args:
+        actor: who records the changes made through this workspace (default: the
+            ``TREATYFLOW_ACTOR`` environment variable, else the login name). ``system`` is
+            reserved for the clocks ``tick`` fires.
+        workflows: a directory of extra definitions (``treaties/``, ``procedures/``) that
+            add to, or override by id, the shipped ones.
+        create: create the database if it does not exist and bring its schema up to date
+            (like ``treatyflow init``). Without it the database must exist.
+
+    Raises:
+        DatabaseNotInitialised: there is no database there (and ``create`` is false).
+        InvalidInput: ``workflows`` is not a directory.
+    """
+    from treatyflow.store import migrate, open_store
+
+    dirs = workflow_dirs(workflows)
+    store = open_store(os.fspath(db), create=create)
+    try:
+        if create:
+            migrate.upgrade(store)
+    except BaseException:
+        store.engine.dispose()
+        raise
+    return Workspace(Core(store, lambda: _load_catalog(dirs)), actor=actor)
+
+
+def workflow_dirs(extra: str | os.PathLike[str] | None) -> list[Path]:
+    """The shipped definitions' directory, and ``extra`` after it (it overrides by id)."""
+    from treatyflow.catalog import shipped_workflows
+
+    dirs = [shipped_workflows()]
+    if extra is not None:
+        if not os.path.isdir(extra):  # unlike Path.is_dir, never raises (a name too long)
+            raise InvalidInput(
+                "workflows", os.fspath(extra), f"{os.fspath(extra)!r} is not a directory."
+            )
+        dirs.append(Path(extra))
+    return dirs
+
+
+def _load_catalog(dirs: Sequence[Path]) -> Catalog:
+    from treatyflow.catalog import load_catalog
+
+    return load_catalog(dirs)
+
+
+def default_actor() -> str:
+    """``TREATYFLOW_ACTOR``, else the login name, else ``unknown``."""
+    env = os.environ.get("TREATYFLOW_ACTOR")
+    if env:
+        return env
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def verify_bundle(
+    path: str | os.PathLike[str], *, checkpoint: str | os.PathLike[str] | None = None
+) -> BundleResult:
+    """Check an exported bundle offline (no database needed); ``.ok`` and ``.problems``."""
+    return bundles.verify_bundle(
+        Path(path), checkpoint=None if checkpoint is None else Path(checkpoint)
+    )
+
+
+class Workspace:
+    """One database and the definitions its cases run under.
+
+    Use it as a context manager (or call :meth:`close`) so its connections are released.
+    ``actor`` is who records the changes; each write also takes ``actor=`` for one call.
+    """
+
+    def __init__(self, core: Core, *, actor: str | None = None) -> None:
+        self._core = core
+        self.actor = actor or default_actor()
+
+    # ------------------------------------------------------------------ lifetime
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the database connections (SQLite checkpoints its WAL)."""
+        self._core.store.engine.dispose()
+
+    @property
+    def store(self) -> Store:
+        """The store underneath (for tools of treatyflow's own, e.g. ``doctor``)."""
+        return self._core.store
+
+    @property
+    def catalog(self) -> Catalog:
+        """The treaty and procedure definitions (loaded on first use)."""
+        return self._core.catalog
+
+    def today(self) -> dt.date:
+        """The date reads default to (``as_of``)."""
+        return self._core.today()
+
+    # ------------------------------------------------------------------ writing
+    def open_case(
+        self,
+        *,
+        country: str,
+        treaty: str,
+        on: DateLike | None = None,
+        id: str | None = None,
+        at: str | None = None,
+        procedure: str | None = None,
+        action: str = "withdrawal",
+        facts: Mapping[str, FactValue] | None = None,
+        sources: Iterable[SourceLike] = (),
+        note: str | None = None,
+        out_of_procedure: str | None = None,
+        actor: str | None = None,
+    ) -> CaseView:
+        """Open a case: ``country`` (ISO 3166-1 alpha-3) leaving ``treaty`` by ``action``.
+
+        ``at`` opens it already in a later state (tracking that starts mid-procedure), with
+        ``on`` (default today) as the opening's legal date; ``facts`` hold from ``on``;
+        ``procedure`` defaults to the country's own where one exists, else the generic one;
+        ``id`` defaults to ``ISO3-treaty-year`` (``-2``, ``-3`` ... when taken).
+
+        Raises:
+            CaseExists, NoticeTooEarly, InvalidInput, TreatyNotFound, ProcedureNotFound.
+        """
+        opened = writes.open_case(
+            self._core,
+            country=country,
+            treaty=treaty,
+            actor=actor or self.actor,
+            on=_date(on, "on"),
+            procedure=procedure,
+            action=action,
+            case_id=id,
+            at=at,
+            facts=facts,
+            sources=_sources(sources),
+            note=note,
+            out_of_procedure=out_of_procedure,
+        )
+        with self._core.store.read() as conn:
+            defs = self._core.definitions_for(conn, opened.record)
+        return case_view(
+            self._core, opened.record, defs, [opened.first], as_of=None, known_at=None
+        )
+
+    def advance(
+        self,
+        case_id: str,
+        trigger: str,
+        *,
+        on: DateLike,
+        sources: Iterable[SourceLike] = (),
+        note: str | None = None,
+        out_of_procedure: str | None = None,
+        to: str | None = None,
+        backdate: str | None = None,
+        actor: str | None = None,
+    ) -> CaseView:
+        """Fire ``trigger`` on the case as of the legal date ``on``.
+
+        The step must be allowed from the case's state, its guards must hold and its evidence
+        be cited; ``out_of_procedure=REASON`` records it anyway, flagged (``to`` names the
+        state a trigger the procedure does not know leads to). ``backdate=REASON`` allows a
+        date before the case's last one.
+
+        Raises:
+            TransitionNotAllowed, GuardsNotMet, EvidenceMissing, NoticeTooEarly, OutOfOrder,
+            ClockDueFirst, CaseNotFound, ConcurrentUpdate.
+        """
+        record, ctx = writes.advance(
+            self._core,
+            case_id,
+            trigger,
+            on=_required_date(on, "on"),
+            actor=actor or self.actor,
+            sources=_sources(sources),
+            note=note,
+            out_of_procedure=out_of_procedure,
+            to=to,
+            backdate=backdate,
+        )
+        return self._after(record, ctx)
+
+    def set_fact(
+        self,
+        case_id: str,
+        name: str,
+        value: FactValue,
+        *,
+        on: DateLike,
+        sources: Iterable[SourceLike] = (),
+        note: str | None = None,
+        backdate: str | None = None,
+        actor: str | None = None,
+    ) -> CaseView:
+        """Record that the fact ``name`` has ``value`` from the legal date ``on`` on.
+
+        ``value`` is typed (``True``, a ``date``, a number, text) or its text (``"true"``);
+        it is checked against the fact's declared type.
+        """
+        record, ctx = writes.set_fact(
+            self._core,
+            case_id,
+            name,
+            value,
+            on=_required_date(on, "on"),
+            actor=actor or self.actor,
+            sources=_sources(sources),
+            note=note,
+            backdate=backdate,
+        )
+        return self._after(record, ctx)
+
+    def note(
+        self,
+        case_id: str,
+        text: str,
+        *,
+        on: DateLike | None = None,
+        sources: Iterable[SourceLike] = (),
+        actor: str | None = None,
+    ) -> CaseView:
+        """Add a note (and sources) to the case's log, dated ``on`` (default today)."""
+        record, ctx = writes.note(
+            self._core,
+            case_id,
+            text,
+            on=_date(on, "on"),
+            actor=actor or self.actor,
+            sources=_sources(sources),
+        )
+        return self._after(record, ctx)
+
+    def record(
+        self,
+        case_id: str,
+        record_type: str,
+        *,
+        on: DateLike,
+        by: str | None = None,
+        sources: Iterable[SourceLike] = (),
+        note: str | None = None,
+        actor: str | None = None,
+    ) -> CaseView:
+        """Record an event that changes no state: ``objection``, ``finding``, ``judgment``,
+        ``press-report``, ``statement`` or ``other`` (``by``: the State or body)."""
+        record, ctx = writes.record(
+            self._core,
+            case_id,
+            record_type,
+            on=_required_date(on, "on"),
+            actor=actor or self.actor,
+            by=by,
+            sources=_sources(sources),
+            note=note,
+        )
+        return self._after(record, ctx)
+
+    def correct(
+        self,
+        case_id: str,
+        seq: int,
+        *,
+        on: DateLike,
+        reason: str,
+        sources: Iterable[SourceLike] = (),
+        actor: str | None = None,
+    ) -> CaseView:
+        """Correct the legal date of event ``seq`` to ``on``; the old event stays in the log
+        and the correction records the due dates before and after."""
+        record, ctx = writes.correct(
+            self._core,
+            case_id,
+            seq,
+            on=_required_date(on, "on"),
+            reason=reason,
+            actor=actor or self.actor,
+            sources=_sources(sources),
+        )
+        return self._after(record, ctx)
+
+    def tick(
+        self, *, as_of: DateLike | None = None, progress: Callable[[], None] | None = None
+    ) -> TickResult:
+        """Fire every clock due on or before ``as_of`` (default today), as events by
+        ``system``; each case in a transaction of its own. Running it twice adds nothing.
+        A case that cannot be fired is listed in ``failed``; the others still fire.
+        ``progress`` is called once per case looked at (for a progress bar)."""
+        return clocks.tick(self._core, _date(as_of, "as_of"), seen=progress)
+
+    def tick_case(self, case_id: str, *, as_of: DateLike | None = None) -> list[Fired]:
+        """Fire every clock of one case due on or before ``as_of`` (default today)."""
+        day = _date(as_of, "as_of") or self._core.today()
+        return clocks.tick_case(self._core, case_id, day)
+
+    def load_case_file(self, path: str | os.PathLike[str]) -> Loaded:
+        """Replay a case file (the format of ``examples/ottawa-2025``) step by step."""
+        from treatyflow.app.casefiles import replay  # reads YAML: loaded only when used
+
+        return replay(self, Path(path))
+
+    # ------------------------------------------------------------------ reading
+    def case(
+        self, case_id: str, *, as_of: DateLike | None = None, known_at: str | None = None
+    ) -> CaseView:
+        """The case as of the legal date ``as_of`` (default today), from what had been
+        recorded by the UTC timestamp ``known_at`` (default: everything)."""
+        return queries.show(
+            self._core, case_id, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
+        )
+
+    def cases(
+        self, *, country: str | None = None, treaty: str | None = None, state: str | None = None
+    ) -> list[CaseSummary]:
+        """Every case (filtered by country, treaty or current state), in id order."""
+        return queries.cases(self._core, country=country, treaty=treaty, state=state)
+
+    def count_cases(self) -> int:
+        """How many cases the database holds."""
+        return queries.count_cases(self._core)
+
+    def views(
+        self,
+        *,
+        as_of: DateLike | None = None,
+        known_at: str | None = None,
+        case_ids: Sequence[str] | None = None,
+    ) -> Iterator[CaseView]:
+        """Every case's view (or ``case_ids``'), one at a time, in id order."""
+        return queries.views(
+            self._core, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at), case_ids=case_ids
+        )
+
+    def history(
+        self, case_id: str, *, as_of: DateLike | None = None, known_at: str | None = None
+    ) -> list[Event]:
+        """The case's events as stored, oldest first: those recorded by ``known_at`` and
+        in force by ``as_of`` (corrections applied to decide which)."""
+        return queries.history(
+            self._core, case_id, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
+        )
+
+    def pending(
+        self,
+        *,
+        as_of: DateLike | None = None,
+        known_at: str | None = None,
+        group_by: str | None = None,
+    ) -> PendingList:
+        """Every open case: next steps, who must act, clocks; nearest next date first.
+        ``group_by``: ``actor``, ``country`` or ``treaty``."""
+        return queries.pending(
+            self._core, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at), group_by=group_by
+        )
+
+    def iter_pending(
+        self, *, as_of: DateLike | None = None, known_at: str | None = None
+    ) -> Iterator[PendingItem]:
+        """:meth:`pending`'s items one at a time, in case id order (flat memory)."""
+        return queries.iter_pending(
+            self._core, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
+        )
+
+    def write_pending_json(
+        self,
+        out: IO[bytes],
+        *,
+        as_of: DateLike | None = None,
+        known_at: str | None = None,
+        group_by: str | None = None,
+    ) -> None:
+        """:meth:`pending`'s ``to_dict()`` document as JSON, written to ``out`` as the
+        cases are read (flat memory over any number of cases)."""
+        queries.write_pending_json(
+            self._core,
+            out,
+            as_of=_date(as_of, "as_of"),
+            known_at=_stamp(known_at),
+            group_by=group_by,
+        )
+
+    def conformance(self, case_ids: Sequence[str] = ()) -> list[CaseConformance]:
+        """Per case (or per ``case_ids``), every deviation from its procedure."""
+        return list(conformance.conformance(self._core, case_ids))
+
+    # ------------------------------------------------------------------ reports
+    def report(
+        self,
+        kind: str = "portfolio",
+        fmt: str = "md",
+        *,
+        case_ids: Sequence[str] = (),
+        country: Sequence[str] = (),
+        treaty: Sequence[str] = (),
+        state: Sequence[str] = (),
+        as_of: DateLike | None = None,
+        known_at: str | None = None,
+        generated_at: str | None = None,
+    ) -> str:
+        """A ``case`` report (of ``case_ids``) or a ``portfolio`` report (filtered) in
+        ``fmt``: ``md``, ``html``, ``json`` or ``csv``."""
+        return report_assembly.render_report(
+            self._core,
+            kind,
+            fmt,
+            case_ids=case_ids,
+            filters=self._filters(country, treaty, state),
+            as_of=_date(as_of, "as_of") or self.today(),
+            known_at=_stamp(known_at),
+            generated_at=generated_at,
+        )
+
+    def write_portfolio_json(
+        self,
+        out: IO[bytes],
+        *,
+        country: Sequence[str] = (),
+        treaty: Sequence[str] = (),
+        state: Sequence[str] = (),
+        as_of: DateLike | None = None,
+        known_at: str | None = None,
+        generated_at: str | None = None,
+        progress: Callable[[], None] | None = None,
+    ) -> int:
+        """The JSON portfolio report written to ``out`` case by case; the number of cases."""
+        return report_assembly.write_portfolio_json(
+            self._core,
+            out,
+            self._filters(country, treaty, state),
+            as_of=_date(as_of, "as_of") or self.today(),
+            known_at=_stamp(known_at),
+            generated_at=generated_at,
+            seen=progress,
+        )
+
+    def matrix(
+        self, fmt: str = "text", *, as_of: DateLike | None = None, known_at: str | None = None
+    ) -> str:
+        """The country-by-step matrix in ``fmt``: ``text``, ``md``, ``csv`` or ``json``."""
+        return report_assembly.render_matrix(
+            self._core, fmt, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
+        )
+
+    def calendar(self, *, as_of: DateLike | None = None) -> tuple[bytes, int]:
+        """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates."""
+        day = _date(as_of, "as_of") or self.today()
+        return report_assembly.render_calendar(self._core, as_of=day)
+
+    def write_example_reports(self, out: str | os.PathLike[str], *, as_of: DateLike) -> list[Path]:
+        """The demo's set of reports in the directory ``out``; the paths written."""
+        day = _required_date(as_of, "as_of")
+        return report_assembly.write_example_reports(self._core, Path(out), as_of=day)
+
+    # ------------------------------------------------------------------ integrity
+    def verify(self, *, checkpoint: str | os.PathLike[str] | None = None) -> VerifyResult:
+        """Check every case's hash chain (``.ok``, ``.problems`` naming case and first bad
+        seq); with ``checkpoint``, also that nothing it recorded was truncated or rewritten."""
+        path = None if checkpoint is None else Path(checkpoint)
+        return integrity.verify(self._core, checkpoint=path)
+
+    def checkpoint(self, path: str | os.PathLike[str], *, force: bool = False) -> CheckpointResult:
+        """Write every case's chain head and a digest over them to ``path``, to keep
+        elsewhere (``verify(checkpoint=path)`` checks against it later)."""
+        doc = integrity.write_checkpoint(self._core, Path(path), force=force)
+        return CheckpointResult(
+            checkpoint=os.fspath(path), cases=doc["count"], digest=doc["digest"]
+        )
+
+    def export(self, path: str | os.PathLike[str], *, force: bool = False) -> BundleResult:
+        """Write the whole database as a verifiable JSON Lines bundle (atomically)."""
+        return bundles.export(self._core, Path(path), force=force)
+
+    def import_bundle(self, path: str | os.PathLike[str]) -> BundleResult:
+        """Load a bundle into this (empty) database; refuses one that does not verify."""
+        return bundles.import_(self._core, Path(path))
+
+    # ------------------------------------------------------------------ internals
+    def _after(self, record: Any, ctx: Any) -> CaseView:
+        return case_view(self._core, record, ctx.defs, ctx.events, as_of=None, known_at=None)
+
+    @staticmethod
+    def _filters(
+        country: Sequence[str], treaty: Sequence[str], state: Sequence[str]
+    ) -> report_assembly.Filters:
+        from treatyflow.values import check_country
+
+        return report_assembly.Filters(
+            country=tuple(check_country(c) for c in country),
+            treaty=tuple(treaty),
+            state=tuple(state),
+        )
+
+
+def _date(value: DateLike | None, field: str) -> dt.date | None:
+    """A legal date from a date or its ISO text; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        raise InvalidInput(field, value, f"{field} is a legal date (a date), not a date and time.")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        from treatyflow.values import parse_date
+
+        return parse_date(value, field)
+    raise InvalidInput(field, value, f"{field} must be a date, not {type(value).__name__}.")
+
+
+def _required_date(value: DateLike, field: str) -> dt.date:
+    day = _date(value, field)
+    if day is None:
+        raise InvalidInput(field, value, f"{field} (a legal date) is required.")
+    return day
+
+
+def _stamp(value: str | dt.datetime | None) -> str | None:
+    """A record time (UTC) in its stored form, from ISO text or an aware datetime."""
+    if value is None:
+        return None
+    from treatyflow.values import parse_timestamp
+
+    text = value.isoformat() if isinstance(value, dt.datetime) else value
+    return parse_timestamp(text, "known_at")
+
+
+def _sources(sources: Iterable[SourceLike]) -> list[Source]:
+    from treatyflow.values import parse_source
+
+    out: list[Source] = []
+    for s in sources:
+        if isinstance(s, Source):
+            out.append(s)
+        elif isinstance(s, str):
+            out.append(parse_source(s))
+        elif isinstance(s, Mapping):
+            out.append(_source_from_mapping(s))
+        else:
+            raise InvalidInput("sources", s, f"a source cannot be {type(s).__name__} {s!r}.")
+    return out
+
+
+def _source_from_mapping(fields: Mapping[str, Any]) -> Source:
+    from pydantic import ValidationError
+
+    try:
+        return Source.model_validate(dict(fields))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "source"
+        raise InvalidInput("sources", dict(fields), f"source {where}: {first['msg']}.") from None

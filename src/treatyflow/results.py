@@ -1,0 +1,406 @@
+"""Typed results of the public API.
+
+Every read and write of :class:`treatyflow.Workspace` returns one of these frozen
+dataclasses: dates are :class:`datetime.date`, facts are typed values (``bool``, ``date``,
+``int``, ``float``, ``str``), lists are tuples. Each has ``to_dict()``, which returns exactly
+the JSON document the command line prints with ``--json`` for the same read (the CLI prints
+nothing else), so a notebook can go straight to ``pandas.DataFrame([r.to_dict() for r in
+...])``.
+
+Two result types come from the domain core and are re-exported as they are:
+:class:`treatyflow.legal.clocks.Clock` (a clause's clock) and :class:`treatyflow.events.Event`
+(one event of a case's log); both have ``to_dict()`` too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from treatyflow.chain import ChainFault
+from treatyflow.definitions.treaty import FactValue
+from treatyflow.legal.clocks import Clock
+from treatyflow.values import fact_to_json
+
+__all__ = [
+    "BundleResult",
+    "CaseConformance",
+    "CaseSummary",
+    "CaseView",
+    "CheckpointResult",
+    "Deviation",
+    "Fired",
+    "PendingItem",
+    "PendingList",
+    "Step",
+    "TickFailure",
+    "TickResult",
+    "VerifyResult",
+]
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step the procedure expects next from the case's state."""
+
+    trigger: str
+    title: str | None
+    to_state: str
+    institution: str | None
+    """Who acts: the institution named by the procedure, or ``system (clock)``."""
+    ready: bool
+    """Its guards hold on the as-of date."""
+    guards_not_met: tuple[str, ...]
+    evidence: tuple[Mapping[str, Any], ...]
+    """The evidence the step requires (kind, minimum level, reference, description)."""
+    clock: str | None
+    """The clock that fires it (``tick``), or None for an analyst's step."""
+    optional: bool
+    contested: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "title": self.title,
+            "to_state": self.to_state,
+            "institution": self.institution,
+            "ready": self.ready,
+            "guards_not_met": list(self.guards_not_met),
+            "evidence": [dict(e) for e in self.evidence],
+            "clock": self.clock,
+            "optional": self.optional,
+            "contested": self.contested,
+        }
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as of a legal date (and as known at a record time): ``case show``."""
+
+    id: str
+    country: str
+    treaty: str
+    treaty_name: str
+    procedure: str
+    procedure_title: str
+    procedure_hash: str
+    procedure_current: bool
+    """The case runs under the procedure version the definitions have now."""
+    action: str
+    state: str
+    state_title: str
+    final: bool
+    version: int
+    """The number of events in the case's log (visible at ``known_at``)."""
+    allowed: tuple[str, ...]
+    """The triggers an analyst may fire from the state."""
+    facts: Mapping[str, FactValue]
+    effective_on: dt.date | None
+    """When the action takes (or took) effect as far as it can be computed; None while
+    unknown, suspended or revoked."""
+    clocks: tuple[Clock, ...]
+    steps: tuple[Step, ...]
+    opened_on: dt.date
+    last_on: dt.date | None
+    head_hash: str | None
+    flags: tuple[str, ...]
+    as_of: dt.date
+    known_at: str | None
+
+    def clock(self, name: str) -> Clock | None:
+        """The clock called ``name`` (``effect``, ``objection_period`` ...), if any."""
+        return next((c for c in self.clocks if c.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "country": self.country,
+            "treaty": self.treaty,
+            "treaty_name": self.treaty_name,
+            "procedure": self.procedure,
+            "procedure_title": self.procedure_title,
+            "procedure_hash": self.procedure_hash,
+            "procedure_current": self.procedure_current,
+            "action": self.action,
+            "state": self.state,
+            "state_title": self.state_title,
+            "final": self.final,
+            "version": self.version,
+            "allowed": list(self.allowed),
+            "facts": {k: fact_to_json(v) for k, v in sorted(self.facts.items())},
+            "effective_on": _iso(self.effective_on),
+            "clocks": [c.to_json() for c in self.clocks],
+            "steps": [s.to_dict() for s in self.steps],
+            "opened_on": self.opened_on.isoformat(),
+            "last_on": _iso(self.last_on),
+            "head_hash": self.head_hash,
+            "flags": list(self.flags),
+            "as_of": self.as_of.isoformat(),
+            "known_at": self.known_at,
+        }
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One line of ``case list``: the case row, without folding its log."""
+
+    id: str
+    country: str
+    treaty: str
+    action: str
+    procedure: str
+    state: str
+    version: int
+    opened_on: dt.date
+    last_on: dt.date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "country": self.country,
+            "treaty": self.treaty,
+            "action": self.action,
+            "procedure": self.procedure,
+            "state": self.state,
+            "version": self.version,
+            "opened_on": self.opened_on.isoformat(),
+            "last_on": self.last_on.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """One open case in ``pending``: its next date, who must act, its clocks."""
+
+    id: str
+    country: str
+    treaty: str
+    action: str
+    state: str
+    state_title: str
+    next_date: dt.date | None
+    """The earliest date still open: a running, due or suspended clock's due date."""
+    overdue: bool
+    """A clock is due and has not fired (run ``tick``)."""
+    blocked: bool
+    """No step is ready, no clock runs and nothing is overdue."""
+    steps: tuple[Step, ...]
+    clocks: tuple[Clock, ...]
+    effective_on: dt.date | None
+    flags: tuple[str, ...]
+
+    def sort_key(self) -> tuple[bool, str, str]:
+        """The listing's order: nearest next date first, undated last, then id."""
+        return (self.next_date is None, _iso(self.next_date) or "", self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "country": self.country,
+            "treaty": self.treaty,
+            "action": self.action,
+            "state": self.state,
+            "state_title": self.state_title,
+            "next_date": _iso(self.next_date),
+            "overdue": self.overdue,
+            "blocked": self.blocked,
+            "steps": [s.to_dict() for s in self.steps],
+            "clocks": [c.to_json() for c in self.clocks],
+            "effective_on": _iso(self.effective_on),
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(frozen=True)
+class PendingList:
+    """``pending``: every open case as of a date, nearest date first."""
+
+    as_of: dt.date
+    known_at: str | None
+    cases: tuple[PendingItem, ...]
+    groups: Mapping[str, tuple[str, ...]] | None = None
+    """With ``group_by``: group name -> case ids, the names sorted."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "as_of": self.as_of.isoformat(),
+            "known_at": self.known_at,
+            "cases": [c.to_dict() for c in self.cases],
+        }
+        if self.groups is not None:
+            out["groups"] = {k: list(v) for k, v in self.groups.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A clock ``tick`` fired: the case moved to ``to_state`` on the legal date ``on``."""
+
+    case: str
+    clock: str
+    on: dt.date
+    to_state: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "clock": self.clock,
+            "on": self.on.isoformat(),
+            "to_state": self.to_state,
+        }
+
+
+@dataclass(frozen=True)
+class TickFailure:
+    """A case ``tick`` could not fire (its other cases still fired)."""
+
+    case: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case, "error": self.error}
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What one ``tick`` fired (and, per case, what it could not)."""
+
+    as_of: dt.date
+    fired: tuple[Fired, ...]
+    failed: tuple[TickFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "as_of": self.as_of.isoformat(),
+            "fired": [f.to_dict() for f in self.fired],
+        }
+        if self.failed:
+            out["failed"] = [f.to_dict() for f in self.failed]
+        return out
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``verify``: every case's chain checked; ``problems`` name the case and first bad seq."""
+
+    cases: int
+    problems: tuple[ChainFault, ...]
+    checkpoint: Mapping[str, Any] | None = None
+    """With a checkpoint: its path and the number of cases it covers."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "ok": self.ok,
+            "cases": self.cases,
+            "problems": [
+                {"case": f.case_id, "seq": f.seq, "reason": f.reason} for f in self.problems
+            ],
+        }
+        if self.checkpoint is not None:
+            doc["checkpoint"] = dict(self.checkpoint)
+        return doc
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One step of a case that departs from its procedure (``conformance``)."""
+
+    seq: int
+    occurred_on: dt.date
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    flags: tuple[str, ...]
+    reason: str | None
+    details: Mapping[str, Any]
+    note: str | None
+    sources: tuple[Mapping[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "occurred_on": self.occurred_on.isoformat(),
+            "kind": self.kind,
+            "trigger": self.trigger,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "flags": list(self.flags),
+            "reason": self.reason,
+            "details": dict(self.details),
+            "note": self.note,
+            "sources": [dict(s) for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class CaseConformance:
+    """A case's deviations from its procedure, with their sources."""
+
+    id: str
+    country: str
+    treaty: str
+    action: str
+    procedure: str
+    conforms: bool
+    deviations: tuple[Deviation, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "country": self.country,
+            "treaty": self.treaty,
+            "action": self.action,
+            "procedure": self.procedure,
+            "conforms": self.conforms,
+            "deviations": [d.to_dict() for d in self.deviations],
+        }
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """What ``export``, ``import`` or ``verify --bundle`` did with a bundle file.
+
+    ``counts`` are the numbers of definitions, cases and events; ``heads_digest`` is the
+    digest over every case's chain head (the same as a checkpoint's). ``details`` are the
+    other keys the command prints with ``--json``.
+    """
+
+    bundle: str
+    counts: Mapping[str, int]
+    heads_digest: str | None
+    problems: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bundle": self.bundle, **self.details}
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """A checkpoint written: where, how many cases it covers and its digest."""
+
+    checkpoint: str
+    cases: int
+    digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checkpoint": self.checkpoint, "cases": self.cases, "digest": self.digest}
