@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,17 @@ def test_shipped_examples_all_parse() -> None:
     assert len(files) == 6
     for path in files:
         assert casefile.read(path).events
+
+
+def test_the_example_in_docs_replays_as_documented(service: Any, tmp_path: Path) -> None:
+    """docs/case-files.md's example is a valid case file with the events and date it states."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "case-files.md").read_text("utf-8")
+    (example,) = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    path = tmp_path / "doc.yaml"
+    path.write_text(example, encoding="utf-8")
+    loaded = casefile.replay(service, path, actor="loader")
+    kinds = [e["kind"] for e in service.history(loaded.case_id)]
+    assert kinds == ["open", "advance", "set-fact", "record", "note", "advance"]
+    assert "six events (`open`, `advance`, `set-fact`, `record`, `note`, `advance`)" in doc
+    assert service.show(loaded.case_id)["effective_on"] == "2025-11-02"
+    assert "effect date of 2 Nov 2025" in doc
