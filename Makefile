@@ -38,7 +38,8 @@ test-long: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-## Regenerate docs/cli-reference.md and docs/schema/*.json from the code.
+## Regenerate docs/cli-reference.md and workflows/schema/{treaty,procedure}.schema.json from
+## the code (python -m treatyflow.docgen; tests/test_docs.py fails when they are stale).
 docs: $(STAMP)
 	$(BIN)/python -m treatyflow.docgen
 

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from treatyflow import docgen, errors
@@ -21,14 +22,11 @@ DOCS = ROOT / "docs"
 WORKFLOWS = ROOT / "workflows"
 STALE = "{} is stale; run `make docs` (python -m treatyflow.docgen) and commit the result."
 
-try:
-    import jsonschema
-except ImportError:  # the schema test falls back to the pydantic models the schema came from
-    jsonschema = None
-
 
 def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    """The file's text; a missing file fails the test by name (it is not read as empty)."""
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing; run `make docs` or restore it."
+    return path.read_text(encoding="utf-8")
 
 
 def test_cli_reference_is_current() -> None:
@@ -92,13 +90,6 @@ def test_definition_file_validates_against_shipped_schema(path: Path) -> None:
     """Every shipped definition file validates against the shipped JSON Schema of its kind."""
     kind = "treaty" if path.parent.name == "treaties" else "procedure"
     data = _as_json(load_file(path).data)
-    if jsonschema is None:
-        # jsonschema is not installed: validate with the models the schema is generated from
-        # (the schema's freshness is checked by test_schema_file_is_current).
-        from treatyflow.definitions import Procedure, Treaty
-
-        (Treaty if kind == "treaty" else Procedure).model_validate(data)
-        return
     schema = json.loads(_read(WORKFLOWS / "schema" / f"{kind}.schema.json"))
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -107,3 +98,44 @@ def test_definition_file_validates_against_shipped_schema(path: Path) -> None:
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)
     ]
     assert not problems, f"{path.name} does not validate against {kind}.schema.json: {problems}"
+
+
+# ---------------------------------------------------------------------------- references
+def _markdown_files() -> list[Path]:
+    return sorted([*DOCS.rglob("*.md"), *ROOT.glob("*.md")])
+
+
+@pytest.mark.parametrize("page", _markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_resolve(page: Path) -> None:
+    """Every relative link in a Markdown page points at a file that exists."""
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", _read(page))
+    dangling = [t for t in links if not re.match(r"[a-z]+:", t) and not (page.parent / t).exists()]
+    assert dangling == [], f"{page.relative_to(ROOT)} links to missing files: {dangling}"
+
+
+def test_docs_paths_mentioned_anywhere_exist() -> None:
+    """A docs/ path named in the code, the Makefile, the tests or the pages exists."""
+    texts = [*_markdown_files(), ROOT / "Makefile", *(ROOT / "src").rglob("*.py")]
+    texts += (ROOT / "tests").rglob("*.py")
+    missing = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in texts
+        for name in re.findall(r"(?<![\w/.])(docs/[\w./*{},-]*\w)", _read(path))
+        if not list(ROOT.glob(name)) and not (ROOT / name).exists()
+    )
+    assert missing == []
+
+
+def test_makefile_docs_target_names_what_docgen_writes() -> None:
+    """The Makefile's comment on `make docs` names exactly the files docgen generates."""
+    makefile = _read(ROOT / "Makefile")
+    comment = re.search(r"((?:^## .*\n)+)docs:", makefile, re.M)
+    assert comment is not None, "the docs target has no ## comment"
+    text = " ".join(line.removeprefix("## ") for line in comment.group(1).splitlines())
+    named = set(re.findall(r"[\w/-]+/[\w{},.-]+\.(?:md|json)", text))
+    expanded = set()
+    for name in named:
+        brace = re.search(r"\{([^}]*)\}", name)
+        options = brace.group(1).split(",") if brace else [""]
+        expanded |= {name.replace(brace.group(0), o) if brace else name for o in options}
+    assert expanded == set(docgen.generated())

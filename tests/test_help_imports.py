@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 HEAVY = ("sqlalchemy", "sqlmodel", "pydantic")
 
 PROBE = """\
@@ -53,8 +51,7 @@ def test_help_in_process_imports_nothing_heavy() -> None:
 def test_console_script_help_imports_nothing_heavy() -> None:
     """The installed console script's --help imports none of the heavy packages."""
     script = Path(sys.executable).with_name("treatyflow")
-    if not script.exists():  # pragma: no cover - the venv always has it
-        pytest.skip(f"no console script next to {sys.executable}")
+    assert script.exists(), f"no console script next to {sys.executable}; run make install"
     env = _env()
     env["PYTHONPROFILEIMPORTTIME"] = "1"
     proc = subprocess.run(

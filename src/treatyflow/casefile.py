@@ -10,7 +10,8 @@ The format (see docs/case-files.md)::
         note: TEXT
         by: WHO               # record only
         sources: [{citation, url, date, level, kind, reference}]
-        out_of_procedure: REASON
+        out_of_procedure: REASON  # advance only
+        to: STATE                 # advance only, with out_of_procedure
 
 Before each step the case's clocks are ticked up to the step's date, so a deadline that
 fell due earlier is recorded first, as it happened in law.
@@ -64,6 +65,12 @@ class Step(BaseModel):
             raise ValueError(f"a step is one of advance, set-fact, record or note, not {kinds}")
         if not kinds and self.note is None:
             raise ValueError("a step needs advance, set-fact, record or note")
+        # Keys that only one kind of step reads are refused elsewhere, not silently dropped.
+        if self.by is not None and self.record is None:
+            raise ValueError("'by' belongs to a record step (who objected, found, stated)")
+        for key in ("to", "out_of_procedure"):
+            if getattr(self, key) is not None and self.advance is None:
+                raise ValueError(f"{key!r} belongs to an advance step")
         return self
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,45 @@ def test_a_step_without_a_source_is_refused_with_its_line(tmp_path: Path) -> Non
     assert "sources" in problem.message
 
 
+@pytest.mark.parametrize(
+    ("step", "key"),
+    [
+        ("  - advance: decide\n    by: FRA\n", "'by' belongs to a record step"),
+        ("  - note: text\n    by: FRA\n", "'by' belongs to a record step"),
+        ("  - record: statement\n    to: notified\n", "'to' belongs to an advance step"),
+        ("  - note: x\n    out_of_procedure: why\n", "'out_of_procedure' belongs to an advance"),
+    ],
+    ids=["by-on-advance", "by-on-note", "to-on-record", "reason-on-note"],
+)
+def test_a_key_the_step_does_not_read_is_refused(tmp_path: Path, step: str, key: str) -> None:
+    """A key another kind of step reads is an error with its line, not silently ignored."""
+    path = tmp_path / "misplaced.yaml"
+    text = GOOD + step + "    on: 2025-05-03\n    sources: [{citation: X}]\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidWorkflow) as info:
+        casefile.read(path)
+    (problem,) = info.value.problems
+    assert key in problem.message
+    assert problem.line == GOOD.count("\n") + 1
+
+
 def test_shipped_examples_all_parse() -> None:
     """Every shipped example case file is valid."""
     files = sorted((casefile.examples_dir() / "ottawa-2025").glob("*.yaml"))
     assert len(files) == 6
     for path in files:
         assert casefile.read(path).events
+
+
+def test_the_example_in_docs_replays_as_documented(service: Any, tmp_path: Path) -> None:
+    """docs/case-files.md's example is a valid case file with the events and date it states."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "case-files.md").read_text("utf-8")
+    (example,) = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    path = tmp_path / "doc.yaml"
+    path.write_text(example, encoding="utf-8")
+    loaded = casefile.replay(service, path, actor="loader")
+    kinds = [e["kind"] for e in service.history(loaded.case_id)]
+    assert kinds == ["open", "advance", "set-fact", "record", "note", "advance"]
+    assert "six events (`open`, `advance`, `set-fact`, `record`, `note`, `advance`)" in doc
+    assert service.show(loaded.case_id)["effective_on"] == "2025-11-02"
+    assert "effect date of 2 Nov 2025" in doc

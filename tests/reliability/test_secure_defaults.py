@@ -148,10 +148,15 @@ def test_every_jinja_environment_autoescapes() -> None:
         value = keywords["autoescape"]
         assert not (isinstance(value, ast.Constant) and not value.value), f"{where}: off"
         seen.append(where)
-    if seen:  # reports exist: the environment they use really escapes
-        from treatyflow.reports import html
+    # The walk must find the reports' environment, or it checked nothing; and that
+    # environment (the one the shipped templates load from) must really escape.
+    assert any(where.startswith("reports/html.py:") for where in seen), seen
+    from treatyflow.reports import html
 
-        assert html.environment().from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+    env = html.environment()
+    assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+    assert env.autoescape is True  # for every template, not a per-extension choice
+    assert {"case.html.j2", "report.html.j2"} <= set(env.list_templates())
 
 
 # ---------------------------------------------------------------------------- bandit
@@ -159,8 +164,7 @@ def test_bandit_rules_pass_on_src() -> None:
     """ruff's bandit rules (S: no SQL from strings, no shell...) pass on src/ as in make check."""
     # Run with the project's own configuration (pyproject.toml selects S and its ignores).
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed")
+    assert ruff is not None, "ruff (a dev dependency, make install) is not installed"
     root = SRC.parents[1]
     proc = subprocess.run(
         [ruff, "check", "--no-cache", "--output-format", "json", "--exit-zero", "src"],

@@ -8,16 +8,12 @@ import json
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import pytest
 from _reportdata import Run, Tags, build
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2025-12-31"
-
-try:
-    import jsonschema
-except ImportError:  # pragma: no cover - jsonschema is in the dev extra
-    jsonschema = None
 
 
 def report(run: Run, *args: str) -> str:
@@ -145,9 +141,6 @@ def test_known_at_uses_only_what_was_recorded_by_then(run: Run) -> None:
     assert case["integrity"]["head"] == history[0]["hash"]
 
 
-@pytest.mark.skipif(
-    jsonschema is None, reason="jsonschema is not installed (pip install -e .[dev])"
-)
 @pytest.mark.parametrize("kind", ["case", "portfolio"])
 def test_json_validates_against_the_documented_schema(run: Run, kind: str) -> None:
     """JSON output of both report kinds validates against docs/report-schema.json."""

@@ -112,13 +112,14 @@ def test_stale_writer_cannot_extend_the_same_head(mstore: Any) -> None:
     """A second writer holding the old version is refused and writes nothing."""
     record, _ = _new_case(mstore)
     first_update, ev_a = _next(record, "writer A")
-    second_update, ev_b = _next(record, "writer B")
-    assert ev_a.prev_hash == ev_b.prev_hash
+    second_update, ev_b = _next(record, "writer B")  # built on the same head as A
     with mstore.write() as conn:
         mstore.append(conn, first_update, record.version, ev_a)
     with pytest.raises(ConcurrentUpdate), mstore.write() as conn:
         mstore.append(conn, second_update, record.version, ev_b)
     assert _notes(mstore, "C-1") == [None, "writer A"]
+    with mstore.read() as conn:
+        assert mstore.get_case(conn, "C-1") == first_update
 
 
 def test_overlapping_writers_cannot_both_extend_the_same_head(mstore: Any) -> None:
@@ -295,22 +296,31 @@ def test_sqlite_busy_is_reported_as_retryable(
 
 
 def test_postgres_serialization_failure_is_retryable(mstore: Any) -> None:
-    """A PostgreSQL 40001 (serialization failure) becomes StoreBusy, which is retried."""
+    """A PostgreSQL 40001 (serialization failure) becomes StoreBusy, which is retried.
+
+    The failed transaction is rolled back whole: neither its append nor the definition it
+    saved first is in the store afterwards.
+    """
     if mstore.is_sqlite:
         pytest.skip("SQLite serialises writers; it has no serialization failures")
-    record, _ = _new_case(mstore)
+    record, first = _new_case(mstore)
+    updated, ev = _next(record, "lost")
     other = sa.create_engine(mstore.url, poolclass=sa.pool.NullPool)
     try:
         with pytest.raises(StoreBusy) as caught, mstore.write() as conn:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             conn.execute(sa.text("SELECT version FROM cases")).all()
+            mstore.save_definition(conn, "sha256:lost", "treaty", "x", "{}", DAY.isoformat())
             with other.begin() as c2:
                 c2.execute(sa.text("UPDATE cases SET version = version"))
-            conn.execute(sa.text("UPDATE cases SET version = version"))
+            mstore.append(conn, updated, record.version, ev)
     finally:
         other.dispose()
     assert is_retryable(caught.value)
-    assert record.version == 1
+    with mstore.read() as conn:
+        assert mstore.get_case(conn, "C-1") == record
+        assert mstore.events(conn, "C-1") == [first]
+        assert mstore.load_definition(conn, "sha256:lost") is None
 
 
 def test_postgres_deadlock_is_retryable(mstore: Any) -> None:
