@@ -92,15 +92,15 @@ def test_shipped_examples_all_parse() -> None:
         assert casefile.read(path).events
 
 
-def test_the_example_in_docs_replays_as_documented(service: Any, tmp_path: Path) -> None:
+def test_the_example_in_docs_replays_as_documented(ws: Any, tmp_path: Path) -> None:
     """docs/case-files.md's example is a valid case file with the events and date it states."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "case-files.md").read_text("utf-8")
     (example,) = re.findall(r"```yaml\n(.*?)```", doc, re.S)
     path = tmp_path / "doc.yaml"
     path.write_text(example, encoding="utf-8")
-    loaded = casefile.replay(service, path, actor="loader")
-    kinds = [e["kind"] for e in service.history(loaded.case_id)]
+    loaded = casefiles.replay(ws, path)
+    kinds = [e.to_dict()["kind"] for e in ws.history(loaded.case_id)]
     assert kinds == ["open", "advance", "set-fact", "record", "note", "advance"]
     assert "six events (`open`, `advance`, `set-fact`, `record`, `note`, `advance`)" in doc
-    assert service.show(loaded.case_id)["effective_on"] == "2025-11-02"
+    assert ws.case(loaded.case_id).to_dict()["effective_on"] == "2025-11-02"
     assert "effect date of 2 Nov 2025" in doc

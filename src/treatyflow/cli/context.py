@@ -25,7 +25,7 @@ class AppContext:
         if self._workspace is None:
             from treatyflow.app.workspace import open as open_workspace
 
-            self._workspace = open_workspace(self.db, workflows=self.workflows, create=create)
+            self._workspace = open_workspace(self.db, workflows=self.workflows or None, create=create)
         return self._workspace  # type: ignore[no-any-return]
 
     def catalog(self) -> Catalog:
@@ -39,7 +39,7 @@ class AppContext:
     def workflow_dirs(self) -> list[Path]:
         from treatyflow.app.workspace import workflow_dirs
 
-        return workflow_dirs(self.workflows)
+        return workflow_dirs(self.workflows or None)
 
     def close(self) -> None:
         if self._workspace is not None:
