@@ -25,7 +25,9 @@ class AppContext:
         if self._workspace is None:
             from treatyflow.app.workspace import open as open_workspace
 
-            self._workspace = open_workspace(self.db, workflows=self.workflows or None, create=create)
+            self._workspace = open_workspace(
+                self.db, workflows=self.workflows or None, create=create
+            )
         return self._workspace  # type: ignore[no-any-return]
 
     def catalog(self) -> Catalog:
