@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from treatyflow.definitions.treaty import FactSpec, FactType, FactValue
+from treatyflow.definitions.treaty import FactSpec, FactType, FactValue, Treaty
 from treatyflow.errors import InvalidInput
 from treatyflow.evidence import EvidenceLevel, Source
 
@@ -79,22 +79,45 @@ def check_actor(actor: str) -> str:
 
 
 def check_country(code: str) -> str:
+    """A party code: an ISO 3166-1 alpha-3 State code or a known organisation (``EUU``)."""
     import pycountry
 
+    from treatyflow.parties import ORGANIZATIONS, find_party
+
     value = (code or "").strip().upper()
-    found = pycountry.countries.get(alpha_3=value) if len(value) == 3 and value.isalpha() else None
+    found = find_party(value)
     if found is None:
         hint = ""
         if len(value) == 2 and value.isalpha():
             two = pycountry.countries.get(alpha_2=value)
             if two is not None:
                 hint = f" (did you mean {two.alpha_3!r} for {two.name}?)"
+            elif value == "EU":
+                hint = " (did you mean 'EUU' for the European Union?)"
+        known = ", ".join(f"{p.code} ({p.name})" for p in ORGANIZATIONS.values())
         raise InvalidInput(
             "--country",
             code,
-            f"--country {code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL{hint}.",
+            f"--country {code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL, nor an "
+            f"organisation code ({known}){hint}.",
         )
-    return str(found.alpha_3)
+    return found.code
+
+
+def check_party_admitted(treaty: Treaty, code: str) -> None:
+    """Refuse a party whose kind the treaty does not admit (a State-only treaty and the EU)."""
+    from treatyflow.parties import find_party
+
+    party = find_party(code)
+    if party is None or party.kind in treaty.parties:
+        return
+    kinds = " and ".join(k.value for k in treaty.parties)
+    raise InvalidInput(
+        "--country",
+        code,
+        f"{party.name} ({party.code}) is a {party.kind.value}; the treaty {treaty.id!r} "
+        f"admits only parties of kind {kinds}.",
+    )
 
 
 def parse_fact_value(name: str, text: str, spec: FactSpec | None) -> FactValue:
