@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treatyflow.definitions.procedure import MILESTONES, Procedure
+from treatyflow.parties import party_name
 
 TITLES = {
     "proposal": "Proposal",
@@ -58,6 +59,7 @@ class Row:
         return {
             "case": self.case_id,
             "country": self.country,
+            "country_name": party_name(self.country),
             "treaty": self.treaty,
             "action": self.action,
             "state": self.state,
