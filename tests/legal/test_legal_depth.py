@@ -13,10 +13,16 @@ from typing import Any
 import pytest
 
 from treatyflow.catalog import content_hash
-from treatyflow.definitions.treaty import Clause, Convention, NoticeRequirement, SurvivalPeriod
+from treatyflow.definitions.treaty import (
+    Clause,
+    Condition,
+    Convention,
+    NoticeRequirement,
+    SurvivalPeriod,
+)
 from treatyflow.errors import InvalidInput
 from treatyflow.evidence import EvidenceLevel, Source
-from treatyflow.legal.clocks import Clock, ClockStatus, survival_clock
+from treatyflow.legal.clocks import Clock, ClockStatus, evaluate_clock, survival_clock
 from treatyflow.legal.facts import FactTimeline
 from treatyflow.parties import PartyKind, find_party, party_name
 from treatyflow.values import check_country, check_party_admitted
@@ -308,3 +314,39 @@ def test_new_definition_fields_stay_out_of_the_hash_until_used() -> None:
     )
     assert "notice_requirements" in used.model_dump(mode="json")
     assert content_hash(plain) != content_hash(used)
+
+
+def test_a_condition_resting_on_an_assumed_default_is_unassessed() -> None:
+    """A condition whose fact holds only an assumed default keeps the date, flagged unassessed."""
+    rule = Clause(
+        article="Art. 1",
+        basis="Art. 1: one year",
+        text="t",
+        convention=Convention.SAME_DAY,
+        period="P1Y",
+        conditions=[Condition(fact="dues_paid", basis="Art. 2: dues paid")],
+    )
+    assumed = FactTimeline([], {"dues_paid": True}, ["dues_paid"])
+    clock = evaluate_clock(
+        "effect",
+        rule,
+        country="USA",
+        started_on=D("2025-01-22"),
+        facts=assumed,
+        as_of=D("2025-02-01"),
+    )
+    assert (clock.status, clock.due_on) == (ClockStatus.RUNNING, D("2026-01-22"))
+    assert [(i.flag, i.subject) for i in clock.issues] == [("unassessed", "dues_paid")]
+
+
+def test_available_to_needs_an_explanation_for_the_others() -> None:
+    """A clause limited to some parties must say why the others have no date."""
+    with pytest.raises(ValueError, match="'available_to' needs 'unavailable'"):
+        Clause(
+            article="Art. 1",
+            basis="b",
+            text="t",
+            convention=Convention.SAME_DAY,
+            period="P1Y",
+            available_to=["USA"],
+        )
