@@ -267,3 +267,42 @@ def facts_json(timeline: FactTimeline) -> dict[str, Any]:
     from treatyflow.values import fact_to_json
 
     return {k: fact_to_json(v) for k, v in sorted(timeline.current().items())}
+
+
+def notice_deviations(
+    events: Sequence[Event], state: CaseState, procedure: Procedure
+) -> list[dict[str, Any]]:
+    """Conformance entries for notices recorded without their required content (#14).
+
+    One entry per clock flagged ``defective-notice``, on the event that started the clock (the
+    notification), shaped like the service's conformance deviations; ``details.notice_defects``
+    lists each missing requirement with its article.
+    """
+    starts = {spec.name: spec.starts_at for spec in procedure.clocks}
+    out: list[dict[str, Any]] = []
+    for clock in state.clocks:
+        defects = [i for i in clock.issues if i.flag == "defective-notice"]
+        if not defects or clock.name not in starts:
+            continue
+        event = next(
+            (e for e in reversed(events) if e.to_state == starts[clock.name]),
+            None,
+        )
+        if event is None:
+            continue
+        out.append(
+            {
+                "seq": event.seq,
+                "occurred_on": event.occurred_on.isoformat(),
+                "kind": str(event.kind),
+                "trigger": event.trigger,
+                "from_state": event.from_state,
+                "to_state": event.to_state,
+                "flags": ["defective-notice"],
+                "reason": " ".join(d.text for d in defects),
+                "details": {"notice_defects": [d.to_json() for d in defects]},
+                "note": event.note,
+                "sources": list(event.sources),
+            }
+        )
+    return out

@@ -21,10 +21,12 @@ from treatyflow.definitions.treaty import (
     SurvivalPeriod,
 )
 from treatyflow.errors import InvalidInput
+from treatyflow.events import Event, EventKind
 from treatyflow.evidence import EvidenceLevel, Source
 from treatyflow.legal.clocks import Clock, ClockStatus, evaluate_clock, survival_clock
 from treatyflow.legal.facts import FactTimeline
 from treatyflow.parties import PartyKind, find_party, party_name
+from treatyflow.projection import fold, notice_deviations
 from treatyflow.values import check_country, check_party_admitted
 
 D = dt.date.fromisoformat
@@ -350,3 +352,39 @@ def test_available_to_needs_an_explanation_for_the_others() -> None:
             period="P1Y",
             available_to=["USA"],
         )
+
+
+def test_conformance_entries_point_at_the_defective_notification(catalog: Any) -> None:
+    """notice_deviations gives one entry, on the notification, naming each missing requirement."""
+    procedure = catalog.procedure("generic")
+    stamp = "2003-01-10T12:00:00.000000Z"
+    events = [
+        Event("PRK-1", 1, EventKind.OPEN, D("2002-12-12"), stamp, "a", to_state=procedure.initial),
+        Event(
+            "PRK-1",
+            2,
+            EventKind.ADVANCE,
+            D("2003-01-10"),
+            stamp,
+            "a",
+            trigger="notify",
+            from_state=procedure.initial,
+            to_state="notified",
+            sources=({"citation": DPRK_2003.citation, "kind": DPRK_2003.kind},),
+        ),
+    ]
+    state = fold(
+        events,
+        procedure=procedure,
+        treaty=catalog.treaty("npt"),
+        action="withdrawal",
+        country="PRK",
+        as_of=D("2003-02-01"),
+    )
+    (entry,) = notice_deviations(events, state, procedure)
+    assert (entry["seq"], entry["flags"], entry["trigger"]) == (2, ["defective-notice"], "notify")
+    assert [d["subject"] for d in entry["details"]["notice_defects"]] == [
+        "security-council-notice"
+    ]
+    assert "NPT Art. X(1)" in entry["reason"]
+    assert notice_deviations(events[:1], state, procedure) == []
