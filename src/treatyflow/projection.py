@@ -16,6 +16,7 @@ from treatyflow.definitions.procedure import ClockSpec, Procedure
 from treatyflow.definitions.treaty import Clause, FactSpec, FactType, FactValue, Treaty
 from treatyflow.events import Event, EventKind
 from treatyflow.legal.clocks import Clock, ClockStatus, evaluate_clock, survival_clock
+from treatyflow.legal.dates import LegalDate, occurred_of
 from treatyflow.legal.facts import FactTimeline
 from treatyflow.values import fact_from_json
 
@@ -106,6 +107,7 @@ def fold(
     state: str | None = None
     entered: dict[str, dt.date] = {}
     entered_by: dict[str, str | None] = {}
+    entered_range: dict[str, LegalDate] = {}
     fired: dict[str, dt.date] = {}
     left: dict[str, dt.date] = {}
     last_on: dt.date | None = None
@@ -120,6 +122,7 @@ def fold(
             state = ev.to_state
             entered[ev.to_state] = ev.occurred_on
             entered_by[ev.to_state] = ev.trigger
+            entered_range[ev.to_state] = occurred_of(ev.occurred_on, ev.data)
         if ev.kind in (EventKind.OPEN, EventKind.SET_FACT):
             for name, value in ev.data.get("facts", {}).items():
                 changes.append((name, ev.occurred_on, fact_from_json(value, specs.get(name))))
@@ -146,6 +149,7 @@ def fold(
             state,
             evidence_kinds=kinds,
             void_causes=_void_causes(procedure, entered_by),
+            ranges=entered_range,
         )
         clocks.append(clock)
         clause = clause_for(spec, treaty, action)
@@ -208,6 +212,7 @@ def evaluate_spec(
     *,
     evidence_kinds: set[str] | frozenset[str] = frozenset(),
     void_causes: Mapping[str, str] | None = None,
+    ranges: Mapping[str, LegalDate] | None = None,
 ) -> Clock:
     clause = clause_for(spec, treaty, action)
     if clause is None:
@@ -248,6 +253,7 @@ def evaluate_spec(
         deadline=spec.fires is None,
         void_cause=cause,
         evidence_kinds=evidence_kinds,
+        started_range=(ranges or {}).get(spec.starts_at),
     )
 
 

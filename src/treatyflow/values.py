@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from treatyflow.definitions.treaty import FactSpec, FactType, FactValue, Treaty
 from treatyflow.errors import InvalidInput
 from treatyflow.evidence import EvidenceLevel, Source
+from treatyflow.legal.dates import LegalDate, parse_legal_date
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -31,6 +32,14 @@ def parse_date(text: str, field: str = "--on") -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, text, f"{field} {text!r} is not a real calendar date.") from None
+
+
+def parse_on(text: str, field: str = "--on") -> LegalDate:
+    """A legal date that may be imprecise: a day, ``<=DAY``, ``DAY..DAY`` or ``YYYY-MM``."""
+    try:
+        return parse_legal_date(text)
+    except ValueError as exc:
+        raise InvalidInput(field, text, f"{field} {exc}") from None
 
 
 def parse_timestamp(text: str, field: str = "--known-at") -> str:

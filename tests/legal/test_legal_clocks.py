@@ -147,6 +147,7 @@ def test_to_json_has_the_contract_keys() -> None:
         "flags": ["postponed"],
         "explanation": data["explanation"],
         "issues": [],
+        "due_range": None,
     }
     assert isinstance(data["explanation"], str) and data["explanation"]
 

@@ -23,6 +23,7 @@ from treatyflow.definitions.treaty import (
     parse_duration,
 )
 from treatyflow.legal.calendar import add_months_clipped, due_date, earliest_notice_date
+from treatyflow.legal.dates import LegalDate
 from treatyflow.legal.facts import FactTimeline, FactValue, as_date, format_value, is_true, matches
 
 __all__ = [
@@ -91,6 +92,9 @@ class Clock:
     """Why this status and date, in a sentence or two."""
     issues: tuple[ClockIssue, ...] = ()
     """The details behind the flags defective-notice, unassessed and no-withdrawal-right."""
+    due_range: tuple[dt.date | None, dt.date] | None = None
+    """Earliest and latest due dates when the anchor is imprecise (flag ``imprecise-date``);
+    ``due_on`` is the latest. The earliest is ``None`` when the anchor has no lower bound."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of ``case show``'s ``clocks`` entries."""
@@ -104,6 +108,12 @@ class Clock:
             "flags": list(self.flags),
             "explanation": self.explanation,
             "issues": [issue.to_json() for issue in self.issues],
+            "due_range": None
+            if self.due_range is None
+            else {
+                "earliest": None if self.due_range[0] is None else self.due_range[0].isoformat(),
+                "latest": self.due_range[1].isoformat(),
+            },
         }
 
 
@@ -120,6 +130,7 @@ def evaluate_clock(
     deadline: bool = False,
     void_cause: str | None = None,
     evidence_kinds: Collection[str] = (),
+    started_range: LegalDate | None = None,
 ) -> Clock:
     """The clock of ``clause`` for a case of ``country`` anchored on ``started_on``.
 
@@ -128,7 +139,9 @@ def evaluate_clock(
     rather than of an action taking effect. ``void_cause`` says what ended a void clock ("the
     case entered 'disputed' ..."); without it a void clock was ended by a revocation.
     ``evidence_kinds`` are the source kinds recorded on the case, checked against the clause's
-    notice requirements (flag ``defective-notice``).
+    notice requirements (flag ``defective-notice``). ``started_range`` is the anchor when it is
+    known only as a range (``started_on`` is then its latest day): the clock gives its earliest
+    and latest due dates (``due_range``) and is flagged ``imprecise-date``.
 
     Order of rules: revoked → VOID; no right for this party → UNKNOWN; fired → SATISFIED; no
     anchor → UNKNOWN; otherwise the convention's date, then a later specified date, then
@@ -144,6 +157,7 @@ def evaluate_clock(
     if clause.uncertain:
         flags.add("uncertain")
     notes = [f"{s.what} ({s.basis})." for s in clause.survival if s.period is None]
+    earliest_due: list[dt.date | None] = []
 
     def make(
         status: ClockStatus,
@@ -157,6 +171,13 @@ def evaluate_clock(
         if status is not ClockStatus.VOID:
             extra += notes
         explanation = " ".join([explanation, *extra]) if extra else explanation
+        due_range = None
+        if (
+            earliest_due
+            and due_on is not None
+            and status in (ClockStatus.RUNNING, ClockStatus.DUE)
+        ):
+            due_range = (earliest_due[0], due_on)
         return Clock(
             name=name,
             status=status,
@@ -167,6 +188,7 @@ def evaluate_clock(
             flags=flags.as_tuple(),
             explanation=explanation,
             issues=tuple(issues),
+            due_range=due_range,
         )
 
     takes, took = ("falls due", "was met") if deadline else ("takes effect", "took effect")
@@ -266,6 +288,23 @@ def evaluate_clock(
             sentences.append(
                 f"The notification specifies the later date {later.isoformat()}, which prevails."
             )
+
+    if started_range is not None and not started_range.exact:
+        flags.add("imprecise-date")
+        low = started_range.earliest
+        first = None if low is None else due_date(clause, low).day
+        if first is not None and due is not None and "later-date-specified" in flags:
+            first = max(first, due)
+        earliest_due.append(first)
+        sentences.append(
+            f"The anchor is known only as {started_range.text()}, so the date above is the "
+            "latest possible one; "
+            + (
+                "no earliest date can be computed."
+                if first is None
+                else f"the earliest is {first.isoformat()}."
+            )
+        )
 
     if clause.postpone_while:
         fact = clause.postpone_while
