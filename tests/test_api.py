@@ -238,3 +238,37 @@ def test_importing_the_package_loads_no_database_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_step_known_only_within_a_range(ws: Any) -> None:
+    """``on="<=2025-12-01"`` orders the event by its latest day and keeps the range:
+    history shows ``occurred``; the hash chain still verifies."""
+    ws.open_case(country="LTU", treaty="ottawa", id="LTU-1", at="notified", on="2025-06-27")
+    ws.record("LTU-1", "objection", on="<=2025-12-01", by="NOR")
+    ws.note("LTU-1", "signature reported", on="2025-05-12..2025-12-05")
+    events = ws.history("LTU-1")
+    assert events[1].occurred_on == D("2025-12-01")
+    assert events[1].to_dict()["occurred"] == {
+        "earliest": None,
+        "latest": "2025-12-01",
+        "precision": "on-or-before",
+    }
+    assert events[2].to_dict()["occurred"]["precision"] == "between"
+    assert events[0].to_dict()["occurred"] == {
+        "earliest": "2025-06-27",
+        "latest": "2025-06-27",
+        "precision": "day",
+    }
+    assert ws.verify().ok
+    with pytest.raises(treatyflow.InvalidInput, match="ends before it starts"):
+        ws.note("LTU-1", "bad range", on="2025-12-05..2025-12-01")
+
+
+def test_party_names_and_organisations(ws: Any) -> None:
+    """The EU may leave the Energy Charter Treaty; views name the party; a State-only
+    treaty refuses it."""
+    eu = ws.open_case(country="EUU", treaty="ect", id="EU-ECT", at="notified", on="2024-06-27")
+    assert (eu.country, eu.country_name) == ("EUU", "European Union")
+    assert ws.case("EU-ECT").to_dict()["country_name"] == "European Union"
+    with pytest.raises(treatyflow.InvalidInput, match="admits only"):
+        ws.open_case(country="EUU", treaty="ottawa", on="2025-06-27")

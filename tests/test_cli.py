@@ -495,7 +495,7 @@ def test_version_option(runner: CliRunner) -> None:
     [
         pytest.param(
             ("case", "open", "--country", "XXX", "--treaty", "ottawa"),
-            ("--country 'XXX'", "ISO 3166-1 alpha-3"),
+            ("'XXX' is not an ISO 3166-1 alpha-3", "(option --country)"),
             id="wrong-country",
         ),
         pytest.param(

@@ -76,6 +76,18 @@ RULES = [
         id="python-tag",
     ),
     pytest.param("duplicate-key.yaml", [(4, "the key 'title' appears twice")], id="duplicate-key"),
+    pytest.param(
+        "party-kind.yaml",
+        [
+            (
+                18,
+                "'EUU' is a regional-economic-integration-organization, a kind of party the "
+                "treaty does not admit (see 'parties')",
+            ),
+            (18, "'XXX' is not a known party code"),
+        ],
+        id="party-kind-not-admitted",  # (#14)
+    ),
 ]
 
 

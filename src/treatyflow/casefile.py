@@ -48,7 +48,8 @@ class CaseHeader(BaseModel):
 class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    on: dt.date
+    on: dt.date | str
+    """The step's legal date: a day, or (as text) ``<=DAY``, ``DAY..DAY`` or ``YYYY-MM``."""
     advance: str | None = None
     set_fact: dict[str, Any] | None = Field(default=None, alias="set-fact")
     record: str | None = None

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from treatyflow.events import HASHED_FIELDS
+
 HASH_PREFIX = "sha256:"
 
 
@@ -108,7 +110,8 @@ def verify_events(
             return ChainFault(case_id, bad, f"expected seq {expected_seq}, found {seq}")
         if row.get("prev_hash") != prev:
             return ChainFault(case_id, seq, "prev_hash does not match the previous event")
-        fields = {k: row[k] for k in row if k != "hash"}
+        # The hashed fields only: derived keys (history JSON's ``occurred``) are not hashed.
+        fields = {k: row[k] for k in row if k in HASHED_FIELDS}
         try:
             computed = event_hash(fields)
         except (TypeError, ValueError):

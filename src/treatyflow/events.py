@@ -37,6 +37,23 @@ RECORD_TYPES = ("objection", "finding", "judgment", "press-report", "statement",
 
 SYSTEM_ACTOR = "system"
 
+#: The fields an event's hash covers (see docs/canonical-json.md), in canonical order.
+HASHED_FIELDS = (
+    "actor",
+    "case_id",
+    "data",
+    "from_state",
+    "kind",
+    "note",
+    "occurred_on",
+    "prev_hash",
+    "recorded_at",
+    "seq",
+    "sources",
+    "to_state",
+    "trigger",
+)
+
 
 @dataclass(frozen=True)
 class Event:
@@ -78,14 +95,19 @@ class Event:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """The event as ``case history --json`` shows it: the hashed fields and the hash."""
+        """The hashed fields and the hash: the record a checker verifies (bundles, reports)."""
         out = self.hashed_fields()
         out["hash"] = self.hash
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The same as :meth:`to_json` (the name every API result shares)."""
-        return self.to_json()
+        """The event as ``case history --json`` shows it: :meth:`to_json` and ``occurred``
+        (the legal date as known: earliest, latest, precision; derived, not hashed)."""
+        from treatyflow.legal.dates import occurred_of
+
+        out = self.to_json()
+        out["occurred"] = occurred_of(self.occurred_on, self.data).to_json()
+        return out
 
     @property
     def flags(self) -> list[str]:

@@ -10,13 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from treatyflow.definitions.procedure import ClockSpec, Procedure
 from treatyflow.definitions.treaty import Clause, FactSpec, FactType, FactValue, Treaty
 from treatyflow.events import Event, EventKind
-from treatyflow.legal.clocks import Clock, ClockStatus, evaluate_clock
+from treatyflow.legal.clocks import Clock, ClockStatus, evaluate_clock, survival_clock
+from treatyflow.legal.dates import LegalDate, occurred_of
 from treatyflow.legal.facts import FactTimeline
 from treatyflow.values import fact_from_json
+
+if TYPE_CHECKING:
+    from treatyflow.results import Deviation
+
+#: Clock flags that also flag the case (``case show``, pending and reports list them).
+CASE_FLAGS_FROM_CLOCKS = ("defective-notice", "unassessed", "no-withdrawal-right")
 
 #: Declared facts every case may set (contract vocabulary), unless the treaty declares them.
 SHARED_FACT_SPECS = {
@@ -101,17 +109,23 @@ def fold(
     changes: list[tuple[str, dt.date, FactValue]] = []
     state: str | None = None
     entered: dict[str, dt.date] = {}
+    entered_by: dict[str, str | None] = {}
+    entered_range: dict[str, LegalDate] = {}
     fired: dict[str, dt.date] = {}
     left: dict[str, dt.date] = {}
     last_on: dt.date | None = None
     flags: list[str] = []
+    kinds: set[str] = set()
     for ev in events:
         last_on = ev.occurred_on if last_on is None else max(last_on, ev.occurred_on)
+        kinds.update(str(s["kind"]) for s in ev.sources if s.get("kind"))
         if ev.to_state is not None:
             if state is not None and state != ev.to_state:
                 left[state] = ev.occurred_on
             state = ev.to_state
             entered[ev.to_state] = ev.occurred_on
+            entered_by[ev.to_state] = ev.trigger
+            entered_range[ev.to_state] = occurred_of(ev.occurred_on, ev.data)
         if ev.kind in (EventKind.OPEN, EventKind.SET_FACT):
             for name, value in ev.data.get("facts", {}).items():
                 changes.append((name, ev.occurred_on, fact_from_json(value, specs.get(name))))
@@ -122,9 +136,11 @@ def fold(
             if flag not in flags:
                 flags.append(flag)
     defaults = {k: v.default for k, v in specs.items() if v.default is not None}
-    timeline = FactTimeline(changes, defaults)
-    clocks = [
-        evaluate_spec(
+    assumed = [k for k, v in specs.items() if v.assumed]
+    timeline = FactTimeline(changes, defaults, assumed)
+    clocks: list[Clock] = []
+    for spec in procedure.clocks:
+        clock = evaluate_spec(
             spec,
             treaty,
             action,
@@ -134,10 +150,36 @@ def fold(
             timeline,
             as_of,
             state,
+            evidence_kinds=kinds,
+            void_causes=_void_causes(procedure, entered_by),
+            ranges=entered_range,
         )
-        for spec in procedure.clocks
-    ]
+        clocks.append(clock)
+        clause = clause_for(spec, treaty, action)
+        if clause is not None and spec.fires is not None:
+            clocks += [survival_clock(s, clock, as_of=as_of) for s in clause.survival if s.period]
+    for clock in clocks:
+        for flag in clock.flags:
+            if flag in CASE_FLAGS_FROM_CLOCKS and flag not in flags:
+                flags.append(flag)
     return CaseState(state, len(events), timeline, clocks, entered, last_on, flags)
+
+
+def _void_causes(procedure: Procedure, entered_by: Mapping[str, str | None]) -> dict[str, str]:
+    """What entering each state says about a clock it voids ("the case entered 'disputed' ...").
+
+    A state whose milestone is ``revoked`` gets no entry: the clock keeps the revocation text
+    (VCLT Art. 68).
+    """
+    causes = {}
+    for state_id, trigger in entered_by.items():
+        spec = procedure.state(state_id)
+        if spec is None or spec.milestone == "revoked":
+            continue
+        title = f" ({spec.title})" if spec.title and spec.title != state_id else ""
+        by = f" by the trigger {trigger!r}" if trigger else ""
+        causes[state_id] = f"the case entered {state_id!r}{title}{by}"
+    return causes
 
 
 def _deadlines_met(
@@ -170,6 +212,10 @@ def evaluate_spec(
     timeline: FactTimeline,
     as_of: dt.date,
     state: str | None,
+    *,
+    evidence_kinds: set[str] | frozenset[str] = frozenset(),
+    void_causes: Mapping[str, str] | None = None,
+    ranges: Mapping[str, LegalDate] | None = None,
 ) -> Clock:
     clause = clause_for(spec, treaty, action)
     if clause is None:
@@ -191,6 +237,13 @@ def evaluate_spec(
         if v in entered and started is not None and entered[v] >= started
     ]
     voided_on = min(voids) if voids else None
+    cause = None
+    if voided_on is not None:
+        first = min(
+            (v for v in spec.void_in if v in entered and entered[v] == voided_on),
+            key=spec.void_in.index,
+        )
+        cause = (void_causes or {}).get(first)
     return evaluate_clock(
         spec.name,
         clause,
@@ -201,6 +254,9 @@ def evaluate_spec(
         fired_on=fired.get(spec.name),
         voided_on=voided_on,
         deadline=spec.fires is None,
+        void_cause=cause,
+        evidence_kinds=evidence_kinds,
+        started_range=(ranges or {}).get(spec.starts_at),
     )
 
 
@@ -214,3 +270,43 @@ def effective_on(clocks: Sequence[Clock], effect_clock: str = "effect") -> dt.da
         ):
             return clock.due_on
     return None
+
+
+def notice_deviations(
+    events: Sequence[Event], state: CaseState, procedure: Procedure
+) -> list[Deviation]:
+    """Conformance entries for notices recorded without their required content (#14).
+
+    One entry per clock flagged ``defective-notice``, on the event that started the clock (the
+    notification); ``details.notice_defects`` lists each missing requirement with its article.
+    """
+    from treatyflow.results import Deviation
+
+    starts = {spec.name: spec.starts_at for spec in procedure.clocks}
+    out: list[Deviation] = []
+    for clock in state.clocks:
+        defects = [i for i in clock.issues if i.flag == "defective-notice"]
+        if not defects or clock.name not in starts:
+            continue
+        event = next(
+            (e for e in reversed(events) if e.to_state == starts[clock.name]),
+            None,
+        )
+        if event is None:
+            continue
+        out.append(
+            Deviation(
+                seq=event.seq,
+                occurred_on=event.occurred_on,
+                kind=str(event.kind),
+                trigger=event.trigger,
+                from_state=event.from_state,
+                to_state=event.to_state,
+                flags=("defective-notice",),
+                reason=" ".join(d.text for d in defects),
+                details={"notice_defects": [d.to_json() for d in defects]},
+                note=event.note,
+                sources=tuple(event.sources),
+            )
+        )
+    return out

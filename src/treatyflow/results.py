@@ -85,6 +85,8 @@ class CaseView:
 
     id: str
     country: str
+    country_name: str
+    """The party's name (a State's ISO 3166-1 name, or an organisation's)."""
     treaty: str
     treaty_name: str
     procedure: str
@@ -121,6 +123,7 @@ class CaseView:
         return {
             "id": self.id,
             "country": self.country,
+            "country_name": self.country_name,
             "treaty": self.treaty,
             "treaty_name": self.treaty_name,
             "procedure": self.procedure,
@@ -180,6 +183,7 @@ class PendingItem:
 
     id: str
     country: str
+    country_name: str
     treaty: str
     action: str
     state: str
@@ -203,6 +207,7 @@ class PendingItem:
         return {
             "id": self.id,
             "country": self.country,
+            "country_name": self.country_name,
             "treaty": self.treaty,
             "action": self.action,
             "state": self.state,

@@ -10,9 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from treatyflow.definitions.treaty import FactSpec, FactType, FactValue
+from treatyflow.definitions.treaty import FactSpec, FactType, FactValue, Treaty
 from treatyflow.errors import InvalidInput
 from treatyflow.evidence import EvidenceLevel, Source
+from treatyflow.legal.dates import LegalDate, parse_legal_date
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -31,6 +32,15 @@ def parse_date(text: str, field: str = "--on") -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, text, f"{field} {text!r} is not a real calendar date.") from None
+
+
+def parse_on(text: str, field: str = "--on") -> LegalDate:
+    """A legal date that may be imprecise: a day, ``<=DAY``, ``DAY..DAY`` or ``YYYY-MM``."""
+    try:
+        return parse_legal_date(text)
+    except ValueError as exc:
+        prefix = f"{field} " if field.startswith("-") else ""  # an option names itself
+        raise InvalidInput(field, text, f"{prefix}{exc}") from None
 
 
 def parse_timestamp(text: str, field: str = "--known-at") -> str:
@@ -88,22 +98,45 @@ def check_actor(actor: str) -> str:
 
 
 def check_country(code: str) -> str:
+    """A party code: an ISO 3166-1 alpha-3 State code or a known organisation (``EUU``)."""
     import pycountry
 
+    from treatyflow.parties import ORGANIZATIONS, find_party
+
     value = (code or "").strip().upper()
-    found = pycountry.countries.get(alpha_3=value) if len(value) == 3 and value.isalpha() else None
+    found = find_party(value)
     if found is None:
         hint = ""
         if len(value) == 2 and value.isalpha():
             two = pycountry.countries.get(alpha_2=value)
             if two is not None:
                 hint = f" (did you mean {two.alpha_3!r} for {two.name}?)"
+            elif value == "EU":
+                hint = " (did you mean 'EUU' for the European Union?)"
+        known = ", ".join(f"{p.code} ({p.name})" for p in ORGANIZATIONS.values())
         raise InvalidInput(
-            "--country",
+            "country",
             code,
-            f"--country {code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL{hint}.",
+            f"{code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL, nor an "
+            f"organisation code ({known}){hint}.",
         )
-    return str(found.alpha_3)
+    return found.code
+
+
+def check_party_admitted(treaty: Treaty, code: str) -> None:
+    """Refuse a party whose kind the treaty does not admit (a State-only treaty and the EU)."""
+    from treatyflow.parties import find_party
+
+    party = find_party(code)
+    if party is None or party.kind in treaty.parties:
+        return
+    kinds = " and ".join(k.value for k in treaty.parties)
+    raise InvalidInput(
+        "country",
+        code,
+        f"{party.name} ({party.code}) is a {party.kind.value}; the treaty {treaty.id!r} "
+        f"admits only parties of kind {kinds}.",
+    )
 
 
 def parse_fact_value(name: str, text: str, spec: FactSpec | None) -> FactValue:

@@ -84,6 +84,42 @@ def test_ukraine_is_a_disputed_suspension_with_its_domestic_steps(demo_db: Path)
     assert {"NOR", "BEL", "AUT", "CHE", "NZL", "COL"} <= objectors
 
 
+def test_ukraine_objection_period_says_the_objection_ended_it(demo_db: Path) -> None:
+    """The void Art. 65(2) clock names the objection that ended it, not a revocation (#14)."""
+    view = _json(demo_db, "case", "show", "UKR-ottawa-2025")
+    clock = next(c for c in view["clocks"] if c["name"] == "objection_period")
+    assert clock["status"] == "void"
+    assert clock["explanation"] == (
+        "The clock ended on 2025-10-17: the case entered 'disputed' (Claim disputed (objection "
+        "raised)) by the trigger 'object', before it came due."
+    )
+    assert "revoked" not in clock["explanation"]
+
+
+def test_the_demo_records_its_armed_conflict_assessments(demo_db: Path) -> None:
+    """Every Ottawa case records armed_conflict explicitly, so no clock is unassessed (#14)."""
+    for case_id in [*EXPECTED_EFFECT, "UKR-ottawa-2025"]:
+        view = _json(demo_db, "case", "show", case_id)
+        first = _json(demo_db, "case", "history", case_id)[0]
+        assert "armed_conflict" in first["data"]["facts"], case_id
+        assert "unassessed" not in view["flags"], case_id
+
+
+def test_poland_statement_of_reasons_is_on_record(demo_db: Path) -> None:
+    """POL's statement of reasons (Dz.U. 2025 poz. 1514) meets APMBC Art. 20(2); only the
+    Security Council notice lacks evidence. Latvia's file has neither."""
+    subjects = {}
+    for case_id in ("POL-ottawa-2025", "LVA-ottawa-2025"):
+        clock = next(
+            c for c in _json(demo_db, "case", "show", case_id)["clocks"] if c["name"] == "effect"
+        )
+        subjects[case_id] = sorted(i["subject"] for i in clock["issues"])
+    assert subjects == {
+        "POL-ottawa-2025": ["security-council-notice"],
+        "LVA-ottawa-2025": ["security-council-notice", "statement-of-reasons"],
+    }
+
+
 def test_conformance_flags_ukraine_and_no_other_deviation(demo_db: Path) -> None:
     """Conformance lists Ukraine's notification of a suspension as out of procedure."""
     report = {c["id"]: c for c in _json(demo_db, "conformance")}

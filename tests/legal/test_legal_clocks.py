@@ -146,6 +146,8 @@ def test_to_json_has_the_contract_keys() -> None:
         "waiting_on": ["armed_conflict=false"],
         "flags": ["postponed"],
         "explanation": data["explanation"],
+        "issues": [],
+        "due_range": None,
     }
     assert isinstance(data["explanation"], str) and data["explanation"]
 

@@ -24,6 +24,16 @@ def head_of(run: Run, case_id: str) -> str:
     return str(json.loads(run("case", "history", case_id, "--json").stdout)[-1]["hash"])
 
 
+def test_reports_show_the_party_name_beside_the_code(run: Run) -> None:
+    """Markdown, HTML and JSON reports name the party, not only its code (#14)."""
+    assert "- **Country:** LTU (Lithuania)" in report(run, "case", "LTU-1")
+    assert "<dd>Lithuania (LTU)</dd>" in report(run, "case", "LTU-1", "--format", "html")
+    data = json.loads(report(run, "portfolio", "--format", "json"))
+    assert {r["country"]: r["country_name"] for r in data["summary"]}["EST"] == "Estonia"
+    assert {c["id"]: c["country_name"] for c in data["cases"]}["LTU-1"] == "Lithuania"
+    assert "| LTU-1 | LTU (Lithuania) |" in report(run, "portfolio")
+
+
 def test_markdown_case_has_header_clocks_timeline_pending_and_integrity(run: Run) -> None:
     """The Markdown case report has the header, the clock with its basis, every event with its
     sources, the pending steps and an integrity statement naming the chain head."""
@@ -87,7 +97,7 @@ def test_portfolio_has_summary_matrix_and_every_case(run: Run) -> None:
     """The portfolio report has a summary row and a matrix row per case, then each case."""
     text = report(run, "portfolio")
     assert "## Summary" in text and "## Country-by-step matrix" in text
-    assert "| LTU-1 | LTU | ottawa | withdrawal | effective | – | 2025-12-27 |" in text
+    assert "| LTU-1 | LTU (Lithuania) | ottawa | withdrawal | effective | – | 2025-12-27 |" in text
     assert "| Case | Country | Action | Notified | Effective |" in text
     for case in ("## EST-1", "## LTU-1", "## POL-1"):
         assert case in text

@@ -3,6 +3,7 @@ replayed through the workspace as an analyst would record them, step by step."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,8 @@ def replay(ws: Workspace, path: Path, *, progress: Callable[[str], None] | None 
         note=head.note,
     )
     for step in data.events:
-        ws.tick_case(head.id, as_of=step.on)
+        # Clocks due by the step's (latest possible) date happened first in law.
+        ws.tick_case(head.id, as_of=_latest(step.on))
         if step.advance is not None:
             ws.advance(
                 head.id,
@@ -65,3 +67,12 @@ def replay(ws: Workspace, path: Path, *, progress: Callable[[str], None] | None 
         if progress:
             progress(head.id)
     return Loaded(path, head.id, 1 + len(data.events))
+
+
+def _latest(on: dt.date | str) -> dt.date:
+    """The last possible day of a step's legal date (the day that orders it)."""
+    if isinstance(on, dt.date):
+        return on
+    from treatyflow.values import parse_on
+
+    return parse_on(on, "on").latest

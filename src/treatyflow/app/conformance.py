@@ -7,11 +7,15 @@ from collections.abc import Iterator, Sequence
 from treatyflow.app.core import Core, Definitions
 from treatyflow.app.queries import with_events
 from treatyflow.events import Event, EventKind
+from treatyflow.projection import notice_deviations
 from treatyflow.results import CaseConformance, Deviation
 from treatyflow.store.sql import CaseRecord
 
 #: The flag of a case opened mid-procedure: noted, but not a deviation.
 OPENED_MID_PROCEDURE = "opened-mid-procedure"
+
+#: Flags that say what the log lacks evidence of; listed, but not a departure from procedure.
+EVIDENCE_GAPS = (OPENED_MID_PROCEDURE, "defective-notice")
 
 #: The details of a deviation kept from its event's data.
 DETAIL_KEYS = ("guards_not_met", "evidence_missing", "notice_problems")
@@ -22,13 +26,24 @@ def conformance(core: Core, case_ids: Sequence[str] = ()) -> Iterator[CaseConfor
     with core.store.read() as conn:
         for record, events in with_events(core, conn, case_ids):
             defs = core.definitions_for(conn, record)
-            yield case_conformance(record, defs, events)
+            state = core.fold(record, defs, events, as_of=None)
+            yield case_conformance(
+                record, defs, events, notice_deviations(events, state, defs.procedure)
+            )
 
 
 def case_conformance(
-    record: CaseRecord, defs: Definitions, events: Sequence[Event]
+    record: CaseRecord,
+    defs: Definitions,
+    events: Sequence[Event],
+    evidence_gaps: Sequence[Deviation] = (),
 ) -> CaseConformance:
+    """The case's deviations in log order. ``evidence_gaps`` (a notification recorded without
+    the content its treaty requires: ``defective-notice``) are listed with them but, like a
+    case opened mid-procedure, do not make the case non-conforming: they say what the log
+    lacks evidence of, not a step that departed from the procedure."""
     deviations = [d for ev in events if (d := _deviation(ev, defs)) is not None]
+    deviations = sorted([*deviations, *evidence_gaps], key=lambda d: d.seq)
     if events and events[0].data.get("opened_at_state"):
         first = events[0]
         deviations.insert(
@@ -53,7 +68,7 @@ def case_conformance(
         treaty=record.treaty,
         action=record.action,
         procedure=record.procedure,
-        conforms=not any(f != OPENED_MID_PROCEDURE for d in deviations for f in d.flags),
+        conforms=not any(f not in EVIDENCE_GAPS for d in deviations for f in d.flags),
         deviations=tuple(deviations),
     )
 

@@ -23,6 +23,7 @@ from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import CaseNotFound, NotFound, StoreError
 from treatyflow.events import Event, EventKind, utc_now
 from treatyflow.evidence import Source
+from treatyflow.legal.dates import LegalDate
 from treatyflow.projection import CaseState, fold, select
 from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
@@ -200,8 +201,16 @@ class Core:
         trigger: str | None = None,
         from_state: str | None = None,
         to_state: str | None = None,
+        occurred: LegalDate | None = None,
     ) -> Event:
-        """The case's next event (unsealed: :meth:`change` chains it and hashes it)."""
+        """The case's next event (unsealed: :meth:`change` chains it and hashes it).
+
+        ``occurred``: the legal date as known, when only a range is (``on`` is its latest
+        day, which orders the event); kept in ``data["occurred"]``.
+        """
+        data = dict(data or {})
+        if occurred is not None and occurred.to_data() is not None:
+            data["occurred"] = occurred.to_data()
         return Event(
             case_id=record.id,
             seq=record.version + 1,
@@ -214,7 +223,7 @@ class Core:
             to_state=to_state,
             sources=tuple(source_json(s) for s in sources),
             note=note,
-            data=data or {},
+            data=data,
         )
 
 

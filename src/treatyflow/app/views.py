@@ -10,6 +10,7 @@ from treatyflow.app.core import Core, Definitions
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.events import Event
 from treatyflow.legal.clocks import ClockStatus
+from treatyflow.parties import party_name
 from treatyflow.projection import effective_on
 from treatyflow.results import CaseView, PendingItem, Step
 from treatyflow.store.sql import CaseRecord
@@ -64,6 +65,7 @@ def case_view(
     return CaseView(
         id=record.id,
         country=record.country,
+        country_name=party_name(record.country),
         treaty=record.treaty,
         treaty_name=defs.treaty.short_name,
         procedure=record.procedure,
@@ -102,6 +104,7 @@ def pending_item(view: CaseView) -> PendingItem:
     return PendingItem(
         id=view.id,
         country=view.country,
+        country_name=view.country_name,
         treaty=view.treaty,
         action=view.action,
         state=view.state,

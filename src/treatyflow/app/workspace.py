@@ -31,6 +31,7 @@ from treatyflow.definitions.treaty import FactValue
 from treatyflow.errors import InvalidInput
 from treatyflow.events import Event
 from treatyflow.evidence import Source
+from treatyflow.legal.dates import LegalDate
 from treatyflow.results import (
     BundleResult,
     CaseConformance,
@@ -48,7 +49,9 @@ from treatyflow.store.sql import Store
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
 
-#: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``).
+#: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``). Where a step is
+#: dated (``on=`` of the writes but ``correct``), text may also give a range when only that is
+#: known: ``"<=2025-12-01"`` (on or before), ``"2025-05-12..2025-05-16"`` or ``"2025-07"``.
 DateLike = dt.date | str
 
 #: A source: a :class:`Source`, its fields as a mapping, or text as ``--source`` takes it
@@ -181,7 +184,7 @@ class Workspace:
         *,
         country: str,
         treaty: str,
-        on: DateLike | None = None,
+        on: DateLike | LegalDate | None = None,
         id: str | None = None,
         at: str | None = None,
         procedure: str | None = None,
@@ -202,12 +205,14 @@ class Workspace:
         Raises:
             CaseExists, NoticeTooEarly, InvalidInput, TreatyNotFound, ProcedureNotFound.
         """
+        when = _legal(on, "on")
         opened = writes.open_case(
             self._core,
             country=country,
             treaty=treaty,
             actor=actor or self.actor,
-            on=_date(on, "on"),
+            on=None if when is None else when.latest,
+            occurred=when,
             procedure=procedure,
             action=action,
             case_id=id,
@@ -247,11 +252,13 @@ class Workspace:
             TransitionNotAllowed, GuardsNotMet, EvidenceMissing, NoticeTooEarly, OutOfOrder,
             ClockDueFirst, CaseNotFound, ConcurrentUpdate.
         """
+        when = _required_legal(on, "on")
         record, ctx = writes.advance(
             self._core,
             case_id,
             trigger,
-            on=_required_date(on, "on"),
+            on=when.latest,
+            occurred=when,
             actor=actor or self.actor,
             sources=_sources(sources),
             note=note,
@@ -278,12 +285,14 @@ class Workspace:
         ``value`` is typed (``True``, a ``date``, a number, text) or its text (``"true"``);
         it is checked against the fact's declared type.
         """
+        when = _required_legal(on, "on")
         record, ctx = writes.set_fact(
             self._core,
             case_id,
             name,
             value,
-            on=_required_date(on, "on"),
+            on=when.latest,
+            occurred=when,
             actor=actor or self.actor,
             sources=_sources(sources),
             note=note,
@@ -301,11 +310,13 @@ class Workspace:
         actor: str | None = None,
     ) -> CaseView:
         """Add a note (and sources) to the case's log, dated ``on`` (default today)."""
+        when = _legal(on, "on")
         record, ctx = writes.note(
             self._core,
             case_id,
             text,
-            on=_date(on, "on"),
+            on=None if when is None else when.latest,
+            occurred=when,
             actor=actor or self.actor,
             sources=_sources(sources),
         )
@@ -324,11 +335,13 @@ class Workspace:
     ) -> CaseView:
         """Record an event that changes no state: ``objection``, ``finding``, ``judgment``,
         ``press-report``, ``statement`` or ``other`` (``by``: the State or body)."""
+        when = _required_legal(on, "on")
         record, ctx = writes.record(
             self._core,
             case_id,
             record_type,
-            on=_required_date(on, "on"),
+            on=when.latest,
+            occurred=when,
             actor=actor or self.actor,
             by=by,
             sources=_sources(sources),
@@ -584,6 +597,28 @@ def _date(value: DateLike | None, field: str) -> dt.date | None:
 
         return parse_date(value, field)
     raise InvalidInput(field, value, f"{field} must be a date, not {type(value).__name__}.")
+
+
+def _legal(value: DateLike | LegalDate | None, field: str) -> LegalDate | None:
+    """The legal date of a step: a day (a ``date`` or ``"2025-06-27"``), or a day known only
+    within a range: ``"<=2025-12-01"`` (on or before), ``"2025-05-12..2025-05-16"`` (between)
+    or ``"2025-07"`` (a month)."""
+    if value is None or isinstance(value, LegalDate):
+        return value
+    if isinstance(value, str):
+        from treatyflow.values import parse_on
+
+        return parse_on(value, field)
+    day = _date(value, field)
+    assert day is not None
+    return LegalDate.day(day)
+
+
+def _required_legal(value: DateLike | LegalDate, field: str) -> LegalDate:
+    when = _legal(value, field)
+    if when is None:
+        raise InvalidInput(field, value, f"{field} (a legal date) is required.")
+    return when
 
 
 def _required_date(value: DateLike, field: str) -> dt.date:

@@ -38,12 +38,14 @@ from treatyflow.errors import (
 from treatyflow.events import RECORD_TYPES, Event, EventKind
 from treatyflow.evidence import Source
 from treatyflow.legal.clocks import ClockStatus, check_notice
+from treatyflow.legal.dates import LegalDate
 from treatyflow.legal.facts import FactTimeline
 from treatyflow.projection import CaseState, clause_for, fact_specs, select
 from treatyflow.store.sql import CaseRecord
 from treatyflow.values import (
     check_actor,
     check_country,
+    check_party_admitted,
     check_text,
     fact_to_json,
     parse_fact,
@@ -77,6 +79,7 @@ def open_case(
     sources: Sequence[Source] = (),
     note: str | None = None,
     out_of_procedure: str | None = None,
+    occurred: LegalDate | None = None,
 ) -> Opened:
     """Open a case (at the procedure's initial state, or already ``at`` a later one)."""
     country = check_country(country)
@@ -89,6 +92,7 @@ def open_case(
                 "id", case_id, "a case id must be non-empty text without surrounding spaces."
             )
     treaty_def = core.catalog.treaty(treaty)
+    check_party_admitted(treaty_def, country)
     proc_id = procedure or core.catalog.default_procedure(country, action, treaty)
     proc = core.catalog.procedure(proc_id)
     needs_clause = any(c.rule == "treaty" for c in proc.clocks)
@@ -129,6 +133,8 @@ def open_case(
         data["facts"] = {k: fact_to_json(v) for k, v in fact_values.items()}
     if at is not None and at != proc.initial:
         data["opened_at_state"] = at
+    if occurred is not None and occurred.to_data() is not None:
+        data["occurred"] = occurred.to_data()
     flags: list[str] = []
     if out_of_procedure:
         flags.append("out-of-procedure")
@@ -217,6 +223,7 @@ def advance(
     out_of_procedure: str | None = None,
     to: str | None = None,
     backdate: str | None = None,
+    occurred: LegalDate | None = None,
 ) -> tuple[CaseRecord, ChangeContext]:
     """Fire ``trigger`` on the case, as of the legal date ``on``."""
     actor = check_actor(actor)
@@ -297,6 +304,7 @@ def advance(
             sources=sources,
             note=note,
             data=data,
+            occurred=occurred,
         )
 
     return core.change(case_id, change)
@@ -313,6 +321,7 @@ def set_fact(
     sources: Sequence[Source] = (),
     note: str | None = None,
     backdate: str | None = None,
+    occurred: LegalDate | None = None,
 ) -> tuple[CaseRecord, ChangeContext]:
     """Record that a fact has a value from the legal date ``on`` on."""
     actor = check_actor(actor)
@@ -333,6 +342,7 @@ def set_fact(
             sources=sources,
             note=note,
             data=data,
+            occurred=occurred,
         )
 
     return core.change(case_id, change)
@@ -346,6 +356,7 @@ def note(
     on: dt.date | None,
     actor: str,
     sources: Sequence[Source] = (),
+    occurred: LegalDate | None = None,
 ) -> tuple[CaseRecord, ChangeContext]:
     """Attach a note (and sources) to the case; changes nothing else."""
     actor = check_actor(actor)
@@ -361,6 +372,7 @@ def note(
             actor=actor,
             sources=sources,
             note=checked,
+            occurred=occurred,
         )
 
     return core.change(case_id, change)
@@ -376,6 +388,7 @@ def record(
     by: str | None = None,
     sources: Sequence[Source] = (),
     note: str | None = None,
+    occurred: LegalDate | None = None,
 ) -> tuple[CaseRecord, ChangeContext]:
     """Record a typed event that changes no state (objection, finding, judgment, ...)."""
     actor = check_actor(actor)
@@ -400,6 +413,7 @@ def record(
             sources=sources,
             note=note,
             data=data,
+            occurred=occurred,
         )
 
     return core.change(case_id, change)

@@ -14,6 +14,7 @@ from treatyflow.cli.options import (
     parse_facts,
     parse_on,
     parse_sources,
+    parse_step_date,
     sources_options,
     split_assignment,
 )
@@ -50,7 +51,11 @@ def case() -> None:
     help="Open already in STATE (tracking starts mid-procedure).",
 )
 @click.option(
-    "--on", "on", default=None, metavar="DATE", help="Legal date of the opening (default today)."
+    "--on",
+    "on",
+    default=None,
+    metavar="DATE",
+    help="Legal date of the opening (default today); a day, or <=DAY, DAY..DAY, YYYY-MM.",
 )
 @click.option(
     "--fact", "facts", multiple=True, metavar="NAME=VALUE", help="A fact from --on (repeatable)."
@@ -89,7 +94,7 @@ def open_(
         action=action,
         id=case_id,
         at=at,
-        on=parse_on(on),
+        on=parse_step_date(on),
         facts=parse_facts(facts),
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
@@ -105,7 +110,13 @@ def open_(
 @case.command()
 @click.argument("case_id")
 @click.argument("trigger")
-@click.option("--on", "on", required=True, metavar="DATE", help="Legal date of the step.")
+@click.option(
+    "--on",
+    "on",
+    required=True,
+    metavar="DATE",
+    help="Legal date of the step: a day, or <=DAY, DAY..DAY, YYYY-MM when only a range is known.",
+)
 @click.option(
     "--out-of-procedure",
     default=None,
@@ -149,7 +160,7 @@ def advance(
     view = app.workspace().advance(
         case_id,
         trigger,
-        on=parse_on(on),
+        on=parse_step_date(on),
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
@@ -196,7 +207,7 @@ def set_fact(
         case_id,
         name,
         value,
-        on=parse_on(on),
+        on=parse_step_date(on),
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
         note=note,
@@ -228,7 +239,7 @@ def note(
     view = app.workspace().note(
         case_id,
         text,
-        on=parse_on(on),
+        on=parse_step_date(on),
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),
     )
@@ -265,7 +276,7 @@ def record(
     view = app.workspace().record(
         case_id,
         record_type,
-        on=parse_on(on),
+        on=parse_step_date(on),
         by=by,
         actor=actor,
         sources=parse_sources(sources, source_level, source_kind),

@@ -18,6 +18,7 @@ OPTIONS = {
     "backdate": "--backdate",
     "by": "--by",
     "checkpoint": "--checkpoint",
+    "country": "--country",
     "db": "--db",
     "format": "--format",
     "group_by": "--by",

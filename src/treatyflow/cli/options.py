@@ -59,6 +59,14 @@ def parse_sources(sources: tuple[str, ...], level: str | None, kind: str | None)
     return [parse_source(s, level=level, kind=kind) for s in sources]
 
 
+def parse_step_date(value: str | None) -> Any:
+    """``--on`` of a step: a day, or a range when only that is known (``<=DAY``,
+    ``DAY..DAY``, ``YYYY-MM``); None stays None."""
+    from treatyflow.values import parse_on as parse_legal
+
+    return None if value is None else parse_legal(value, "--on")
+
+
 def parse_on(value: str | None, field: str = "--on") -> Any:
     from treatyflow.values import parse_date
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from treatyflow.definitions.procedure import INTERNATIONAL_STATES, Procedure
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import Problem
+from treatyflow.parties import find_party
 
 Locate = Callable[[str, str, tuple[str | int, ...]], tuple[str, int | None]]
 
@@ -69,6 +70,23 @@ def _lint_treaty(treaty: Treaty, report: Report) -> None:
                     (*where, "conditions", i),
                     f"condition reads undeclared fact {cond.fact!r}",
                 )
+        codes = [
+            ((*where, "conditions", i, "countries", j), code)
+            for i, cond in enumerate(clause.conditions)
+            for j, code in enumerate(cond.countries)
+        ] + [((*where, "available_to", j), code) for j, code in enumerate(clause.available_to)]
+        for at, code in codes:
+            party = find_party(code)
+            if party is None:
+                report("treaty", treaty.id, at, f"{code!r} is not a known party code")
+            elif party.kind not in treaty.parties:
+                report(
+                    "treaty",
+                    treaty.id,
+                    at,
+                    f"{code!r} is a {party.kind.value}, a kind of party the treaty does not "
+                    "admit (see 'parties')",
+                )
         early = clause.earliest_notice
         if early and early.from_fact not in treaty.facts:
             report(
@@ -118,7 +136,7 @@ def _lint_procedure(
     if raw.country is None:
         rep(("country",), "a procedure needs 'country' (ISO 3166-1 alpha-3 or 'generic')")
     elif raw.country != "generic" and not _is_country(raw.country):
-        rep(("country",), f"{raw.country!r} is not an ISO 3166-1 alpha-3 country code")
+        rep(("country",), f"{raw.country!r} is neither an ISO 3166-1 alpha-3 nor a party code")
     if not raw.actions:
         rep(("actions",), "a procedure needs at least one action")
     if raw.initial is None:
@@ -208,6 +226,4 @@ def _lint_graph(
 
 
 def _is_country(code: str) -> bool:
-    import pycountry
-
-    return len(code) == 3 and pycountry.countries.get(alpha_3=code) is not None
+    return find_party(code) is not None

@@ -9,11 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from treatyflow.evidence import Source
+from treatyflow.parties import PartyKind
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 _DURATION = re.compile(
@@ -67,6 +76,18 @@ class FactSpec(BaseModel):
     default: FactValue | None = Field(
         default=None, description="The value assumed while no event has set the fact."
     )
+    assumed: bool = Field(
+        default=False,
+        description=(
+            "The default stands in for an assessment nobody has recorded (armed_conflict: "
+            "false): a clock that relies on it keeps its date but is flagged 'unassessed' "
+            "until an event records a value."
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_defaults(self, handler, ("assumed",))
 
 
 class FixedAnnualDate(BaseModel):
@@ -94,6 +115,50 @@ class EarliestNotice(BaseModel):
     @classmethod
     def _duration(cls, value: str) -> str:
         return _check_duration(value)
+
+
+class NoticeRequirement(BaseModel):
+    """What a notice must contain or whom it must reach (NPT Art. X(1), APMBC Art. 20(2)).
+
+    A notification recorded without evidence of it is accepted but its clock is flagged
+    ``defective-notice``. The evidence is a source of one of ``evidence_kinds`` on any event of
+    the case (the notification itself, or a later note once the statement is found).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(
+        pattern=ID_PATTERN,
+        description="What is required, e.g. 'statement-of-reasons', 'security-council-notice'.",
+    )
+    basis: str = Field(min_length=1, description="The article and its words, for the flag.")
+    evidence_kinds: list[str] = Field(
+        min_length=1,
+        description="Source kinds that show the requirement was met, e.g. 'statement-of-reasons'.",
+    )
+
+
+class SurvivalPeriod(BaseModel):
+    """Obligations that outlive the withdrawal (ECT Art. 47(3): 20 years for investments).
+
+    With ``period`` the case gets a clock ``name`` running from the date the withdrawal takes
+    effect; without it (ICSID Art. 72: consent given before the notice, no end date) the rule is
+    an explained note added to the effect clock's explanation.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="survival", pattern=r"^[a-z][a-z0-9_]*$")
+    period: str | None = Field(
+        default=None, description="ISO 8601 duration from the effect date, e.g. 'P20Y'."
+    )
+    basis: str = Field(min_length=1, description="A one-line citation shown with the clock.")
+    what: str = Field(min_length=1, description="What survives, in a sentence.")
+
+    @field_validator("period")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _check_duration(value)
 
 
 class Condition(BaseModel):
@@ -143,6 +208,24 @@ class Clause(BaseModel):
     )
     earliest_notice: EarliestNotice | None = None
     conditions: list[Condition] = Field(default_factory=list)
+    notice_requirements: list[NoticeRequirement] = Field(
+        default_factory=list,
+        description="What the notice must contain or whom it must reach (flag: defective-notice).",
+    )
+    survival: list[SurvivalPeriod] = Field(
+        default_factory=list, description="Obligations that survive the withdrawal's effect."
+    )
+    available_to: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Party codes that hold the right (WHO: only the USA, by its 1948 reservation); "
+            "empty: every party. For any other party the clock is unknown, with `unavailable`."
+        ),
+    )
+    unavailable: str | None = Field(
+        default=None,
+        description="Why parties outside `available_to` have no computable date.",
+    )
     contested: str | None = Field(
         default=None, description="Why the right or the rule itself is disputed, if it is."
     )
@@ -155,6 +238,12 @@ class Clause(BaseModel):
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         return None if value is None else _check_duration(value)
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_defaults(
+            self, handler, ("notice_requirements", "survival", "available_to", "unavailable")
+        )
 
     @model_validator(mode="after")
     def _parameters_fit_convention(self) -> Clause:
@@ -170,6 +259,8 @@ class Clause(BaseModel):
         )
         if needs_period and self.period is None:
             raise ValueError(f"convention {conv.value!r} needs 'period'")
+        if self.available_to and not self.unavailable:
+            raise ValueError("'available_to' needs 'unavailable' (why others have no date)")
         return self
 
 
@@ -201,9 +292,38 @@ class Treaty(BaseModel):
     actions: dict[str, Clause] = Field(
         description="Clause per action id: 'withdrawal', 'denunciation', 'suspension', ..."
     )
+    parties: list[PartyKind] = Field(
+        default_factory=lambda: [PartyKind.STATE],
+        min_length=1,
+        description="Kinds of party the treaty admits (default: States only).",
+    )
     facts: dict[str, FactSpec] = Field(default_factory=dict)
     sources: list[Source] = Field(default_factory=list)
     notes: str = ""
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.parties == [PartyKind.STATE]:
+            data.pop("parties", None)
+        return data  # type: ignore[no-any-return]
+
+
+def _omit_defaults(
+    model: BaseModel, handler: SerializerFunctionWrapHandler, names: tuple[str, ...]
+) -> dict[str, Any]:
+    """Dump ``model`` without the named fields while they hold their default.
+
+    Fields added after definitions were first pinned (#14) stay out of the dump until used, so
+    a definition that does not use them keeps its content hash and no existing case is flagged
+    ``procedure-changed`` by an upgrade.
+    """
+    data: dict[str, Any] = handler(model)
+    for name in names:
+        field = type(model).model_fields[name]
+        if getattr(model, name) == field.get_default(call_default_factory=True):
+            data.pop(name, None)
+    return data
 
 
 def _check_duration(value: str) -> str:

@@ -8,16 +8,33 @@ with a sentence a lawyer can check. The service fires a DUE clock with ``occurre
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from treatyflow.definitions.treaty import Anchor, Clause, Condition, Convention, parse_duration
-from treatyflow.legal.calendar import due_date, earliest_notice_date
+from treatyflow.definitions.treaty import (
+    Anchor,
+    Clause,
+    Condition,
+    Convention,
+    SurvivalPeriod,
+    parse_duration,
+)
+from treatyflow.legal.calendar import add_months_clipped, due_date, earliest_notice_date
+from treatyflow.legal.dates import LegalDate
 from treatyflow.legal.facts import FactTimeline, FactValue, as_date, format_value, is_true, matches
 
-__all__ = ["Clock", "ClockStatus", "check_notice", "evaluate_clock"]
+__all__ = [
+    "Clock",
+    "ClockIssue",
+    "ClockStatus",
+    "check_notice",
+    "evaluate_clock",
+    "notice_defects",
+    "survival_clock",
+]
 
 NOTIFICATION_RECEIPT = "notification receipt"
 
@@ -40,6 +57,23 @@ class ClockStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class ClockIssue:
+    """Why a clock carries a review flag: what is missing and the article that asks for it."""
+
+    flag: str
+    """``defective-notice``, ``unassessed`` or ``no-withdrawal-right``."""
+    subject: str
+    """The requirement or the fact concerned: ``statement-of-reasons``, ``armed_conflict``."""
+    basis: str
+    """The article (and its words) behind the flag."""
+    text: str
+    """The flag explained in a sentence."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"flag": self.flag, "subject": self.subject, "basis": self.basis, "text": self.text}
+
+
+@dataclass(frozen=True)
 class Clock:
     """One clause's clock for one case, as of a legal date."""
 
@@ -56,6 +90,11 @@ class Clock:
     "later-date-specified"."""
     explanation: str
     """Why this status and date, in a sentence or two."""
+    issues: tuple[ClockIssue, ...] = ()
+    """The details behind the flags defective-notice, unassessed and no-withdrawal-right."""
+    due_range: tuple[dt.date | None, dt.date] | None = None
+    """Earliest and latest due dates when the anchor is imprecise (flag ``imprecise-date``);
+    ``due_on`` is the latest. The earliest is ``None`` when the anchor has no lower bound."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of ``case show``'s ``clocks`` entries."""
@@ -68,6 +107,13 @@ class Clock:
             "waiting_on": list(self.waiting_on),
             "flags": list(self.flags),
             "explanation": self.explanation,
+            "issues": [issue.to_json() for issue in self.issues],
+            "due_range": None
+            if self.due_range is None
+            else {
+                "earliest": None if self.due_range[0] is None else self.due_range[0].isoformat(),
+                "latest": self.due_range[1].isoformat(),
+            },
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,23 +132,36 @@ def evaluate_clock(
     fired_on: dt.date | None = None,
     voided_on: dt.date | None = None,
     deadline: bool = False,
+    void_cause: str | None = None,
+    evidence_kinds: Collection[str] = (),
+    started_range: LegalDate | None = None,
 ) -> Clock:
     """The clock of ``clause`` for a case of ``country`` anchored on ``started_on``.
 
     With ``deadline`` the clock is a time limit for a step (it fires nothing): it is
     SATISFIED once the step is taken (``fired_on``) and its texts speak of a date falling due
-    rather than of an action taking effect.
+    rather than of an action taking effect. ``void_cause`` says what ended a void clock ("the
+    case entered 'disputed' ..."); without it a void clock was ended by a revocation.
+    ``evidence_kinds`` are the source kinds recorded on the case, checked against the clause's
+    notice requirements (flag ``defective-notice``). ``started_range`` is the anchor when it is
+    known only as a range (``started_on`` is then its latest day): the clock gives its earliest
+    and latest due dates (``due_range``) and is flagged ``imprecise-date``.
 
-    Order of rules: revoked → VOID; fired → SATISFIED; no anchor → UNKNOWN; otherwise the
-    convention's date, then a later specified date, then postponement (Art. 20(3) style), then
-    conditions; the result is RUNNING (due after ``as_of``), DUE, SUSPENDED or UNKNOWN.
-    Fact changes dated after ``as_of`` are not in force on ``as_of`` and are ignored.
+    Order of rules: revoked → VOID; no right for this party → UNKNOWN; fired → SATISFIED; no
+    anchor → UNKNOWN; otherwise the convention's date, then a later specified date, then
+    postponement (Art. 20(3) style), then conditions; the result is RUNNING (due after
+    ``as_of``), DUE, SUSPENDED or UNKNOWN. Fact changes dated after ``as_of`` are not in force
+    on ``as_of`` and are ignored. Facts only assumed (an unassessed default) keep the date but
+    flag the clock ``unassessed``.
     """
     flags = _Flags()
+    issues: list[ClockIssue] = []
     if clause.contested:
         flags.add("contested")
     if clause.uncertain:
         flags.add("uncertain")
+    notes = [f"{s.what} ({s.basis})." for s in clause.survival if s.period is None]
+    earliest_due: list[dt.date | None] = []
 
     def make(
         status: ClockStatus,
@@ -110,6 +169,19 @@ def evaluate_clock(
         explanation: str,
         waiting_on: tuple[str, ...] = (),
     ) -> Clock:
+        for issue in issues:
+            flags.add(issue.flag)
+        extra = [issue.text for issue in issues if issue.text not in explanation]
+        if status is not ClockStatus.VOID:
+            extra += notes
+        explanation = " ".join([explanation, *extra]) if extra else explanation
+        due_range = None
+        if (
+            earliest_due
+            and due_on is not None
+            and status in (ClockStatus.RUNNING, ClockStatus.DUE)
+        ):
+            due_range = (earliest_due[0], due_on)
         return Clock(
             name=name,
             status=status,
@@ -119,23 +191,45 @@ def evaluate_clock(
             waiting_on=waiting_on,
             flags=flags.as_tuple(),
             explanation=explanation,
+            issues=tuple(issues),
+            due_range=due_range,
         )
 
     takes, took = ("falls due", "was met") if deadline else ("takes effect", "took effect")
-    if voided_on is not None and deadline:
-        return make(
-            ClockStatus.VOID,
-            None,
-            f"The clock stopped on {voided_on.isoformat()}: the case reached a state that "
-            "ends it.",
-        )
     if voided_on is not None:
+        day = voided_on.isoformat()
+        if void_cause is not None:
+            return make(
+                ClockStatus.VOID,
+                None,
+                f"The clock ended on {day}: {void_cause}, before it came due.",
+            )
+        if deadline:
+            return make(
+                ClockStatus.VOID,
+                None,
+                f"The clock stopped on {day}: the case reached a state that ends it.",
+            )
         return make(
             ClockStatus.VOID,
             None,
-            f"The notification was revoked on {voided_on.isoformat()}, before it took effect "
+            f"The notification was revoked on {day}, before it took effect "
             "(VCLT Art. 68), so it will not take effect.",
         )
+    code = country.upper()
+    if clause.available_to and code not in {c.upper() for c in clause.available_to}:
+        issues.append(
+            ClockIssue(
+                "no-withdrawal-right",
+                code,
+                clause.article,
+                f"The rule applied ({clause.basis}) is available only to "
+                f"{', '.join(clause.available_to)}, not to {code}.",
+            )
+        )
+        return make(ClockStatus.UNKNOWN, None, clause.unavailable or "")
+    if started_on is not None:
+        issues += notice_defects(clause, evidence_kinds)
     if fired_on is not None:
         return make(
             ClockStatus.SATISFIED,
@@ -177,6 +271,19 @@ def evaluate_clock(
     suspended = False
     unknown = False
 
+    rule = clause.earliest_notice
+    if rule is not None and as_date(facts.current().get(rule.from_fact)) is None:
+        issues.append(
+            ClockIssue(
+                "unassessed",
+                rule.from_fact,
+                rule.basis,
+                f"{rule.from_fact} is not recorded, so the bar of {_duration_phrase(rule.after)} "
+                f"went unchecked ({rule.basis}): whether the notice of "
+                f"{started_on.isoformat()} came too early is not known.",
+            )
+        )
+
     if clause.later_date_fact:
         later = as_date(facts.current().get(clause.later_date_fact))
         if later is not None and later > expiry:
@@ -186,9 +293,28 @@ def evaluate_clock(
                 f"The notification specifies the later date {later.isoformat()}, which prevails."
             )
 
+    if started_range is not None and not started_range.exact:
+        flags.add("imprecise-date")
+        low = started_range.earliest
+        first = None if low is None else due_date(clause, low).day
+        if first is not None and due is not None and "later-date-specified" in flags:
+            first = max(first, due)
+        earliest_due.append(first)
+        sentences.append(
+            f"The anchor is known only as {started_range.text()}, so the date above is the "
+            "latest possible one; "
+            + (
+                "no earliest date can be computed."
+                if first is None
+                else f"the earliest is {first.isoformat()}."
+            )
+        )
+
     if clause.postpone_while:
         fact = clause.postpone_while
         requirement = f"{fact}=false"
+        if facts.is_assumed(fact):
+            issues.append(_unassessed(fact, facts.value_on(fact, as_of), clause.basis))
         if as_of < expiry:
             if is_true(facts.value_on(fact, as_of)):
                 flags.add("may-be-postponed")
@@ -226,6 +352,10 @@ def evaluate_clock(
 
     for condition in _applicable(clause.conditions, country):
         requirement = f"{condition.fact}={format_value(condition.equals)}"
+        if facts.is_assumed(condition.fact):
+            issues.append(
+                _unassessed(condition.fact, facts.value_on(condition.fact, as_of), condition.basis)
+            )
         if not facts.is_known(condition.fact):
             unknown = True
             waiting.append(requirement)
@@ -287,6 +417,87 @@ def check_notice(clause: Clause, *, notice_on: dt.date, facts: FactTimeline) -> 
         f"The notice of {notice_on.isoformat()} is too early: {rule.basis}; the first day "
         f"a notice may be given is {earliest.isoformat()}{since_text}."
     ]
+
+
+def notice_defects(clause: Clause, evidence_kinds: Collection[str]) -> list[ClockIssue]:
+    """The clause's notice requirements that no recorded source shows were met.
+
+    A requirement is met by a source whose ``kind`` is one of its ``evidence_kinds`` on any event
+    of the case (docs/legal-time.md, "Required notice content").
+    """
+    kinds = set(evidence_kinds)
+    return [
+        ClockIssue(
+            "defective-notice",
+            req.content,
+            req.basis,
+            f"No source of kind {' or '.join(req.evidence_kinds)} is recorded, so the notice "
+            f"may be defective: {req.basis}.",
+        )
+        for req in clause.notice_requirements
+        if not kinds.intersection(req.evidence_kinds)
+    ]
+
+
+def survival_clock(survival: SurvivalPeriod, effect: Clock, *, as_of: dt.date) -> Clock:
+    """The clock of what survives a withdrawal (ECT Art. 47(3)), derived from its effect clock.
+
+    It runs from the effect date (provisional while the effect clock runs) to the end of
+    ``survival.period``; SATISFIED once that end is on or before ``as_of``; VOID with a void
+    effect clock; UNKNOWN while the effect date is not known. It fires nothing.
+    """
+    assert survival.period is not None
+
+    def make(status: ClockStatus, due_on: dt.date | None, text: str) -> Clock:
+        return Clock(
+            name=survival.name,
+            status=status,
+            due_on=due_on,
+            basis=survival.basis,
+            started_on=start,
+            waiting_on=waiting,
+            flags=effect.flags if status is not ClockStatus.VOID else (),
+            explanation=text,
+        )
+
+    start = effect.due_on if effect.status is not ClockStatus.VOID else None
+    waiting: tuple[str, ...] = ()
+    if effect.status is ClockStatus.VOID:
+        return make(
+            ClockStatus.VOID,
+            None,
+            f"The withdrawal will not take effect (clock {effect.name!r} is void), so "
+            "nothing survives it.",
+        )
+    if start is None:
+        waiting = (f"{effect.name} date",)
+        return make(
+            ClockStatus.UNKNOWN,
+            None,
+            f"{survival.what} The period runs from the date the withdrawal takes effect, which "
+            "is not known yet.",
+        )
+    years, months, days = parse_duration(survival.period)
+    end = add_months_clipped(start, 12 * years + months)[0] + dt.timedelta(days=days)
+    span = _duration_phrase(survival.period)
+    if effect.status is ClockStatus.SATISFIED:
+        since = f"The withdrawal took effect on {start.isoformat()}"
+    else:
+        since = f"If the withdrawal takes effect on {start.isoformat()} as now computed"
+    text = f"{survival.what} {since}, the {span} end on {end.isoformat()} ({survival.basis})."
+    if end <= as_of:
+        return make(ClockStatus.SATISFIED, end, text + " That period has ended.")
+    return make(ClockStatus.RUNNING, end, text)
+
+
+def _unassessed(fact: str, value: FactValue | None, basis: str) -> ClockIssue:
+    return ClockIssue(
+        "unassessed",
+        fact,
+        basis,
+        f"{fact} has not been assessed: the date assumes {format_value(value)} (the "
+        f"definition's default) until an event records a value ({basis}).",
+    )
 
 
 def _holds(expected: FactValue, value: FactValue | None) -> bool:

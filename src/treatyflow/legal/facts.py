@@ -22,13 +22,16 @@ class FactTimeline:
 
     ``changes`` may come in any order; they are sorted by date, and when one fact changes twice
     on the same date the later one in the input wins (the sort is stable). ``defaults`` give the
-    value a fact has before any change; a ``None`` default means "no default".
+    value a fact has before any change; a ``None`` default means "no default". ``assumed`` names
+    the facts whose default is an assumption standing in for an assessment (``armed_conflict``):
+    :meth:`is_assumed` tells a clock that it relies on one.
     """
 
     def __init__(
         self,
         changes: Iterable[tuple[str, dt.date, FactValue]],
         defaults: Mapping[str, FactValue | None] | None = None,
+        assumed: Iterable[str] = (),
     ) -> None:
         per_fact: dict[str, list[tuple[dt.date, FactValue]]] = {}
         for name, day, value in sorted(changes, key=lambda change: change[1]):
@@ -42,6 +45,7 @@ class FactTimeline:
         self._defaults: dict[str, FactValue] = {
             name: value for name, value in (defaults or {}).items() if value is not None
         }
+        self._assumed = frozenset(assumed)
 
     def value_on(self, name: str, day: dt.date) -> FactValue | None:
         """The value in force on ``day``: the last change on or before it, else the default."""
@@ -81,6 +85,10 @@ class FactTimeline:
         """True when an event has set the fact or it has a default."""
         return name in self._steps or name in self._defaults
 
+    def is_assumed(self, name: str) -> bool:
+        """True when no event has set the fact and its value is only an assumed default."""
+        return name in self._assumed and name in self._defaults and name not in self._steps
+
     def until(self, day: dt.date) -> FactTimeline:
         """The same timeline without the changes dated after ``day`` (what is in force by then)."""
         kept = [
@@ -89,7 +97,7 @@ class FactTimeline:
             for when, value in steps
             if when <= day
         ]
-        return FactTimeline(kept, self._defaults)
+        return FactTimeline(kept, self._defaults, self._assumed)
 
     def changes_of(self, name: str) -> tuple[tuple[dt.date, FactValue], ...]:
         """The effective changes of one fact, oldest first (one per date)."""

@@ -8,6 +8,7 @@ only, or marked UNCERTAIN), contested, out-of-procedure or backdated steps.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treatyflow.definitions.procedure import MILESTONES, Procedure
+from treatyflow.legal.dates import occurred_of
+from treatyflow.parties import party_name
 
 TITLES = {
     "proposal": "Proposal",
@@ -58,6 +61,7 @@ class Row:
         return {
             "case": self.case_id,
             "country": self.country,
+            "country_name": party_name(self.country),
             "treaty": self.treaty,
             "action": self.action,
             "state": self.state,
@@ -123,7 +127,7 @@ class MatrixBuilder:
             milestone = (spec.milestone if spec else None) or _default_milestone(state)
             if milestone is None:
                 continue
-            cell = Cell(ev["occurred_on"], state)
+            cell = Cell(_date_text(ev), state)
             for text in _footnotes(ev, spec.contested is not None if spec else False):
                 number = self._numbers.get(text)
                 if number is None:
@@ -139,6 +143,12 @@ class MatrixBuilder:
 
     def columns(self) -> list[str]:
         return [m for m in MILESTONES if m in self._used]
+
+
+def _date_text(ev: Mapping[str, Any]) -> str:
+    """The event's legal date as the matrix shows it: ``≤2025-12-01`` for an imprecise one."""
+    day = dt.date.fromisoformat(str(ev["occurred_on"]))
+    return occurred_of(day, ev.get("data") or {}).text()
 
 
 def _default_milestone(state: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from treatyflow.chain import verify_events
 from treatyflow.definitions.procedure import Procedure
+from treatyflow.parties import party_name
 from treatyflow.reports import matrix as mx
 
 SCHEMA = "treatyflow.report/1"
@@ -153,6 +154,7 @@ def build_case(
     return {
         "id": view["id"],
         "country": view["country"],
+        "country_name": party_name(view["country"]),
         "treaty": view["treaty"],
         "treaty_name": view.get("treaty_name") or view["treaty"],
         "action": view["action"],
@@ -384,6 +386,7 @@ def summary_row(case: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "case": case["id"],
         "country": case["country"],
+        "country_name": case["country_name"],
         "treaty": case["treaty"],
         "action": case["action"],
         "state": case["state"],

@@ -89,7 +89,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             if not r["verified"]:
                 flags = (flags + ", " if flags else "") + "**CHAIN FAILS**"
             out.append(
-                f"| {md(r['case'])} | {md(r['country'])} | {md(r['treaty'])} | "
+                f"| {md(r['case'])} | {md(r['country'])} ({md(r['country_name'])}) | "
+                f"{md(r['treaty'])} | "
                 f"{md(r['action'])} | {md(r['state'])} | {nxt} | {r['effective_on'] or '–'} | "
                 f"{flags} |"
             )
@@ -126,7 +127,7 @@ def _case_md(case: Mapping[str, Any], as_of: str) -> list[str]:
     other = [f for f in case["flags"] if f not in HEADLINE]
     yes = {True: "yes", False: "no"}
     out += [
-        f"- **Country:** {md(case['country'])}",
+        f"- **Country:** {md(case['country'])} ({md(case['country_name'])})",
         f"- **Treaty:** {md(case['treaty_name'])} ({code(case['treaty'])})",
         f"- **Action:** {md(case['action'])}",
         f"- **Procedure:** {md(case['procedure_title'])} ({code(case['procedure'])}), "
