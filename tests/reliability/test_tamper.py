@@ -415,7 +415,8 @@ def test_sql_forged_tail_event_makes_verify_fail(cli: Cli, populated: Path) -> N
 def _rewrite_case(db: Path, case_id: str, keep: int, note: str | None = None) -> None:
     """Rewrite a case's log as a forger with the algorithm would: keep its first ``keep``
     events (editing the note of the last one kept, if ``note``), re-hash the chain and update
-    the case row, so that the chain alone verifies."""
+    the case row (head, version and the facts the kept log implies), so that the chain and
+    the row agree."""
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     rows = [
@@ -436,7 +437,15 @@ def _rewrite_case(db: Path, case_id: str, keep: int, note: str | None = None) ->
             "UPDATE events SET note = ?, prev_hash = ?, hash = ? WHERE case_id = ? AND seq = ?",
             (row["note"], fields["prev_hash"], prev, case_id, row["seq"]),
         )
-    conn.execute("UPDATE cases SET version = ?, head_hash = ? WHERE id = ?", (keep, prev, case_id))
+    # The row's facts follow the kept log too (verify checks them against it, #18).
+    facts: dict[str, object] = {}
+    for row in rows[:keep]:
+        if row["kind"] in ("open", "set-fact"):
+            facts.update(json.loads(row["data"]).get("facts", {}))
+    conn.execute(
+        "UPDATE cases SET version = ?, head_hash = ?, facts = ? WHERE id = ?",
+        (keep, prev, json.dumps(facts, sort_keys=True), case_id),
+    )
     conn.commit()
     conn.close()
 

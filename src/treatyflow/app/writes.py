@@ -161,6 +161,15 @@ def open_case(
         data["flags"] = flags
     proc_hash = content_hash(proc)
     treaty_hash = content_hash(treaty_def)
+    # The case row's identity goes under the opening event's hash (treatyflow.identity).
+    data["case"] = {
+        "country": country,
+        "treaty": treaty,
+        "action": action,
+        "procedure": proc.id,
+        "procedure_hash": proc_hash,
+        "treaty_hash": treaty_hash,
+    }
 
     def attempt() -> Opened:
         with core.store.write() as conn:

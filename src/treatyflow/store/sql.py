@@ -282,6 +282,57 @@ class Store:
         )
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
+    def case_identities(self, conn: Connection) -> Iterator[dict[str, Any]]:
+        """Every case row's identity columns, opening day and facts (parsed; unreadable JSON
+        as a marker that matches nothing), by id, streamed."""
+        query = sa.select(
+            cases.c.id,
+            cases.c.country,
+            cases.c.treaty,
+            cases.c.action,
+            cases.c.procedure,
+            cases.c.procedure_hash,
+            cases.c.treaty_hash,
+            cases.c.opened_on,
+            cases.c.facts,
+        ).order_by(cases.c.id)
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        for row in result:
+            out = dict(row._mapping)
+            out["facts"] = _loads(out["facts"], {})
+            yield out
+
+    def identity_events(self, conn: Connection) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+        """Per case id (in the database's order), the events that say what its row must hold:
+        the opening event, fact changes and any event that re-pins the case
+        (``data["case"]``), each as a dict with seq, kind, occurred_on and data (parsed;
+        unreadable JSON as a marker that matches nothing)."""
+        query = (
+            sa.select(events.c.case_id, events.c.seq, events.c.kind, events.c.occurred_on)
+            .add_columns(events.c.data)
+            .where(
+                sa.or_(
+                    events.c.seq == 1,
+                    events.c.kind == "set-fact",
+                    events.c.data.like('%"case":%'),
+                )
+            )
+            .order_by(events.c.case_id, events.c.seq)
+        )
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        current: Any = None
+        group: list[dict[str, Any]] = []
+        for case_id, seq, kind, occurred_on, data in result:
+            if group and case_id != current:
+                yield current, group
+                group = []
+            current = case_id
+            group.append(
+                {"seq": seq, "kind": kind, "occurred_on": occurred_on, "data": _loads(data, {})}
+            )
+        if group:
+            yield current, group
+
     def chain_heads(self, conn: Connection) -> dict[Any, ChainHead]:
         """Every case's :class:`ChainHead`, by id."""
         query = sa.select(cases.c.id, cases.c.version, cases.c.head_hash, cases.c.state)
