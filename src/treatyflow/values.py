@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,7 +17,13 @@ from treatyflow.evidence import EvidenceLevel, Source
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 10_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: The longest case id (and actor).
+MAX_ID = 200
+#: The most sources one event may cite (``--source`` given more often is refused).
+MAX_SOURCES = 50
+#: C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F: an 8-bit
+#: terminal reads U+009B as CSI, the start of an escape sequence).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def parse_date(text: str, field: str = "--on") -> dt.date:
@@ -51,7 +57,8 @@ def parse_timestamp(text: str, field: str = "--known-at") -> str:
 
 
 def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
-    """Refuse oversized text and control characters (tabs and newlines are fine)."""
+    """Refuse oversized text and control characters (C0 but tab and newline, DEL, C1:
+    carriage return included) and lone surrogates."""
     if text is None:
         return None
     if len(text) > limit:
@@ -67,6 +74,85 @@ def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | Non
 
 def _has_surrogate(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+#: Characters a case id may not hold, by Unicode general category: controls (Cc: C0, DEL,
+#: C1, CR, LF, tab), format characters (Cf: the invisible ones such as U+200B ZERO WIDTH
+#: SPACE and U+FEFF, and the bidirectional controls U+202A-U+202E, U+2066-U+2069,
+#: U+200E/U+200F), surrogates (Cs), private use (Co), unassigned code points (Cn), and the
+#: line and paragraph separators (Zl, Zp).
+_ID_REFUSED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def check_case_id(text: str, field: str = "--id") -> str:
+    """A case id as it is stored: in Unicode NFC, 1 to MAX_ID characters, no surrounding
+    white space, and no control, invisible (format), bidirectional-control, surrogate,
+    private-use, unassigned or line-separator character (so that no two ids that look the
+    same differ, and no id can rewrite the terminal it is printed on). Returns the
+    normalised id."""
+    import unicodedata
+
+    if not isinstance(text, str):
+        raise InvalidInput(field, text, f"{field} must be text.")
+    if _has_surrogate(text):
+        raise InvalidInput(field, text[:40], f"{field} contains undecodable bytes.")
+    value = unicodedata.normalize("NFC", text)
+    if not value.strip() or value != value.strip():
+        raise InvalidInput(
+            field, text[:40], f"{field} must be non-empty text without surrounding spaces."
+        )
+    if len(value) > MAX_ID:
+        raise InvalidInput(
+            field, text[:40], f"{field} is {len(value):,} characters; the limit is {MAX_ID:,}."
+        )
+    for ch in value:
+        if unicodedata.category(ch) in _ID_REFUSED:
+            raise InvalidInput(
+                field,
+                printable(text[:40]),
+                f"{field} '{printable(value)}' contains U+{ord(ch):04X} "
+                f"({unicodedata.name(ch, 'a control or invisible character')}); a case id may "
+                "not hold control, invisible or bidirectional-control characters.",
+            )
+    return value
+
+
+#: What :func:`printable` escapes: C0 (but tab and, optionally, newline), DEL, C1, the
+#: invisible and bidirectional format characters, line and paragraph separators, lone
+#: surrogates.
+_UNPRINTABLE_REST = (
+    "\\x0b-\\x1f\\x7f-\\x9f\\xad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e"
+    "\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ud800-\\udfff"
+)
+_UNPRINTABLE = re.compile("[\\x00-\\x08\\x0a" + _UNPRINTABLE_REST + "]")
+_UNPRINTABLE_NL = re.compile("[\\x00-\\x08" + _UNPRINTABLE_REST + "]")
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` safe to print on a terminal: every control character (C0 but tab, DEL,
+    C1; a newline too unless ``keep_newlines``), invisible or bidirectional-control
+    character and lone surrogate written as a visible escape (``\\x1b``, ``\\u202e``), so
+    that stored text can neither send escape sequences (clear the screen, set the title,
+    fake a prompt) nor reorder or hide what is shown. A backslash is left as it is."""
+    pattern = _UNPRINTABLE_NL if keep_newlines else _UNPRINTABLE
+    if text.isascii() and text.isprintable():
+        return text
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def check_sources(sources: Sequence[Any], field: str = "--source") -> None:
+    """Refuse more than MAX_SOURCES sources on one event."""
+    if len(sources) > MAX_SOURCES:
+        raise InvalidInput(
+            field,
+            len(sources),
+            f"{len(sources)} sources on one event; the limit is {MAX_SOURCES}.",
+        )
 
 
 def check_actor(actor: str) -> str:
