@@ -198,8 +198,9 @@ class Store:
         """Every case row by id, streamed (a server-side cursor on PostgreSQL)."""
         query = sa.select(cases).order_by(cases.c.id)
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
-        for row in result:
-            yield CaseRecord.from_row(row)
+        with contextlib.closing(result):  # a reader that stops early closes the cursor
+            for row in result:
+                yield CaseRecord.from_row(row)
 
     def insert_case(self, conn: Connection, case: CaseRecord, first: Event) -> None:
         """Insert a new case and its first event.
@@ -247,8 +248,9 @@ class Store:
         if case_id is not None:
             query = query.where(events.c.case_id == case_id)
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
-        for row in result:
-            yield hashed_row(row._mapping)
+        with contextlib.closing(result):
+            for row in result:
+                yield hashed_row(row._mapping)
 
     def events_by_case(self, conn: Connection) -> Iterator[tuple[str, list[Event]]]:
         """(case id, its events by seq) for every case, from one streaming query ordered by
@@ -259,12 +261,13 @@ class Store:
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
         current: str | None = None
         batch: list[Event] = []
-        for row in result:
-            if row[0] != current:
-                if current is not None:
-                    yield current, batch
-                current, batch = row[0], []
-            batch.append(_event_from_tuple(row))
+        with contextlib.closing(result):  # a reader that stops early closes the cursor
+            for row in result:
+                if row[0] != current:
+                    if current is not None:
+                        yield current, batch
+                    current, batch = row[0], []
+                batch.append(_event_from_tuple(row))
         if current is not None:
             yield current, batch
 
