@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -178,7 +179,6 @@ def _utc_now() -> str:
 #: The longest line read (a definition snapshot or a case's facts are far smaller); a longer
 #: one ends the reading with a problem, so ``/dev/zero``-like input cannot exhaust memory.
 MAX_LINE = 16 * 1024 * 1024
-_HASH_HEX = 64
 
 
 @dataclass
@@ -601,13 +601,11 @@ def _event_problem(ev: Mapping[str, Any]) -> str | None:
 _EVENT_KINDS = tuple(str(kind) for kind in EventKind)
 
 
+_HASH = re.compile(r"sha256:[0-9a-f]{64}\Z")
+
+
 def _is_hash(value: str) -> bool:
-    hexpart = value[len(HASH_PREFIX) :]
-    return (
-        value.startswith(HASH_PREFIX)
-        and len(hexpart) == _HASH_HEX
-        and all(c in "0123456789abcdef" for c in hexpart)
-    )
+    return _HASH.match(value) is not None
 
 
 def _check_name(value: str, field: str) -> None:

@@ -21,9 +21,10 @@ MAX_TEXT = 10_000
 MAX_ID = 200
 #: The most sources one event may cite (``--source`` given more often is refused).
 MAX_SOURCES = 50
-#: C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F: an 8-bit
-#: terminal reads U+009B as CSI, the start of an escape sequence).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: What free text may not hold: C0 controls but tab and newline (so CR too), DEL, the C1
+#: controls (U+0080-U+009F: an 8-bit terminal reads U+009B as CSI, the start of an escape
+#: sequence) and lone surrogates (how Python holds argv bytes that are not UTF-8).
+_CONTROL_OR_SURROGATE = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
 
 
 def parse_date(text: str, field: str = "--on") -> dt.date:
@@ -65,7 +66,7 @@ def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | Non
         raise InvalidInput(
             field, text[:40], f"{field} is {len(text):,} characters; the limit is {limit:,}."
         )
-    if _CONTROL.search(text) or _has_surrogate(text):
+    if _CONTROL_OR_SURROGATE.search(text):
         raise InvalidInput(
             field, text[:40], f"{field} contains control characters or undecodable bytes."
         )
@@ -73,7 +74,10 @@ def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | Non
 
 
 def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 #: Characters a case id may not hold, by Unicode general category: controls (Cc: C0, DEL,
