@@ -18,7 +18,7 @@ install: $(STAMP)
 ## today, print what is pending and the matrix, and write the reports.
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
-	$(BIN)/treatyflow --db demo.db demo --out reports
+	$(BIN)/treatyflow --db demo.db demo --out reports --force
 
 ## Lint, format check and strict types.
 check: $(STAMP)

@@ -313,7 +313,7 @@ assert bundle.ok, bundle.problems[:3]
 t0 = time.perf_counter()
 import_bundle(open_store(db, create=True), bundle)
 print(json.dumps({"seconds": time.perf_counter() - t0, "read_seconds": read_s,
-                  "events": len(bundle.events)}))
+                  "events": bundle.counts()["events"]}))
 """
 
 RAW_IMPORT_CHILD = r"""

@@ -26,19 +26,25 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from treatyflow import __version__
-from treatyflow.chain import digest, verify_events
+from treatyflow.chain import HASH_PREFIX, digest, verify_events, verify_states
 from treatyflow.errors import BundleInvalid, InvalidInput, ReportExists, StoreError
+from treatyflow.events import EventKind
+from treatyflow.identity import identity_fault
+from treatyflow.values import printable
 
 if TYPE_CHECKING:
     from treatyflow.store.sql import Store
 
 FORMAT = "treatyflow.bundle/1"
+#: Problems listed at most (the trailer's are always among them).
 MAX_PROBLEMS = 50
 
 CASE_FIELDS = (
@@ -84,14 +90,12 @@ def heads_digest(heads: Iterable[tuple[str, int, str]]) -> str:
 
 
 def definition_hash(content: str) -> str:
-    """The content hash of a stored definition snapshot (its ``model_dump_json`` text).
+    """The content hash of a stored definition snapshot (its ``model_dump_json`` text),
+    exactly :func:`treatyflow.catalog.content_hash` of the model it holds
+    (:func:`treatyflow.catalog.snapshot_hash`)."""
+    from treatyflow.catalog import snapshot_hash
 
-    Parsing the snapshot gives ``model_dump(mode="json")``; this is then hashed exactly as
-    :func:`treatyflow.catalog.content_hash` does (sorted keys, compact, UTF-8).
-    """
-    data = json.loads(content)
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return snapshot_hash(content)
 
 
 def _line(obj: Mapping[str, Any]) -> bytes:
@@ -100,21 +104,34 @@ def _line(obj: Mapping[str, Any]) -> bytes:
 
 # ====================================================================== export
 def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str, Any]:
-    """Write the whole database to ``path`` (atomically); returns the trailer."""
-    from treatyflow.redaction import redact
-    from treatyflow.store import migrate
+    """Write the whole database to ``path``; returns the trailer.
 
-    if not path.name:
-        raise InvalidInput("-o", str(path), "-o needs a file name.")
+    The file goes through the safe-output routine
+    (:func:`treatyflow.reports.output.private_file`: atomic, owner-only, never through a
+    symbolic link or into a special file, no temporary file left on failure). Refuses
+    (:class:`~treatyflow.errors.StoreError`, nothing written) a database whose definition
+    snapshots do not re-hash or miss one a case was opened under
+    (:func:`treatyflow.store.snapshots.definition_faults`): such a bundle would fail its own
+    verification.
+    """
+    from treatyflow.redaction import redact
+    from treatyflow.reports.output import check_output_path, private_file
+    from treatyflow.store import migrate
+    from treatyflow.store.snapshots import definition_faults
+
+    check_output_path(path)
     if path.exists() and not force:
         raise ReportExists(str(path))
-    if not path.parent.is_dir():
-        raise InvalidInput("-o", str(path), f"the directory {path.parent} does not exist.")
     revision = migrate.current(store)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     body = hashlib.sha256()
-    try:
-        with tmp.open("wb") as out, store.read() as conn:
+    with store.read() as conn:
+        faults = definition_faults(store, conn)
+        if faults:
+            more = f" (and {len(faults) - 1} more problem(s))" if len(faults) > 1 else ""
+            raise StoreError(
+                f"nothing exported: {faults[0]}{more}; 'treatyflow doctor' lists them all."
+            )
+        with private_file(path, force=force) as out:
 
             def put(obj: Mapping[str, Any]) -> None:
                 data = _line(obj)
@@ -136,7 +153,7 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
                 put({"type": "definition", **{k: d[k] for k in DEFINITION_FIELDS}})
                 counts["definitions"] += 1
             heads = []
-            for record in store.list_cases(conn):
+            for record in store.iter_cases(conn):
                 row = {k: getattr(record, k) for k in CASE_FIELDS}
                 put({"type": "case", **row})
                 heads.append((record.id, record.version, record.head_hash))
@@ -152,13 +169,6 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
                 "body_digest": "sha256:" + body.hexdigest(),
             }
             out.write(_line(trailer))
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(path)
-    except OSError as exc:
-        raise InvalidInput("-o", str(path), f"cannot write {path}: {exc.strerror}.") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return trailer
 
 
@@ -167,21 +177,47 @@ def _utc_now() -> str:
 
 
 # ====================================================================== reading and verifying
+#: The longest line read (a definition snapshot or a case's facts are far smaller); a longer
+#: one ends the reading with a problem, so ``/dev/zero``-like input cannot exhaust memory.
+MAX_LINE = 16 * 1024 * 1024
+
+
 @dataclass
 class Bundle:
-    """A parsed bundle and everything wrong with it (``problems`` empty: it verifies)."""
+    """A parsed bundle and everything wrong with it (``problems`` empty: it verifies).
+
+    Definitions and case rows are kept; events are not (a bundle is read as a stream, one
+    case's events at a time): :meth:`iter_events` reads them again from the file, and
+    :meth:`event_hash_at` answers from a compact index of every verified event's hash.
+    """
 
     path: str
     header: dict[str, Any] = field(default_factory=dict)
     definitions: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
     trailer: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
+    event_count: int = 0
+    body_digest: str = ""
+    """SHA-256 over every line before the trailer, as read (import checks the file is the
+    same when it reads the events again)."""
+    _hashes: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event line (all in memory: for small bundles and tests; see iter_events)."""
+        return list(self.iter_events())
+
+    def iter_events(self) -> Iterator[dict[str, Any]]:
+        """The event lines (without ``type``), read again from the file."""
+        for _number, obj in _objects(Path(self.path)):
+            if obj.get("type") == "event":
+                del obj["type"]
+                yield obj
 
     def heads(self) -> list[tuple[str, int, str]]:
         return sorted((c["id"], int(c["version"]), c["head_hash"]) for c in self.cases)
@@ -190,20 +226,15 @@ class Bundle:
         return {
             "definitions": len(self.definitions),
             "cases": len(self.cases),
-            "events": len(self.events),
+            "events": self.event_count,
         }
 
     def event_hash_at(self, case_id: str, seq: int) -> str | None:
-        for ev in self._by_case().get(case_id, []):
-            if ev.get("seq") == seq:
-                return str(ev.get("hash"))
-        return None
-
-    def _by_case(self) -> dict[str, list[dict[str, Any]]]:
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for ev in self.events:
-            groups.setdefault(str(ev.get("case_id")), []).append(ev)
-        return groups
+        """The hash of the case's event ``seq`` (None when there is none); constant time."""
+        packed = self._hashes.get(case_id)
+        if packed is None or not isinstance(seq, int) or seq < 1 or seq * 32 > len(packed):
+            return None
+        return HASH_PREFIX + packed[(seq - 1) * 32 : seq * 32].hex()
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -219,58 +250,271 @@ class Bundle:
 
 
 def read_bundle(path: Path) -> Bundle:
-    """Parse and verify the bundle at ``path``; no database is touched."""
+    """Parse and verify the bundle at ``path`` as a stream; no database is touched.
+
+    Memory holds the definitions, the case rows, one case's events and 32 bytes per event
+    (its hash), whatever the file's size. Checks, besides the format: every definition
+    re-hashes to its hash and is a valid procedure or treaty; every case row and event
+    holds what the command line would accept (ids, countries, actors, text); every case's
+    events form its hash chain, end at its head and version, and pass through states that
+    follow on to the case row's state (as ``verify`` checks a database); the trailer's
+    counts and digests.
+    """
     bundle = Bundle(path=str(path))
-    problems = bundle.problems
+    _Reader(bundle).read(path)
+    return bundle
+
+
+def _open_regular(path: Path) -> Any:
+    """A binary file object of the regular file at ``path``; InvalidInput otherwise (a
+    FIFO, ``/dev/zero``, a directory are refused without reading them)."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        problems.append(f"cannot read {path}: {exc.strerror}")
-        return bundle
-    lines = raw.splitlines(keepends=True)
-    if not lines:
-        problems.append("the file is empty")
-        return bundle
-    body = hashlib.sha256()
-    for number, data in enumerate(lines, start=1):
+        raise InvalidInput("BUNDLE", str(path), f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidInput(
+                "BUNDLE",
+                str(path),
+                f"{path} is not a regular file (a directory, device, FIFO or socket)",
+            )
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _lines(handle: Any, problems: list[str]) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each line, at most MAX_LINE bytes each."""
+    number = 0
+    while True:
+        data = handle.readline(MAX_LINE + 1)
+        if not data:
+            return
+        number += 1
+        if len(data) > MAX_LINE:
+            problems.append(
+                f"line {number}: longer than {MAX_LINE:,} bytes (not a bundle line); "
+                "reading stopped there"
+            )
+            return
+        yield number, data
+
+
+def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON object of each line of a bundle that verified (for the second reading)."""
+    with _open_regular(path) as handle:
+        for number, data in _lines(handle, []):
+            yield number, json.loads(data)
+
+
+class _Reader:
+    """One pass over a bundle: parse, check each line, verify each case's chain when its
+    events end, then the trailer."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self.problems: list[str] = []
+        self.known: set[str] = set()
+        self.cases: dict[str, dict[str, Any]] = {}
+        self.done: set[str] = set()
+        self.group: str | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.seen_events = False
+        self.body = hashlib.sha256()
+
+    # -- the pass ------------------------------------------------------------------------
+    def read(self, path: Path) -> None:
+        bundle = self.bundle
+        try:
+            handle = _open_regular(path)
+        except InvalidInput as exc:
+            bundle.problems.append(str(exc))
+            return
+        empty = True
+        with handle:
+            try:
+                for number, data in _lines(handle, self.problems):
+                    empty = False
+                    self.line(number, data)
+            except OSError as exc:
+                self.problems.append(f"cannot read {path}: {exc.strerror}")
+        if empty and not self.problems:
+            bundle.problems.append("the file is empty")
+            return
+        self.end_group()
+        for case_id, case in self.cases.items():
+            if case_id not in self.done:
+                self.problems.append(f"line {case['_line']}: case {case_id!r} has no events")
+        bundle.body_digest = "sha256:" + self.body.hexdigest()
+        if bundle.header.get("format") != FORMAT:
+            self.problems.insert(
+                0,
+                f"the header's format is {bundle.header.get('format')!r}, not {FORMAT!r} "
+                "(not a treatyflow bundle, or one from a newer treatyflow)",
+            )
+        trailer = self.trailer_problems()
+        shown = self.problems[: MAX_PROBLEMS - len(trailer)]
+        hidden = len(self.problems) - len(shown)
+        if hidden:
+            shown[-1] = f"... and {hidden + 1} more problem(s)"
+        # the trailer's problems (a truncated bundle) are never hidden by the cap
+        bundle.problems = trailer + shown
+
+    def line(self, number: int, data: bytes) -> None:
+        bundle, problems = self.bundle, self.problems
         where = f"line {number}"
         try:
             obj = json.loads(data.decode("utf-8"))
+        except RecursionError:
+            problems.append(f"{where}: nested too deeply to be a bundle line")
+            self.body.update(data)
+            return
         except (UnicodeDecodeError, ValueError) as exc:
             problems.append(f"{where}: not a JSON line ({exc})")
-            body.update(data)
-            continue
+            self.body.update(data)
+            return
         if not isinstance(obj, dict):
             problems.append(f"{where}: not a JSON object")
-            body.update(data)
-            continue
+            self.body.update(data)
+            return
         kind = obj.pop("type", None)
         if bundle.trailer is not None:
             problems.append(f"{where}: data after the trailer")
         if kind == "trailer":
             bundle.trailer = obj
-            bundle.trailer["body_digest_computed"] = "sha256:" + body.hexdigest()
-            continue
-        body.update(data)
+            bundle.trailer["body_digest_computed"] = "sha256:" + self.body.hexdigest()
+            return
+        self.body.update(data)
         if number == 1:
             if kind != "header":
                 problems.append("line 1: the bundle does not start with a header")
             bundle.header = obj
-            continue
+            return
         if kind == "definition":
             if _check_keys(obj, DEFINITION_FIELDS, where, problems):
-                bundle.definitions.append({**obj, "_line": number})
+                self.definition({**obj, "_line": number})
         elif kind == "case":
-            if _check_keys(obj, CASE_FIELDS, where, problems):
-                bundle.cases.append({**obj, "_line": number})
+            if self.seen_events:
+                problems.append(f"{where}: a case after the events (not a bundle's order)")
+            elif _check_keys(obj, CASE_FIELDS, where, problems):
+                self.case({**obj, "_line": number})
         elif kind == "event":
+            self.seen_events = True
             if _check_keys(obj, EVENT_FIELDS, where, problems):
-                bundle.events.append({**obj, "_line": number})
+                self.event({**obj, "_line": number})
         else:
             problems.append(f"{where}: unknown line type {kind!r}")
-    _verify(bundle)
-    del problems[MAX_PROBLEMS:]
-    return bundle
+
+    # -- each kind of line -----------------------------------------------------------------
+    def definition(self, d: dict[str, Any]) -> None:
+        from treatyflow.catalog import snapshot_problem
+
+        line, digest = d["_line"], d["hash"]
+        if digest in self.known:
+            self.problems.append(f"line {line}: definition {digest!r} appears twice")
+            return
+        problem = snapshot_problem(digest, d["kind"], d["content"])
+        if problem is not None:
+            if "hashes to" in problem:
+                computed = definition_hash(d["content"])
+                problem = f"its content hashes to {computed}, not {digest}"
+            self.problems.append(f"line {line}: definition {d['definition_id']!r}: {problem}")
+            return
+        self.known.add(digest)
+        self.bundle.definitions.append(d)
+
+    def case(self, case: dict[str, Any]) -> None:
+        case_id, line = case["id"], case["_line"]
+        if case_id in self.cases:
+            self.problems.append(f"line {line}: case {case_id!r} appears twice")
+            return
+        problem = _case_problem(case)
+        if problem is not None:
+            self.problems.append(f"line {line}: case {printable(case_id)!r}: {problem}")
+            return
+        for key in ("procedure_hash", "treaty_hash"):
+            if case[key] not in self.known:
+                self.problems.append(
+                    f"line {line}: case {case_id!r}: its {key} {case[key]!r} is not "
+                    "among the bundle's definitions"
+                )
+        self.cases[case_id] = case
+        self.bundle.cases.append(case)
+
+    def event(self, ev: dict[str, Any]) -> None:
+        self.bundle.event_count += 1
+        case_id = ev["case_id"]
+        if case_id != self.group:
+            self.end_group()
+            if case_id in self.done:
+                self.problems.append(
+                    f"line {ev['_line']}: events of case {case_id!r} after those of another "
+                    "case (a case's events must be together, by seq)"
+                )
+            self.group, self.rows = case_id, []
+        if case_id in self.done:
+            return
+        problem = _event_problem(ev)
+        if problem is not None:
+            self.problems.append(
+                f"line {ev['_line']}: event {printable(str(case_id))!r} seq {ev['seq']}: {problem}"
+            )
+            self.done.add(case_id)  # the case's chain is not checked further
+            self.rows = []
+            return
+        self.rows.append(ev)
+
+    def end_group(self) -> None:
+        """Verify the events gathered for one case against its case row."""
+        case_id, rows = self.group, self.rows
+        self.group, self.rows = None, []
+        if case_id is None or case_id in self.done:
+            return
+        self.done.add(case_id)
+        case = self.cases.get(case_id)
+        if case is None:
+            self.problems.append(
+                f"line {rows[0]['_line']}: events of case {case_id!r}, which the bundle lacks"
+            )
+            return
+        hashed = [{k: e[k] for k in EVENT_FIELDS} for e in rows]
+        try:
+            fault = verify_events(
+                case_id, hashed, expected_head=case["head_hash"], expected_count=case["version"]
+            ) or verify_states(case_id, hashed, expected_state=case["state"])
+        except (KeyError, TypeError, ValueError) as exc:
+            self.problems.append(f"case {case_id!r}: events unreadable ({exc})")
+            return
+        if fault is not None:
+            bad = next((e["_line"] for e in rows if e["seq"] == fault.seq), None)
+            where = f"line {bad}: " if bad else ""
+            self.problems.append(f"{where}{fault}")
+            return
+        mismatch = identity_fault(case, hashed)
+        if mismatch is not None:  # the case row must say what its log says (as verify checks)
+            self.problems.append(f"case {printable(str(case_id))!r}: {mismatch}")
+            return
+        self.bundle._hashes[case_id] = b"".join(bytes.fromhex(e["hash"][7:]) for e in rows)
+
+    # -- the trailer -----------------------------------------------------------------------
+    def trailer_problems(self) -> list[str]:
+        bundle = self.bundle
+        trailer = bundle.trailer
+        if trailer is None:
+            return ["the bundle has no trailer (it is truncated)"]
+        out = []
+        computed = trailer.pop("body_digest_computed", None)
+        if trailer.get("counts") != bundle.counts():
+            out.append(
+                f"the trailer counts {trailer.get('counts')}, the bundle holds {bundle.counts()}"
+            )
+        if trailer.get("heads_digest") != heads_digest(bundle.heads()):
+            out.append("the trailer's heads_digest does not match the chain heads")
+        if trailer.get("body_digest") != computed:
+            out.append("the trailer's body_digest does not match the bundle's lines")
+        return out
 
 
 #: Fields that are not plain (non-null) strings, and what they must be instead.
@@ -295,7 +539,7 @@ def _check_keys(obj: dict[str, Any], keys: tuple[str, ...], where: str, out: lis
     if missing:
         out.append(f"{where}: missing {', '.join(missing)}")
     if extra:
-        out.append(f"{where}: unexpected {', '.join(extra)}")
+        out.append(f"{where}: unexpected {', '.join(printable(k) for k in extra)}")
     wrong = [
         k
         for k in keys
@@ -310,81 +554,122 @@ def _check_keys(obj: dict[str, Any], keys: tuple[str, ...], where: str, out: lis
     return not (missing or extra or wrong)
 
 
-def _verify(bundle: Bundle) -> None:
-    problems = bundle.problems
-    header = bundle.header
-    if header.get("format") != FORMAT:
-        problems.append(
-            f"the header's format is {header.get('format')!r}, not {FORMAT!r} "
-            "(not a treatyflow bundle, or one from a newer treatyflow)"
+# ---------------------------------------------------------------------------- line contents
+def _case_problem(case: Mapping[str, Any]) -> str | None:
+    """What the command line would refuse in a case row (None: nothing)."""
+    from treatyflow.values import check_case_id, check_country
+
+    try:
+        if check_case_id(case["id"], "its id") != case["id"]:
+            return "its id is not in Unicode NFC"
+        if check_country(case["country"]) != case["country"]:
+            return f"country {printable(case['country'])!r} is not an ISO 3166-1 alpha-3 code"
+        for key in ("treaty", "procedure", "action", "state"):
+            _check_name(case[key], key)
+        for key in ("opened_on", "last_on"):
+            _check_date(case[key], key)
+        for key in ("created_at", "updated_at", "head_hash"):
+            _check_name(case[key], key)
+        if case["version"] < 1:
+            return f"version {case['version']} is not a positive count"
+        _check_strings(case["facts"], "facts")
+    except InvalidInput as exc:
+        return str(exc)
+    return None
+
+
+def _event_problem(ev: Mapping[str, Any]) -> str | None:
+    """What the command line would refuse in an event (None: nothing)."""
+    from treatyflow.events import SYSTEM_ACTOR
+    from treatyflow.values import check_actor, check_text
+
+    try:
+        if ev["kind"] not in _EVENT_KINDS:
+            return f"kind {printable(ev['kind'])!r} is not one of {', '.join(_EVENT_KINDS)}"
+        fired_by_a_clock = (
+            ev["actor"] == SYSTEM_ACTOR
+            and isinstance(ev["data"], Mapping)
+            and ("clock" in ev["data"])
         )
-    # definitions: recompute every content hash
-    known: set[str] = set()
-    for d in bundle.definitions:
-        line = d.get("_line")
+        if not fired_by_a_clock and check_actor(ev["actor"]) != ev["actor"]:
+            return "its actor has surrounding spaces"
+        check_text(ev["note"], "its note")
+        for key in ("trigger", "from_state", "to_state"):
+            if ev[key] is not None:
+                _check_name(ev[key], key)
+        _check_date(ev["occurred_on"], "occurred_on")
+        _check_name(ev["recorded_at"], "recorded_at")
+        for key in ("prev_hash", "hash"):
+            if ev[key] is not None and not _is_hash(ev[key]):
+                return f"its {key} is not a sha256:<64 hex digits> hash"
+        _check_sources(ev["sources"])
+        _check_strings(ev["data"], "data")
+    except InvalidInput as exc:
+        return str(exc)
+    return None
+
+
+_EVENT_KINDS = tuple(str(kind) for kind in EventKind)
+
+
+_HASH = re.compile(r"sha256:[0-9a-f]{64}\Z")
+
+
+def _is_hash(value: str) -> bool:
+    return _HASH.match(value) is not None
+
+
+def _check_name(value: str, field: str) -> None:
+    from treatyflow.values import check_text
+
+    check_text(value, field, 200)
+
+
+def _check_date(value: str, field: str) -> None:
+    from treatyflow.values import parse_date
+
+    if parse_date(value, field).isoformat() != value:
+        raise InvalidInput(field, value, f"{field} {value!r} is not an ISO 8601 date.")
+
+
+def _check_sources(sources: list[Any]) -> None:
+    from pydantic import ValidationError
+
+    from treatyflow.evidence import Source
+    from treatyflow.values import check_sources, check_text
+
+    check_sources(sources, "sources")
+    for source in sources:
+        if not isinstance(source, dict):
+            raise InvalidInput("sources", source, "a source is not an object.")
         try:
-            computed = definition_hash(str(d.get("content")))
-        except (TypeError, ValueError):
-            problems.append(f"line {line}: definition {d.get('hash')!r}: content is not JSON")
-            continue
-        if computed != d.get("hash"):
-            problems.append(
-                f"line {line}: definition {d.get('definition_id')!r}: its content hashes "
-                f"to {computed}, not {d.get('hash')}"
-            )
-        if d.get("hash") in known:
-            problems.append(f"line {line}: definition {d.get('hash')!r} appears twice")
-        known.add(str(d.get("hash")))
-    # cases and their chains
-    by_case = bundle._by_case()
-    seen: set[str] = set()
-    for case in bundle.cases:
-        case_id, line = str(case.get("id")), case.get("_line")
-        if case_id in seen:
-            problems.append(f"line {line}: case {case_id!r} appears twice")
-            continue
-        seen.add(case_id)
-        for key in ("procedure_hash", "treaty_hash"):
-            if case.get(key) not in known:
-                problems.append(
-                    f"line {line}: case {case_id!r}: its {key} {case.get(key)!r} is not "
-                    "among the bundle's definitions"
-                )
-        evs = by_case.get(case_id, [])
-        if not evs:
-            problems.append(f"line {line}: case {case_id!r} has no events")
-            continue
-        try:
-            fault = verify_events(
-                case_id,
-                [{k: e[k] for k in EVENT_FIELDS if k in e} for e in evs],
-                expected_head=case.get("head_hash"),
-                expected_count=int(case.get("version", -1)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(f"case {case_id!r}: events unreadable ({exc})")
-            continue
-        if fault is not None:
-            bad = next((e.get("_line") for e in evs if e.get("seq") == fault.seq), None)
-            where = f"line {bad}: " if bad else ""
-            problems.append(f"{where}{fault}")
-    for case_id in sorted(set(by_case) - seen):
-        line = by_case[case_id][0].get("_line")
-        problems.append(f"line {line}: events of case {case_id!r}, which the bundle lacks")
-    # trailer
-    trailer = bundle.trailer
-    if trailer is None:
-        problems.append("the bundle has no trailer (it is truncated)")
-        return
-    if trailer.get("counts") != bundle.counts():
-        problems.append(
-            f"the trailer counts {trailer.get('counts')}, the bundle holds {bundle.counts()}"
-        )
-    if trailer.get("heads_digest") != heads_digest(bundle.heads()):
-        problems.append("the trailer's heads_digest does not match the chain heads")
-    if trailer.get("body_digest") != trailer.get("body_digest_computed"):
-        problems.append("the trailer's body_digest does not match the bundle's lines")
-    trailer.pop("body_digest_computed", None)
+            Source.model_validate(source)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InvalidInput(
+                "sources", source, f"a source is invalid ({where}: {first['msg']})."
+            ) from None
+        for key, value in source.items():
+            if isinstance(value, str):
+                check_text(value, f"source {key}")
+
+
+def _check_strings(value: Any, field: str) -> None:
+    """Every string in ``value`` (keys included) passes ``check_text``."""
+    from treatyflow.values import check_text
+
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            check_text(item, field)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                check_text(key, field, 200)
+                stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 # ====================================================================== import
@@ -460,23 +745,47 @@ def _case_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
 
 def _event_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
     """Tuples of EVENT_FIELDS' values, ``sources`` and ``data`` as the store's JSON text
-    (the bulk path of a million-event import: no dict per row, no encoder per value)."""
-    for e in bundle.events:
-        yield (
-            e["case_id"],
-            e["seq"],
-            e["kind"],
-            e["trigger"],
-            e["from_state"],
-            e["to_state"],
-            e["occurred_on"],
-            e["recorded_at"],
-            e["actor"],
-            _json_text(e["sources"]),
-            e["note"],
-            _json_text(e["data"]),
-            e["prev_hash"],
-            e["hash"],
+    (the bulk path of a million-event import: no dict per row, no encoder per value).
+
+    The events are read from the file again, as a stream; the lines must be the very lines
+    that verified (the same body digest, the same number of events), or StoreError is raised
+    and the import's transaction is rolled back.
+    """
+    body = hashlib.sha256()
+    count = 0
+    try:
+        handle = _open_regular(Path(bundle.path))
+    except InvalidInput as exc:
+        raise StoreError(f"the bundle cannot be read again: {exc}; nothing written.") from None
+    with handle:
+        for _number, data in _lines(handle, []):
+            obj = json.loads(data)
+            if obj.get("type") == "trailer":
+                break
+            body.update(data)
+            if obj.get("type") != "event":
+                continue
+            count += 1
+            yield (
+                obj["case_id"],
+                obj["seq"],
+                obj["kind"],
+                obj["trigger"],
+                obj["from_state"],
+                obj["to_state"],
+                obj["occurred_on"],
+                obj["recorded_at"],
+                obj["actor"],
+                _json_text(obj["sources"]),
+                obj["note"],
+                _json_text(obj["data"]),
+                obj["prev_hash"],
+                obj["hash"],
+            )
+    if "sha256:" + body.hexdigest() != bundle.body_digest or count != bundle.event_count:
+        raise StoreError(
+            f"{bundle.path} changed while it was being imported; nothing written - "
+            "import it again."
         )
 
 

@@ -47,6 +47,54 @@ def content_hash(model: BaseModel) -> str:
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def snapshot_hash(content: str) -> str:
+    """The content hash of a stored definition snapshot (its ``model_dump_json`` text):
+    ``content_hash`` of the model it holds, computed from the text alone.
+
+    Parsing the snapshot gives ``model_dump(mode="json")``; that is hashed exactly as
+    :func:`content_hash` does (sorted keys, compact, UTF-8). A key that appears twice in an
+    object is refused (``ValueError``): the hash would cover one copy and a reader could
+    take the other.
+    """
+    data = json.loads(content, object_pairs_hook=_unique_keys)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def snapshot_problem(digest: str, kind: str, content: Any) -> str | None:
+    """Why a stored snapshot cannot be trusted (None when it re-hashes to ``digest`` and
+    holds a valid procedure or treaty)."""
+    if not isinstance(content, str):
+        return "its content is not text"
+    try:
+        computed = snapshot_hash(content)
+    except RecursionError:
+        return "its content is nested too deeply"
+    except ValueError as exc:
+        return f"its content is not JSON ({exc})"
+    if computed != digest:
+        return f"its content hashes to {computed[:19]}..., not to the hash it is stored under"
+    model: Any = {"procedure": Procedure, "treaty": Treaty}.get(kind)
+    if model is None:
+        return f"its kind {kind!r} is neither procedure nor treaty"
+    try:
+        model.model_validate_json(content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"its content is not a valid {kind} ({where}: {first['msg']})"
+    return None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
 @dataclass
 class Catalog:
     treaties: dict[str, Treaty] = field(default_factory=dict)

@@ -17,6 +17,8 @@ same bytes and the same digest. The digest is the same as a bundle trailer's
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,45 +48,98 @@ def dumps(doc: Mapping[str, Any]) -> str:
 
 
 def write(path: Path, doc: Mapping[str, Any], *, force: bool = False) -> None:
-    """Write a checkpoint document to ``path`` (never over an existing file without ``force``)."""
+    """Write a checkpoint document to ``path`` through the safe-output routine
+    (:func:`treatyflow.reports.output.write_private`): atomic, owner-only, never through a
+    symbolic link or into a special file; a previous checkpoint survives any failure."""
+    from treatyflow.reports.output import check_output_path, write_private
+
+    check_output_path(path)
     if path.exists() and not force:
         raise ReportExists(str(path))
-    if not path.parent.is_dir():
-        raise InvalidInput("output", str(path), f"the directory {path.parent} does not exist.")
-    try:
-        path.write_text(dumps(doc), encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput("output", str(path), f"cannot write {path}: {exc.strerror}.") from None
+    write_private(path, dumps(doc), force=force)
+
+
+#: The largest checkpoint file read (about 2.5 million cases).
+MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024
 
 
 def load_checkpoint(path: Path) -> list[tuple[str, int, str]]:
     """The (case, version, head) entries of a checkpoint file, after checking its digest."""
+    option = "checkpoint"
+    data = read_regular_file(path, option, MAX_CHECKPOINT_BYTES)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+        doc = json.loads(data.decode("utf-8"))
+    except RecursionError:
         raise InvalidInput(
-            "checkpoint", str(path), f"cannot read {path}: {exc.strerror}."
+            option, str(path), f"{path} is not a checkpoint (nested too deeply)."
         ) from None
-    except ValueError as exc:
+    except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidInput(
-            "checkpoint", str(path), f"{path} is not a checkpoint (not JSON: {exc})."
+            option, str(path), f"{path} is not a checkpoint (not JSON: {exc})."
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InvalidInput("checkpoint", str(path), f"{path} is not a {FORMAT} checkpoint file.")
+        raise InvalidInput(option, str(path), f"{path} is not a {FORMAT} checkpoint file.")
     try:
-        heads = [(str(c["case"]), int(c["version"]), str(c["head"])) for c in doc["cases"]]
-    except (KeyError, TypeError, ValueError):
+        heads = [(_text(c["case"]), _count(c["version"]), _text(c["head"])) for c in doc["cases"]]
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise InvalidInput(
-            "checkpoint", str(path), f"{path}: the list of cases is unreadable."
+            option, str(path), f"{path}: the list of cases is unreadable."
         ) from None
     if heads_digest(heads) != doc.get("digest"):
         raise InvalidInput(
-            "checkpoint",
+            option,
             str(path),
             f"{path}: the checkpoint's digest does not match its cases; the file itself "
             "was changed.",
         )
     return heads
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not text")
+    return value
+
+
+def _count(value: Any) -> int:
+    """A version: a JSON integer (``1e400``, ``2.5``, ``true`` and ``"3"`` are not)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("not a count")
+    return value
+
+
+def read_regular_file(path: Path, option: str, limit: int) -> bytes:
+    """The bytes of the regular file at ``path`` (at most ``limit``): a FIFO, a device such
+    as ``/dev/zero``, a directory or a larger file is a one-sentence error, never a hang."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InvalidInput(
+            option, str(path), f"cannot read {path}: {exc.strerror or exc}."
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(
+                option,
+                str(path),
+                f"{path} is not a regular file (a directory, device, FIFO or socket).",
+            )
+        if info.st_size > limit:
+            raise InvalidInput(
+                option, str(path), f"{path} is {info.st_size:,} bytes; the limit is {limit:,}."
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInput(
+            option, str(path), f"cannot read {path}: {exc.strerror or exc}."
+        ) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise InvalidInput(option, str(path), f"{path} is larger than {limit:,} bytes.")
+    return data
 
 
 def compare(

@@ -10,6 +10,8 @@ than an exception. The checks, in order:
 ``permissions``   the database file and its ``-wal``/``-shm`` are private (0600)
 ``catalog``       the treaty and procedure definitions load and lint clean
 ``chain``         every case's hash chain verifies (one finding per broken case)
+``snapshots``     every stored definition version re-hashes to the hash cases are pinned to,
+                  and none a case was opened under is missing
 ``definitions``   no case runs under a definition whose content has changed since it opened
 ``clocks``        no clock has come due without ``treatyflow tick`` firing it
 """
@@ -34,6 +36,7 @@ CHECKS = (
     "permissions",
     "catalog",
     "chain",
+    "snapshots",
     "definitions",
     "clocks",
 )
@@ -85,7 +88,8 @@ def run_checks(
     path = sqlite_path(db)
 
     # File modes first: opening the database may create (and SQLite may re-mode) -wal/-shm.
-    modes = _guard("permissions", lambda: _permissions(path)) if path and path.exists() else []
+    regular = path is not None and path.is_file()
+    modes = _guard("permissions", lambda: _permissions(path)) if path and regular else []
     store = _open(db, path, findings)
     if store is None:
         return findings + modes
@@ -103,6 +107,7 @@ def run_checks(
 
         ws = Workspace(Core(store, catalog or Catalog(), today=lambda: day))
         findings += _guard("chain", lambda: _chain(ws))
+        findings += _guard("snapshots", lambda: _snapshots(ws))
         if catalog is not None:
             findings += _guard("definitions", lambda: _definitions(ws))
         findings += _guard("clocks", lambda: _clocks(ws, day))
@@ -119,6 +124,16 @@ def _open(db: str, path: Path | None, findings: list[Finding]) -> Any:
 
     if path is not None and not path.exists():
         findings.append(failed("database", f"there is no database at {path}.", _cmd(db, "init")))
+        return None
+    if path is not None and not path.is_file():
+        findings.append(
+            failed(
+                "database",
+                f"{path} is not a regular file (a directory, device, FIFO or socket), so it "
+                "cannot be a SQLite database.",
+                "treatyflow --db PATH doctor  # with the path of the database file",
+            )
+        )
         return None
     try:
         store = open_store(db)
@@ -263,6 +278,27 @@ def _chain(ws: Workspace) -> list[Finding]:
             f"{fault} - the log was changed outside treatyflow; restore the case from a "
             "backup or a verified export bundle.",
             "treatyflow --db FRESH.db import BUNDLE.jsonl",
+        )
+        for fault in faults
+    ]
+
+
+def _snapshots(ws: Workspace) -> list[Finding]:
+    from treatyflow.app.integrity import snapshot_faults
+
+    faults, count = snapshot_faults(ws._core)
+    if not faults:
+        return [
+            passed(
+                "snapshots",
+                f"{count} stored definition version(s) re-hash; none a case uses is missing",
+            )
+        ]
+    return [
+        failed(
+            "snapshots",
+            f"{fault}.",
+            "treatyflow --db FRESH.db import BUNDLE.jsonl  # a bundle exported before the change",
         )
         for fault in faults
     ]

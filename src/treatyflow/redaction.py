@@ -42,4 +42,7 @@ def _passwords(db: str) -> list[str]:
     for candidate in (password, match.group(1) if match else None):
         if candidate and len(candidate) >= 3:
             found += [candidate, quote(candidate, safe=""), unquote(candidate)]
+            # a password with an unencoded '@': a reader that splits at the first '@' takes
+            # its tail for the host and prints it; hide every piece of it
+            found += [piece for piece in unquote(candidate).split("@")[1:] if len(piece) >= 3]
     return sorted(set(found), key=len, reverse=True)

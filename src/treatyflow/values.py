@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,7 +18,14 @@ from treatyflow.legal.dates import LegalDate, parse_legal_date
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 10_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: The longest case id (and actor).
+MAX_ID = 200
+#: The most sources one event may cite (``--source`` given more often is refused).
+MAX_SOURCES = 50
+#: What free text may not hold: C0 controls but tab and newline (so CR too), DEL, the C1
+#: controls (U+0080-U+009F: an 8-bit terminal reads U+009B as CSI, the start of an escape
+#: sequence) and lone surrogates (how Python holds argv bytes that are not UTF-8).
+_CONTROL_OR_SURROGATE = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
 
 
 def parse_date(text: str, field: str = "--on") -> dt.date:
@@ -61,14 +68,15 @@ def parse_timestamp(text: str, field: str = "--known-at") -> str:
 
 
 def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
-    """Refuse oversized text and control characters (tabs and newlines are fine)."""
+    """Refuse oversized text and control characters (C0 but tab and newline, DEL, C1:
+    carriage return included) and lone surrogates."""
     if text is None:
         return None
     if len(text) > limit:
         raise InvalidInput(
             field, text[:40], f"{field} is {len(text):,} characters; the limit is {limit:,}."
         )
-    if _CONTROL.search(text) or _has_surrogate(text):
+    if _CONTROL_OR_SURROGATE.search(text):
         raise InvalidInput(
             field, text[:40], f"{field} contains control characters or undecodable bytes."
         )
@@ -76,7 +84,89 @@ def check_text(text: str | None, field: str, limit: int = MAX_TEXT) -> str | Non
 
 
 def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
+#: Characters a case id may not hold, by Unicode general category: controls (Cc: C0, DEL,
+#: C1, CR, LF, tab), format characters (Cf: the invisible ones such as U+200B ZERO WIDTH
+#: SPACE and U+FEFF, and the bidirectional controls U+202A-U+202E, U+2066-U+2069,
+#: U+200E/U+200F), surrogates (Cs), private use (Co), unassigned code points (Cn), and the
+#: line and paragraph separators (Zl, Zp).
+_ID_REFUSED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def check_case_id(text: str, field: str = "--id") -> str:
+    """A case id as it is stored: in Unicode NFC, 1 to MAX_ID characters, no surrounding
+    white space, and no control, invisible (format), bidirectional-control, surrogate,
+    private-use, unassigned or line-separator character (so that no two ids that look the
+    same differ, and no id can rewrite the terminal it is printed on). Returns the
+    normalised id."""
+    import unicodedata
+
+    if not isinstance(text, str):
+        raise InvalidInput(field, text, f"{field} must be text.")
+    if _has_surrogate(text):
+        raise InvalidInput(field, text[:40], f"{field} contains undecodable bytes.")
+    value = unicodedata.normalize("NFC", text)
+    if not value.strip() or value != value.strip():
+        raise InvalidInput(
+            field, text[:40], f"{field} must be non-empty text without surrounding spaces."
+        )
+    if len(value) > MAX_ID:
+        raise InvalidInput(
+            field, text[:40], f"{field} is {len(value):,} characters; the limit is {MAX_ID:,}."
+        )
+    for ch in value:
+        if unicodedata.category(ch) in _ID_REFUSED:
+            raise InvalidInput(
+                field,
+                printable(text[:40]),
+                f"{field} '{printable(value)}' contains U+{ord(ch):04X} "
+                f"({unicodedata.name(ch, 'a control or invisible character')}); a case id may "
+                "not hold control, invisible or bidirectional-control characters.",
+            )
+    return value
+
+
+#: What :func:`printable` escapes: C0 (but tab and, optionally, newline), DEL, C1, the
+#: invisible and bidirectional format characters, line and paragraph separators, lone
+#: surrogates.
+_UNPRINTABLE_REST = (
+    "\\x0b-\\x1f\\x7f-\\x9f\\xad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e"
+    "\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ud800-\\udfff"
+)
+_UNPRINTABLE = re.compile("[\\x00-\\x08\\x0a" + _UNPRINTABLE_REST + "]")
+_UNPRINTABLE_NL = re.compile("[\\x00-\\x08" + _UNPRINTABLE_REST + "]")
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` safe to print on a terminal: every control character (C0 but tab, DEL,
+    C1; a newline too unless ``keep_newlines``), invisible or bidirectional-control
+    character and lone surrogate written as a visible escape (``\\x1b``, ``\\u202e``), so
+    that stored text can neither send escape sequences (clear the screen, set the title,
+    fake a prompt) nor reorder or hide what is shown. A backslash is left as it is."""
+    pattern = _UNPRINTABLE_NL if keep_newlines else _UNPRINTABLE
+    if text.isascii() and text.isprintable():
+        return text
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def check_sources(sources: Sequence[Any], field: str = "--source") -> None:
+    """Refuse more than MAX_SOURCES sources on one event."""
+    if len(sources) > MAX_SOURCES:
+        raise InvalidInput(
+            field,
+            len(sources),
+            f"{len(sources)} sources on one event; the limit is {MAX_SOURCES}.",
+        )
 
 
 def check_actor(actor: str) -> str:
@@ -117,7 +207,7 @@ def check_country(code: str) -> str:
         raise InvalidInput(
             "country",
             code,
-            f"{code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL, nor an "
+            f"the country {code!r} is not an ISO 3166-1 alpha-3 code like LTU or POL, nor an "
             f"organisation code ({known}){hint}.",
         )
     return found.code

@@ -412,3 +412,88 @@ def test_unreadable_facts_do_not_stop_verify(populated: Path) -> None:
     fast, exact = _verdicts(populated)
     assert fast == exact
     assert [f.case_id for f in fast[1]] == ["G1"]
+
+
+# ----------------------------------------------------------------- issue #18, item 5
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        # the last copy is the stored value: Python reads it, SQLite's json_extract the first
+        'data = \'{"facts": {"armed_conflict": true}, "facts": {"armed_conflict": false}}\'',
+        'data = \'{"facts": {"armed_conflict": true, "armed_conflict": false}}\'',
+    ],
+)
+def test_a_duplicate_key_whose_last_copy_is_unchanged_is_a_fault(
+    populated: Path, assignment: str
+) -> None:
+    """A key twice in stored JSON, the hashed value last: both ways find the edit."""
+    _sql(populated, f"UPDATE events SET {assignment} WHERE case_id = 'LTU-1' AND seq = 2")
+    assert "LTU-1" in _scan(populated).suspects
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [(f.case_id, f.seq) for f in fast[1]] == [("LTU-1", 2)]
+
+
+def test_a_duplicate_key_in_sources_is_a_fault(populated: Path) -> None:
+    """A source whose citation is hashed as 'x' gets a first copy 'forged': a fault."""
+    _forge(populated, "G1", 1, 'sources = \'[{"citation": "x"}]\'')
+    _sql(
+        populated,
+        """UPDATE events SET sources = '[{"citation": "forged", "citation": "x"}]'
+           WHERE case_id = 'G1' AND seq = 1""",
+    )
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    assert [(f.case_id, f.seq) for f in fast[1]] == [("G1", 1)]
+
+
+def _allow_null_case_ids(db: Path) -> None:
+    """Drop the NOT NULL of events.case_id, as someone rewriting the schema could."""
+    con = sqlite3.connect(db)
+    try:
+        (sql,) = con.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
+        assert "case_id VARCHAR(200) NOT NULL" in sql
+        con.execute("PRAGMA writable_schema = ON")
+        con.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE name = 'events'",
+            (sql.replace("case_id VARCHAR(200) NOT NULL", "case_id VARCHAR(200)"),),
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
+def test_an_event_with_a_null_case_id_is_counted_and_reported(populated: Path) -> None:
+    """An event moved out of every case (case_id NULL) is counted by the fast pass and named
+    by Store.orphan_faults; it is never silently dropped."""
+    _allow_null_case_ids(populated)
+    _sql(populated, "UPDATE events SET case_id = NULL WHERE case_id = 'LTU-1' AND seq = 3")
+    scan = _scan(populated)
+    assert (scan.events, scan.orphans) == (4, 1)
+    assert scan.suspects == ["LTU-1"]  # its chain is now one event short
+    assert _scan(populated, workers=2).orphans == 1
+    store = open_store(str(populated))
+    try:
+        with store.read() as conn:
+            [fault] = store.orphan_faults(conn)
+    finally:
+        store.engine.dispose()
+    assert fault.seq == 3 and "no case id" in fault.reason
+
+
+def test_a_null_case_id_event_alone_is_reported(populated: Path) -> None:
+    """A forged event with no case at all (every case's chain intact) is still found."""
+    _allow_null_case_ids(populated)
+    _sql(
+        populated,
+        "INSERT INTO events (case_id, seq, kind, occurred_on, recorded_at, actor, sources, "
+        "data, hash) VALUES (NULL, 1, 'note', '2025-01-01', 'x', 'mallory', '[]', '{}', 'h')",
+    )
+    scan = _scan(populated)
+    assert (scan.suspects, scan.orphans, scan.events) == ([], 1, 5)
+    store = open_store(str(populated))
+    try:
+        with store.read() as conn:
+            assert len(store.orphan_faults(conn)) == 1
+    finally:
+        store.engine.dispose()

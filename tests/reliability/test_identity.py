@@ -15,7 +15,9 @@ import sqlalchemy as sa
 import treatyflow
 from treatyflow.identity import expected_row, identity_fault
 
-EST_PROC = "sha256:" + "e" * 64
+#: A value taken from another case's row (a pin whose snapshot is stored, so that only the
+#: identity check can tell it is not this case's).
+OTHER = "other:"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,6 +40,13 @@ def _make(url: str) -> None:
         )
         ws.set_fact("LTU-1", "armed_conflict", True, on="2025-07-01")
         ws.open_case(country="EST", treaty="ottawa", id="EST-1", at="notified", on="2025-06-27")
+        ws.open_case(country="ESP", treaty="ect", id="ESP-1", at="notified", on="2024-04-16")
+
+
+def _other(url: str, column: str) -> Any:
+    """``column`` of the case row ESP-1 (another procedure and treaty)."""
+    with treatyflow.open(url) as ws:
+        return ws.history("ESP-1")[0].data["case"][column]
 
 
 def _update(url: str, column: str, value: Any) -> None:
@@ -59,8 +68,8 @@ def _update(url: str, column: str, value: Any) -> None:
         ("treaty", "ccm"),
         ("action", "suspension"),
         ("procedure", "est"),
-        ("procedure_hash", EST_PROC),
-        ("treaty_hash", EST_PROC),
+        ("procedure_hash", OTHER),
+        ("treaty_hash", OTHER),
         ("opened_on", "2025-01-01"),
         ("facts", json.dumps({"armed_conflict": False})),
     ],
@@ -70,6 +79,8 @@ def test_rewriting_a_case_row_column_fails_verify(url: str, column: str, value: 
     _make(url)
     with treatyflow.open(url) as ws:
         assert ws.verify().ok
+    if value == OTHER:
+        value = _other(url, column)
     _update(url, column, value)
     with treatyflow.open(url) as ws:
         result = ws.verify()

@@ -158,13 +158,17 @@ def test_duplicate_case_insert_is_a_retryable_conflict(mstore: Any) -> None:
     assert is_retryable(caught.value)
 
 
-def test_definitions_are_stored_once(mstore: Any) -> None:
+def test_definitions_are_stored_once(mstore: Any, catalog: Any) -> None:
     """Saving a definition snapshot twice keeps one row and the first content."""
-    for content in ('{"id": "x"}', '{"id": "changed"}'):
+    from treatyflow.catalog import content_hash
+
+    treaty = catalog.treaty("ottawa")
+    digest, first = content_hash(treaty), treaty.model_dump_json()
+    for content in (first, first.replace("ottawa", "changed")):
         with mstore.write() as conn:
-            mstore.save_definition(conn, "sha256:d", "procedure", "x", content, "now")
+            mstore.save_definition(conn, digest, "treaty", "ottawa", content, "now")
     with mstore.read() as conn:
-        assert mstore.load_definition(conn, "sha256:d") == '{"id": "x"}'
+        assert mstore.load_definition(conn, digest) == first
         assert len(mstore.all_definitions(conn)) == 1
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -75,6 +76,7 @@ class Core:
     def record(self, conn: Any, case_id: str) -> CaseRecord:
         """The case row of ``case_id``; :class:`CaseNotFound` if there is none."""
         check_text(case_id, "case id", 200)  # undecodable argv bytes never reach the driver
+        case_id = unicodedata.normalize("NFC", case_id)  # ids are stored in NFC
         record = self.store.get_case(conn, case_id)
         if record is None:
             raise CaseNotFound(case_id)

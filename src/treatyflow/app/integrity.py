@@ -46,24 +46,30 @@ def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
 
 def check_chains(core: Core) -> tuple[int, list[ChainFault]]:
     """(number of cases, the faults by case id)."""
+    from treatyflow.store.snapshots import snapshot_case_faults
+
     scan = core.store.chain_scan()  # before the read: it may fork worker processes
     with core.store.read() as conn:
         if scan is None:
-            return _verify_all(core, conn)
-        faults = []
-        for case_id in sorted(set(scan.suspects), key=id_order):
-            head = core.store.chain_head(conn, case_id)
-            fault = verify_case(case_id, list(core.store.event_rows(conn, case_id)), head)
-            if fault:
-                faults.append(fault)
-        return scan.cases, faults
+            count, faults = _verify_all(core, conn)
+        else:
+            count, faults = scan.cases, []
+            for case_id in sorted(set(scan.suspects), key=id_order):
+                head = core.store.chain_head(conn, case_id)
+                fault = verify_case(case_id, list(core.store.event_rows(conn, case_id)), head)
+                if fault:
+                    faults.append(fault)
+        # Events of no case (NULL case id) and definition snapshots a case's dates depend on
+        # that are missing or do not re-hash.
+        faults += core.store.orphan_faults(conn)
+        faults += snapshot_case_faults(core.store, conn)
+    return count, sorted(faults, key=lambda f: (id_order(f.case_id), f.seq))
 
 
 def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
     """Every case the exact way, from one stream of event rows ordered by (case, seq).
 
-    Every row is counted: a row whose case id is NULL forms a group of its own (and is
-    reported as the events of a case that does not exist), never silently skipped.
+    A row whose case id is NULL belongs to no chain: ``Store.orphan_faults`` reports it.
     """
     faults: list[ChainFault] = []
     records = core.store.chain_heads(conn)
@@ -71,6 +77,8 @@ def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
     current: Any = _NO_CASE_YET
     batch: list[dict[str, Any]] = []
     for row in core.store.event_rows(conn):
+        if row["case_id"] is None:
+            continue  # an event of no case: Store.orphan_faults reports it
         if row["case_id"] != current or current is _NO_CASE_YET:
             if current is not _NO_CASE_YET:
                 _add(faults, verify_case(current, batch, records.get(current)))
@@ -138,6 +146,15 @@ def check_against(core: Core, heads: Heads) -> list[ChainFault]:
         return checkpoints.compare(
             heads, current, lambda c, s: core.store.event_hash_at(conn, c, s)
         )
+
+
+def snapshot_faults(core: Core) -> tuple[list[str], int]:
+    """Every stored definition snapshot that does not re-hash to its digest (or is not a valid
+    definition), and every one a case is pinned to that is missing; and how many are stored."""
+    from treatyflow.store.snapshots import definition_faults
+
+    with core.store.read() as conn:
+        return definition_faults(core.store, conn), core.store.counts(conn)["definitions"]
 
 
 def make_checkpoint(core: Core) -> dict[str, Any]:

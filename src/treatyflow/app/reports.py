@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -172,31 +173,49 @@ def render_calendar(core: Core, *, as_of: dt.date) -> tuple[bytes, int]:
     return ics.render_ics(items, as_of=as_of), len(items)
 
 
-def write_example_reports(core: Core, out: Path, *, as_of: dt.date) -> list[Path]:
+def write_example_reports(
+    core: Core, out: Path, *, as_of: dt.date, force: bool = False
+) -> list[Path]:
     """The demo's reports in ``out``: the portfolio (HTML, Markdown, JSON), each case's HTML
-    report and the matrix (Markdown, CSV, JSON), as of ``as_of``; the paths written."""
+    report and the matrix (Markdown, CSV, JSON), as of ``as_of``; the paths written.
+
+    Without ``force`` nothing is written when any of those files exists already.
+    """
+    from treatyflow.errors import ReportExists
     from treatyflow.reports import model, render
     from treatyflow.reports.output import write_private
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
     chosen = list(triples(core, as_of=as_of, known_at=None))
     portfolio = model.build_report("portfolio", chosen, as_of=as_of)
-    for fmt in ("html", "md", "json"):
-        path = out / f"portfolio.{fmt}"
-        write_private(path, render.render(portfolio, fmt), force=True)
-        written.append(path)
+    files: list[tuple[Path, Callable[[], str]]] = [
+        (out / f"portfolio.{fmt}", partial(render.render, portfolio, fmt))
+        for fmt in ("html", "md", "json")
+    ]
     for triple in chosen:
-        one = model.build_report("case", [triple], as_of=as_of)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", str(triple[0]["id"]))
-        path = out / f"case-{name}.html"
-        write_private(path, render.render(one, "html"), force=True)
-        written.append(path)
+        one = model.build_report("case", [triple], as_of=as_of)
+        files.append((out / f"case-{name}.html", partial(render.render, one, "html")))
     for fmt, name in (("md", "matrix.md"), ("csv", "matrix.csv"), ("json", "matrix.json")):
-        path = out / name
-        write_private(path, render_matrix(core, fmt, as_of=as_of), force=True)
-        written.append(path)
-    return written
+        files.append((out / name, partial(render_matrix, core, fmt, as_of=as_of)))
+    if not force:
+        existing = [path for path, _ in files if path.exists() or path.is_symlink()]
+        if existing:
+            raise ReportExists(str(existing[0]))
+    out.mkdir(parents=True, exist_ok=True)
+    for path, text in files:
+        write_private(path, text(), force=force)
+    return [path for path, _ in files]
+
+
+def example_reports_present(out: Path) -> Path | None:
+    """A report file the demo would write that is already in ``out`` (portfolio, matrix or
+    a case report), if any: checked before the demo records anything."""
+    if not out.is_dir():
+        return None
+    fixed = [out / f"portfolio.{f}" for f in ("html", "md", "json")]
+    fixed += [out / n for n in ("matrix.md", "matrix.csv", "matrix.json")]
+    found = [p for p in fixed if p.exists() or p.is_symlink()]
+    return found[0] if found else next(iter(sorted(out.glob("case-*.html"))), None)
 
 
 def _check_format(fmt: str, formats: Sequence[str], what: str) -> None:

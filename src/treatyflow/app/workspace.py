@@ -539,10 +539,13 @@ class Workspace:
         day = _date(as_of, "as_of") or self.today()
         return report_assembly.render_calendar(self._core, as_of=day)
 
-    def write_example_reports(self, out: str | os.PathLike[str], *, as_of: DateLike) -> list[Path]:
-        """The demo's set of reports in the directory ``out``; the paths written."""
+    def write_example_reports(
+        self, out: str | os.PathLike[str], *, as_of: DateLike, force: bool = False
+    ) -> list[Path]:
+        """The demo's set of reports in the directory ``out``; the paths written. Without
+        ``force`` nothing is written when any of those files exists already."""
         day = _required_date(as_of, "as_of")
-        return report_assembly.write_example_reports(self._core, Path(out), as_of=day)
+        return report_assembly.write_example_reports(self._core, Path(out), as_of=day, force=force)
 
     # ------------------------------------------------------------------ integrity
     def verify(self, *, checkpoint: str | os.PathLike[str] | None = None) -> VerifyResult:

@@ -44,8 +44,10 @@ from treatyflow.projection import CaseState, clause_for, fact_specs, select
 from treatyflow.store.sql import CaseRecord
 from treatyflow.values import (
     check_actor,
+    check_case_id,
     check_country,
     check_party_admitted,
+    check_sources,
     check_text,
     fact_to_json,
     parse_fact,
@@ -86,11 +88,8 @@ def open_case(
     actor = check_actor(actor)
     note = check_text(note, "note")
     if case_id is not None:
-        check_text(case_id, "id", 200)
-        if not case_id.strip() or case_id != case_id.strip():
-            raise InvalidInput(
-                "id", case_id, "a case id must be non-empty text without surrounding spaces."
-            )
+        case_id = check_case_id(case_id, "id")  # NFC; no invisible or control characters
+    check_sources(sources, "sources")
     treaty_def = core.catalog.treaty(treaty)
     check_party_admitted(treaty_def, country)
     proc_id = procedure or core.catalog.default_procedure(country, action, treaty)
@@ -238,6 +237,7 @@ def advance(
     actor = check_actor(actor)
     note = check_text(note, "note")
     reason = check_text(out_of_procedure, "reason")
+    check_sources(sources, "sources")
 
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
         _check_order(record, on, backdate)
@@ -335,6 +335,7 @@ def set_fact(
     """Record that a fact has a value from the legal date ``on`` on."""
     actor = check_actor(actor)
     note = check_text(note, "note")
+    check_sources(sources, "sources")
 
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
         _check_order(record, on, backdate)
@@ -369,6 +370,7 @@ def note(
 ) -> tuple[CaseRecord, ChangeContext]:
     """Attach a note (and sources) to the case; changes nothing else."""
     actor = check_actor(actor)
+    check_sources(sources, "sources")
     checked = check_text(text, "note")
     if not checked or not checked.strip():
         raise InvalidInput("note", text, "the note is empty.")
@@ -401,6 +403,7 @@ def record(
 ) -> tuple[CaseRecord, ChangeContext]:
     """Record a typed event that changes no state (objection, finding, judgment, ...)."""
     actor = check_actor(actor)
+    check_sources(sources, "sources")
     note = check_text(note, "note")
     if record_type not in RECORD_TYPES:
         raise InvalidInput(
@@ -440,6 +443,7 @@ def correct(
 ) -> tuple[CaseRecord, ChangeContext]:
     """Correct the legal date of event ``seq``; the old event stays in the log."""
     actor = check_actor(actor)
+    check_sources(sources, "sources")
     why = check_text(reason, "reason")
     if not why or not why.strip():
         raise InvalidInput("reason", reason, "a correction needs a reason.")

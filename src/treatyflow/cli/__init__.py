@@ -145,8 +145,9 @@ class TreatyflowGroup(click.Group):
                 sys.stderr.write(redact(traceback.format_exc(), db))
             if isinstance(exc, TreatyflowError):
                 from treatyflow.cli.errors import message as error_message
+                from treatyflow.values import printable
 
-                raise click.ClickException(redact(error_message(exc), db)) from None
+                raise click.ClickException(printable(redact(error_message(exc), db))) from None
             if isinstance(exc, KeyboardInterrupt):
                 raise
 

@@ -10,7 +10,7 @@ import click
 
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import json_option, parse_on
-from treatyflow.cli.output import binary_stdout, emit_json, table
+from treatyflow.cli.output import binary_stdout, emit_json, say, table
 
 if TYPE_CHECKING:
     from treatyflow.results import PendingItem
@@ -162,9 +162,9 @@ def tick(app: AppContext, as_of: str | None, as_json: bool) -> None:
         emit_json(result.to_dict())
     else:
         for f in result.fired:
-            click.echo(f"{f.case}: {f.clock} fired on {f.on.isoformat()} -> {f.to_state}")
+            say(f"{f.case}: {f.clock} fired on {f.on.isoformat()} -> {f.to_state}")
         for failure in result.failed:
-            click.echo(f"{failure.case}: could not fire: {failure.error}", err=True)
+            say(f"{failure.case}: could not fire: {failure.error}", err=True)
         click.echo(f"{len(result.fired)} clock(s) fired as of {day.isoformat()}.")
     if result.failed:
         raise click.ClickException(
@@ -209,7 +209,7 @@ def verify(
         emit_json(result.to_dict())
     else:
         for f in result.problems:
-            click.echo(f"FAIL {f}")
+            say(f"FAIL {f}")
         if result.ok:
             cp = result.checkpoint
             extra = f"; checkpoint of {cp['cases']} case(s) holds" if cp is not None else ""
@@ -227,7 +227,7 @@ def _verify_bundle(path: Path, checkpoint_path: Path | None, as_json: bool) -> N
         emit_json({k: v for k, v in result.to_dict().items() if k != "checkpoint"})
     else:
         for problem in result.problems:
-            click.echo(f"FAIL {problem}")
+            say(f"FAIL {problem}")
         if result.ok:
             c = result.counts
             cp = result.details.get("checkpoint")

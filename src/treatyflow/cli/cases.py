@@ -18,7 +18,7 @@ from treatyflow.cli.options import (
     sources_options,
     split_assignment,
 )
-from treatyflow.cli.output import emit_json, keyvalues, table
+from treatyflow.cli.output import emit_json, keyvalues, say, table
 
 if TYPE_CHECKING:
     from treatyflow.results import CaseView
@@ -104,7 +104,7 @@ def open_(
     if as_json:
         emit_json(view.to_dict())
     else:
-        click.echo(view.id)
+        say(view.id)
 
 
 @case.command()
@@ -485,4 +485,4 @@ def _changed(view: CaseView, as_json: bool) -> None:
     if as_json:
         emit_json(view.to_dict())
     else:
-        click.echo(f"{view.id}: {view.state} (version {view.version})")
+        say(f"{view.id}: {view.state} (version {view.version})")

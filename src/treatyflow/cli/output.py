@@ -27,21 +27,24 @@ def is_terminal() -> bool:
 
 def table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A table: rich on a terminal (colour unless NO_COLOR), aligned plain text when piped."""
-    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [["" if c is None else printable(str(c)) for c in row] for row in rows]
     if is_terminal():
         from rich.console import Console
         from rich.table import Table
 
         console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
-        tab = Table(title=title, title_justify="left")
+        tab = Table(title=None if title is None else printable(title), title_justify="left")
         for h in headers:
             tab.add_column(h, overflow="fold")
+        from rich.text import Text
+
         for row in cells:
-            tab.add_row(*row, end_section=False)
+            # Text, not a string: stored text is never read as rich markup ("[bold]").
+            tab.add_row(*(Text(c) for c in row), end_section=False)
         console.print(tab)
         return
     if title:
-        click.echo(title)
+        click.echo(printable(title))
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
@@ -50,10 +53,23 @@ def table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
 
 
+def printable(text: str) -> str:
+    """``values.printable``, imported when first used (it brings pydantic; ``--help`` not)."""
+    from treatyflow.values import printable as escape
+
+    return escape(text)
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print a line that holds stored text (a case id, a note, a citation) with every control
+    and invisible character escaped, so that it cannot drive the terminal."""
+    click.echo(printable(text), err=err)
+
+
 def keyvalues(pairs: Sequence[tuple[str, Any]]) -> None:
     width = max((len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
-        click.echo(f"{key.ljust(width)}  {'' if value is None else value}")
+        click.echo(f"{key.ljust(width)}  {'' if value is None else printable(str(value))}")
 
 
 class progress_bar:

@@ -10,7 +10,7 @@ import click
 
 from treatyflow.cli.context import AppContext, default_actor
 from treatyflow.cli.options import json_option
-from treatyflow.cli.output import binary_stdout, emit_json, progress_bar, table
+from treatyflow.cli.output import binary_stdout, emit_json, progress_bar, say, table
 
 if TYPE_CHECKING:
     from treatyflow.results import CaseSummary, PendingItem
@@ -30,20 +30,20 @@ def conformance(app: AppContext, case_ids: tuple[str, ...], as_json: bool) -> No
         return
     for case in result:
         verdict = "conforms" if case["conforms"] else f"{len(case['deviations'])} deviation(s)"
-        click.echo(
+        say(
             f"{case['id']} ({case['country']}, {case['treaty']}, {case['action']}, "
             f"procedure {case['procedure']}): {verdict}"
         )
         for d in case["deviations"]:
             step = d["trigger"] or d["kind"]
-            click.echo(f"  #{d['seq']} {d['occurred_on']} {step}: {', '.join(d['flags'])}")
+            say(f"  #{d['seq']} {d['occurred_on']} {step}: {', '.join(d['flags'])}")
             if d["reason"]:
-                click.echo(f"      reason: {d['reason']}")
+                say(f"      reason: {d['reason']}")
             for key, values in d["details"].items():
                 for v in values:
-                    click.echo(f"      {key.replace('_', ' ')}: {v}")
+                    say(f"      {key.replace('_', ' ')}: {v}")
             for s in d["sources"][:3]:
-                click.echo(f"      source: {s.get('citation')} [{s.get('level', 'reported')}]")
+                say(f"      source: {s.get('citation')} [{s.get('level', 'reported')}]")
 
 
 @click.group()
@@ -337,6 +337,7 @@ def render_matrix(
     help="Where the reports are written.",
 )
 @click.option("--as-of", default=None, metavar="DATE", help="Tick to DATE instead of today.")
+@click.option("--force", is_flag=True, help="Overwrite report files already in --out.")
 @click.option(
     "--actor",
     envvar="TREATYFLOW_ACTOR",
@@ -345,12 +346,17 @@ def render_matrix(
     help="Who records the example data.",
 )
 @pass_app
-def demo(app: AppContext, out: Path, as_of: str | None, actor: str) -> None:
+def demo(app: AppContext, out: Path, as_of: str | None, force: bool, actor: str) -> None:
     """Build the 2025 Ottawa withdrawals example into --db (new or empty), tick it to today,
     print what is pending and the matrix, and write the reports."""
     from treatyflow.app import demo as example
+    from treatyflow.app.reports import example_reports_present
     from treatyflow.cli.options import parse_on
+    from treatyflow.errors import ReportExists
 
+    present = None if force else example_reports_present(out)
+    if present is not None:  # before anything is recorded: a failed demo changes nothing
+        raise ReportExists(str(present))
     ws = app.workspace(create=True)
     loaded = example.load_example(ws, "ottawa-2025", actor=actor)
     day = parse_on(as_of, "--as-of") or ws.today()
@@ -373,7 +379,7 @@ def demo(app: AppContext, out: Path, as_of: str | None, actor: str) -> None:
             else f"{len(verdict.problems)} chain(s) FAIL: {verdict.problems[0]}"
         )
     )
-    written = ws.write_example_reports(out, as_of=day)
+    written = ws.write_example_reports(out, as_of=day, force=force)
     if written:
         click.echo(f"Reports written to {out.resolve()}/:")
         for path in written:

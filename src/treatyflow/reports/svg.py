@@ -278,19 +278,27 @@ def _ranks(states: list[str], initial: str | None, edges: list[tuple[str, str]])
     seen: set[str] = set()
     on_stack: set[str] = set()
 
-    def visit(u: str) -> None:
-        seen.add(u)
-        on_stack.add(u)
-        for v in succ[u]:
-            if v in on_stack:
-                back.add((u, v))
-            elif v not in seen:
-                visit(v)
-        on_stack.discard(u)
-
+    # depth-first search with an explicit stack (a procedure of a thousand chained states
+    # must not exhaust Python's recursion limit); the same order as the recursive search
     for root in ([initial] if initial in succ else []) + states:
-        if root is not None and root not in seen:
-            visit(root)
+        if root is None or root in seen:
+            continue
+        seen.add(root)
+        on_stack.add(root)
+        stack = [(root, iter(succ[root]))]
+        while stack:
+            u, successors = stack[-1]
+            for v in successors:
+                if v in on_stack:
+                    back.add((u, v))
+                elif v not in seen:
+                    seen.add(v)
+                    on_stack.add(v)
+                    stack.append((v, iter(succ[v])))
+                    break
+            else:
+                stack.pop()
+                on_stack.discard(u)
     forward = [(u, v) for u, v in edges if (u, v) not in back]
     rank = dict.fromkeys(states, 0)
     for _ in states:  # longest path by relaxation: a DAG settles within len(states) rounds

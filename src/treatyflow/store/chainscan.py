@@ -104,11 +104,16 @@ class Scan:
     cases: int = 0
     events: int = 0
     suspects: list[Any] = field(default_factory=list)
+    orphans: int = 0
+    """Events with a NULL case id: counted in ``events``, in no case's chain (the schema
+    forbids them; only an edit outside treatyflow makes one). ``verify`` must report them:
+    :meth:`treatyflow.store.sql.Store.orphan_faults` names each."""
 
     def merge(self, other: Scan) -> None:
         self.cases += other.cases
         self.events += other.events
         self.suspects += other.suspects
+        self.orphans += other.orphans
 
 
 @functools.lru_cache(maxsize=4096)
@@ -126,7 +131,7 @@ def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) 
     current transaction. Raises ``sqlite3.Error`` when SQLite cannot write some row."""
     bounds, args = _range("id", lo, hi)
     cases = {row[0]: row[1:] for row in con.execute(_CASES_SQL.replace("/*range*/", bounds), args)}
-    ev_bounds, ev_args = _range("case_id", lo, hi)
+    ev_bounds, ev_args = _range("case_id", lo, hi, nulls=True)
     rows = con.execute(_SCAN_SQL.replace("/*range*/", ev_bounds), ev_args)
     result = Scan(cases=len(cases))
     suspects = result.suspects
@@ -139,8 +144,12 @@ def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) 
     prev: str | None = None
     state: str | None = None
     n = 0
+    orphans = 0
     for case_id, seq, prev_hash, digest, from_state, to_state, text, data, sources in rows:
         n += 1
+        if case_id is None:  # no case: never part of (or the start of) any case's chain
+            orphans += 1
+            continue
         if case_id != current:
             if current is not None and not (
                 ok and _ends(cases[current], expected_seq, prev, state)
@@ -171,6 +180,7 @@ def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) 
     if current is not None and not (ok and _ends(cases[current], expected_seq, prev, state)):
         suspects.append(current)
     result.events = n
+    result.orphans = orphans
     suspects.extend(case_id for case_id in cases if case_id not in seen)  # no events at all
     return result
 
@@ -182,13 +192,19 @@ def _ends(case: tuple[object, ...], next_seq: int, head: str | None, state: str 
     return version == next_seq - 1 and head == head_hash and state == case_state
 
 
-def _range(column: str, lo: str | None, hi: str | None) -> tuple[str, list[str]]:
+def _range(
+    column: str, lo: str | None, hi: str | None, *, nulls: bool = False
+) -> tuple[str, list[str]]:
+    """The WHERE clause of ``lo <= column < hi``; with ``nulls`` the first range (no
+    ``lo``) also holds the rows whose column is NULL (so every row is in one range)."""
     parts, args = [], []
     if lo is not None:
         parts.append(f"{column} >= ?")
         args.append(lo)
     if hi is not None:
-        parts.append(f"{column} < ?")
+        parts.append(
+            f"({column} < ? OR {column} IS NULL)" if nulls and lo is None else f"{column} < ?"
+        )
         args.append(hi)
     return ("WHERE " + " AND ".join(parts) if parts else ""), args
 

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -38,12 +39,38 @@ def _driver_errors(store: Store) -> Iterator[None]:
         raise StoreUnavailable(f"database error on {where}: {first}") from exc
 
 
+#: The PostgreSQL advisory lock every schema change holds (one per database).
+MIGRATION_LOCK = 0x74726561_7479  # "treaty"
+#: SQLSTATEs of a schema change another process made first: unique_violation (the
+#: catalogue's row of a type or table), duplicate_table, duplicate_object.
+_DUPLICATE = ("23505", "42P07", "42710")
+
+
 def upgrade(store: Store, revision: str = "head") -> None:
-    """Upgrade the schema (idempotent: at head it does nothing)."""
+    """Upgrade the schema (idempotent: at head it does nothing).
+
+    Safe to run from many processes at once (``treatyflow init`` on a fresh PostgreSQL
+    database by several analysts): on PostgreSQL the upgrade holds a transaction-scoped
+    advisory lock, so the others wait and then find the schema at head; should a process
+    that takes no lock (an older treatyflow) still race it to a table, the duplicate-key
+    error is retried once the other's change has committed.
+    """
     config = _config(store)
-    with _driver_errors(store), store.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    with _driver_errors(store):
+        for attempt in range(3):
+            try:
+                with store.engine.begin() as conn:
+                    if not store.is_sqlite:
+                        conn.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": MIGRATION_LOCK},
+                        )
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, revision)
+                return
+            except DBAPIError as exc:
+                if attempt == 2 or getattr(exc.orig, "sqlstate", None) not in _DUPLICATE:
+                    raise
 
 
 def downgrade(store: Store, revision: str) -> None:

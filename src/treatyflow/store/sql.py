@@ -19,16 +19,20 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from treatyflow.chain import ChainFault
 from treatyflow.errors import (
     ConcurrentUpdate,
     DatabaseNotInitialised,
@@ -89,13 +93,53 @@ class ChainHead(NamedTuple):
 
 
 def to_url(db: str) -> str:
-    """A SQLAlchemy URL from a path or a URL (``postgresql://`` means psycopg 3)."""
+    """A SQLAlchemy URL from a path or a URL (``postgresql://`` means psycopg 3).
+
+    A password holding an unencoded ``@`` (``postgresql://u:abc@def@host/db``) is
+    percent-encoded, so that the host is what follows the *last* ``@`` (as for
+    :func:`urllib.parse.urlsplit`), never the password's tail.
+    """
     if "://" not in db:
         return f"sqlite:///{db}"
+    db = _encode_at_in_password(db)
     for plain in ("postgresql://", "postgres://"):
         if db.startswith(plain):
             return "postgresql+psycopg://" + db[len(plain) :]
     return db
+
+
+def _encode_at_in_password(db: str) -> str:
+    scheme, _, rest = db.partition("://")
+    at = rest.rfind("@")
+    if scheme.startswith("sqlite") or at == -1 or re.search(r"[/?#]", rest[:at]):
+        return db
+    user, colon, password = rest[:at].partition(":")
+    if not colon or "@" not in password:
+        return db
+    return f"{scheme}://{user}:{quote(password, safe='')}@{rest[at + 1 :]}"
+
+
+#: A libpq keyword/value connection string (``host=... dbname=... password=...``).
+_KEYWORD_DSN = re.compile(
+    r"^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|options|"
+    r"connect_timeout|application_name)\s*=",
+    re.IGNORECASE,
+)
+
+
+def is_keyword_dsn(db: str) -> bool:
+    """Whether ``db`` is a libpq keyword connection string rather than a path or URL."""
+    return "://" not in db and _KEYWORD_DSN.match(db) is not None
+
+
+def _refuse_keyword_dsn(db: str) -> None:
+    if is_keyword_dsn(db):
+        raise StoreUnavailable(
+            f"{redact_url(db)!r} is a libpq keyword connection string (host=... "
+            "password=...), which treatyflow does not read; give a URL instead: "
+            "postgresql://USER:PASSWORD@HOST:PORT/DBNAME (percent-encode '@', ':' and '/' "
+            "in the password)."
+        )
 
 
 class Store:
@@ -156,8 +200,9 @@ class Store:
         """Every case row by id, streamed (a server-side cursor on PostgreSQL)."""
         query = sa.select(cases).order_by(cases.c.id)
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
-        for row in result:
-            yield CaseRecord.from_row(row)
+        with contextlib.closing(result):  # a reader that stops early closes the cursor
+            for row in result:
+                yield CaseRecord.from_row(row)
 
     def insert_case(self, conn: Connection, case: CaseRecord, first: Event) -> None:
         """Insert a new case and its first event.
@@ -205,8 +250,9 @@ class Store:
         if case_id is not None:
             query = query.where(events.c.case_id == case_id)
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
-        for row in result:
-            yield hashed_row(row._mapping)
+        with contextlib.closing(result):
+            for row in result:
+                yield hashed_row(row._mapping)
 
     def events_by_case(self, conn: Connection) -> Iterator[tuple[str, list[Event]]]:
         """(case id, its events by seq) for every case, from one streaming query ordered by
@@ -217,12 +263,13 @@ class Store:
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
         current: str | None = None
         batch: list[Event] = []
-        for row in result:
-            if row[0] != current:
-                if current is not None:
-                    yield current, batch
-                current, batch = row[0], []
-            batch.append(_event_from_tuple(row))
+        with contextlib.closing(result):  # a reader that stops early closes the cursor
+            for row in result:
+                if row[0] != current:
+                    if current is not None:
+                        yield current, batch
+                    current, batch = row[0], []
+                batch.append(_event_from_tuple(row))
         if current is not None:
             yield current, batch
 
@@ -258,10 +305,27 @@ class Store:
         return pg_insert(table).on_conflict_do_nothing()
 
     def load_definition(self, conn: Connection, digest: str) -> str | None:
+        """The stored snapshot under ``digest`` (None when there is none), after re-hashing
+        it: a snapshot whose content no longer hashes to ``digest`` (or is not a valid
+        definition) raises a StoreError naming its kind, id and hash."""
+        from treatyflow.catalog import snapshot_problem
+
         row = conn.execute(
-            sa.select(definitions.c.content).where(definitions.c.hash == digest)
+            sa.select(
+                definitions.c.kind, definitions.c.definition_id, definitions.c.content
+            ).where(definitions.c.hash == digest)
         ).first()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        kind, ident, content = row
+        problem = snapshot_problem(digest, str(kind), content)
+        if problem is not None:
+            raise StoreError(
+                f"the stored {kind} {ident!r} version {digest[:19]}... cannot be trusted: "
+                f"{problem}; it was changed outside treatyflow - restore it from a backup or "
+                "a verified bundle."
+            )
+        return str(content)
 
     def all_definitions(self, conn: Connection) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(definitions).order_by(definitions.c.hash))
@@ -378,6 +442,21 @@ class Store:
         checkedout = getattr(self.engine.pool, "checkedout", None)
         return checkedout is None or checkedout() == 0
 
+    def orphan_faults(self, conn: Connection) -> list[ChainFault]:
+        """One fault for every event whose case id is NULL. Such an event is in no case's
+        chain, so no chain check sees it (the schema forbids it: only an edit outside
+        treatyflow makes one); the fault's case id is empty (no case has that id)."""
+        query = sa.select(events.c.seq).where(events.c.case_id.is_(None)).order_by(events.c.id)
+        return [
+            ChainFault(
+                "",
+                seq if isinstance(seq, int) and not isinstance(seq, bool) else 1,
+                "an event with no case id (NULL): it belongs to no case's chain; the log was "
+                "changed outside treatyflow",
+            )
+            for (seq,) in conn.execute(query)
+        ]
+
     def event_hash_at(self, conn: Connection, case_id: str, seq: int) -> str | None:
         row = conn.execute(
             sa.select(events.c.hash).where(events.c.case_id == case_id, events.c.seq == seq)
@@ -467,10 +546,38 @@ def hashed_row(row: Any) -> dict[str, Any]:
 
 
 def _loads(text: Any, default: Any) -> Any:
+    """The stored JSON's value; an unreadable text (not JSON, too deep, a key twice in one
+    object) as a value that can never hash to the event's hash.
+
+    A duplicate key is refused because JSON readers disagree on it: Python keeps the last
+    copy, SQLite's ``json_extract`` the first; the hash must cover the one text, not one
+    reader's view of it.
+    """
+    if text is None:
+        return default
+    if text == "{}" or text == "[]":  # most events' data or sources
+        return {} if text == "{}" else []
     try:
-        return json.loads(text) if text is not None else default
+        if isinstance(text, bytes):  # a BLOB (only a tamperer writes one)
+            return _STRICT_JSON.decode(text.decode("utf-8"))
+        if not isinstance(text, str):
+            raise TypeError("not JSON text")
+        return _STRICT_JSON.decode(text)
     except (TypeError, ValueError, RecursionError):
         return {"__unreadable__": str(text)}
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+#: ``json.loads`` refusing a key twice in one object (one decoder for every row).
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 
 _EVENT_COLUMNS = (
@@ -564,15 +671,21 @@ def _operational(exc: DBAPIError, url: str) -> StoreError:
 
 def open_store(db: str, *, create: bool = False) -> Store:
     """Open the database at ``db`` (a path or URL). Without ``create`` it must exist."""
+    _refuse_keyword_dsn(db)
     url = to_url(db)
     try:
         sa_url = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         raise StoreUnavailable(f"{redact(db, db)!r} is not a database path or URL.") from None
+    except ValueError as exc:  # e.g. a port that is not a number
+        raise StoreUnavailable(
+            f"{redact(db, db)!r} is not a database URL ({redact(str(exc), db)})."
+        ) from None
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
         if database and database != ":memory:":
             path = Path(database)
+            _refuse_special_file(path)
             if not path.exists():
                 if not create:
                     raise DatabaseNotInitialised(database, f"no database at {database}.")
@@ -603,6 +716,20 @@ def _sqlite_engine(url: str, database: str) -> Engine:
             url, poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
         )
     return sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=8)
+
+
+def _refuse_special_file(path: Path) -> None:
+    """A SQLite database is a regular file: ``/dev/null``, a FIFO or a directory is refused
+    (SQLite would take ``/dev/null`` for an empty database and lose every write)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise StoreUnavailable(
+            f"{path} is not a regular file (a directory, device, FIFO or socket); "
+            "give the path of a SQLite database file."
+        )
 
 
 def _create_private_file(path: Path) -> None:
@@ -669,14 +796,17 @@ class UrlParts:
 
 
 def url_parts(db: str) -> UrlParts:
+    if is_keyword_dsn(db):
+        return UrlParts(None, None)
     if "://" not in db:
         return UrlParts("sqlite", Path(db))
     try:
         url = sa.engine.make_url(to_url(db))
-    except sa.exc.ArgumentError:
+        port = url.port
+    except (sa.exc.ArgumentError, ValueError):
         return UrlParts(None, None)
     backend = url.get_backend_name()
     file = None
     if backend == "sqlite" and url.database and url.database != ":memory:":
         file = Path(url.database)
-    return UrlParts(backend, file, url.host, url.port)
+    return UrlParts(backend, file, url.host, port)

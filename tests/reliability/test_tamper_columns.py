@@ -1,0 +1,127 @@
+"""Tamper with every column of every table, on SQLite and PostgreSQL: each edit that can move
+a legal date or rewrite history is found by ``verify`` or ``doctor`` (issue #18).
+
+One row is edited with SQL, as someone with a database client would; then ``verify --json``
+and ``doctor --json`` run. A column counts as covered when ``verify`` exits 1 or a ``doctor``
+check that passed before the edit fails after it. The case row's identity columns (country,
+action, opening day, facts; procedure and treaty too) are bound to the log: the opening
+event records them and ``verify`` checks the row against it (``treatyflow.identity``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from conftest import POPULATE
+from treatyflow.cli import main
+
+Cli = Callable[..., Result]
+
+EVENT = "case_id = 'LTU-1' AND seq = 2"
+CASE = "id = 'LTU-1'"
+TREATY = "kind = 'treaty' AND hash = (SELECT treaty_hash FROM cases WHERE id = 'LTU-1')"
+
+#: (table, column, SQL assignment, row) - every column a tamperer could edit.
+EDITS = [
+    # events: every column is under the event's hash (``id`` is a surrogate key)
+    ("events", "case_id", "case_id = 'G1', seq = 2", EVENT),
+    ("events", "seq", "seq = 7", EVENT),
+    ("events", "kind", "kind = 'note'", EVENT),
+    ("events", "trigger", "trigger = 'notify'", EVENT),
+    ("events", "from_state", "from_state = 'notified'", EVENT),
+    ("events", "to_state", "to_state = 'effective'", EVENT),
+    ("events", "occurred_on", "occurred_on = '2025-06-27'", EVENT),
+    ("events", "recorded_at", "recorded_at = '2025-01-01T00:00:00.000000Z'", EVENT),
+    ("events", "actor", "actor = 'mallory'", EVENT),
+    ("events", "sources", 'sources = \'[{"citation": "forged"}]\'', EVENT),
+    ("events", "note", "note = 'forged'", EVENT),
+    ("events", "data", 'data = \'{"facts": {"armed_conflict": true}}\'', EVENT),
+    ("events", "prev_hash", "prev_hash = hash", EVENT),
+    ("events", "hash", "hash = prev_hash", EVENT),
+    # the case row: compared with its log
+    ("cases", "version", "version = 2", CASE),
+    ("cases", "head_hash", "head_hash = (SELECT hash FROM events WHERE " + EVENT + ")", CASE),
+    ("cases", "state", "state = 'effective'", CASE),
+    # the pinned definition hashes: the snapshot must be there and re-hash
+    ("cases", "procedure_hash", "procedure_hash = treaty_hash", CASE),
+    ("cases", "treaty_hash", "treaty_hash = procedure_hash", CASE),
+    # the definition ids: the catalogue's version of the other id has another hash (doctor's
+    # definitions check names the difference)
+    ("cases", "procedure", "procedure = 'est'", CASE),
+    ("cases", "treaty", "treaty = 'ccm'", CASE),
+    # definition snapshots: re-hashed, and must hold a definition of their kind
+    ("definitions", "content", "content = replace(content, '\"P6M\"', '\"P1M\"')", TREATY),
+    ("definitions", "hash", "hash = 'sha256:' || substr(hash, 8, 63) || 'f'", TREATY),
+    ("definitions", "kind", "kind = 'procedure'", TREATY),
+]
+
+#: The rest of the case row's identity (country, action, opening date, facts).
+IDENTITY = [
+    pytest.param("cases", "country", "country = 'EST'", CASE, id="cases.country"),
+    pytest.param("cases", "action", "action = 'suspension'", CASE, id="cases.action"),
+    pytest.param("cases", "opened_on", "opened_on = '2024-01-01'", CASE, id="cases.opened_on"),
+    pytest.param("cases", "facts", "facts = '{\"armed_conflict\": true}'", CASE, id="cases.facts"),
+]
+
+PARAMS = [pytest.param(*edit, id=f"{edit[0]}.{edit[1]}") for edit in EDITS] + IDENTITY
+
+
+def _checks(runner: CliRunner, db: str) -> tuple[int, set[str]]:
+    """(verify's exit code, the doctor checks that fail)."""
+    verify = runner.invoke(main, ["--db", db, "verify", "--json"])
+    assert verify.exit_code in (0, 1), verify.output
+    doctor = runner.invoke(main, ["--db", db, "doctor", "--json"])
+    assert "Traceback" not in doctor.output and "internal error" not in doctor.output
+    failing = {f["check"] for f in json.loads(doctor.stdout)["findings"] if not f["ok"]}
+    return verify.exit_code, failing
+
+
+def _tamper(url: str, table: str, assignment: str, where: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            changed = conn.exec_driver_sql(f"UPDATE {table} SET {assignment} WHERE {where}")
+        assert changed.rowcount == 1
+    finally:
+        engine.dispose()
+
+
+def _covered(db: str, url: str, table: str, assignment: str, where: str) -> None:
+    runner = CliRunner()
+    code, before = _checks(runner, db)
+    assert code == 0
+    _tamper(url, table, assignment, where)
+    code, after = _checks(runner, db)
+    assert code == 1 or after - before, (code, before, after)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("table", "column", "assignment", "where"), PARAMS)
+def test_every_column_edit_is_found_on_sqlite(
+    populated: Path, table: str, column: str, assignment: str, where: str
+) -> None:
+    populated.chmod(0o600)
+    _covered(str(populated), f"sqlite:///{populated}", table, assignment, where)
+
+
+@pytest.fixture
+def populated_postgres(postgres_url: str) -> str:
+    runner = CliRunner()
+    for argv in [["init"], *POPULATE]:
+        result = runner.invoke(main, ["--db", postgres_url, *argv])
+        assert result.exit_code == 0, result.output
+    return postgres_url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("table", "column", "assignment", "where"), PARAMS)
+def test_every_column_edit_is_found_on_postgresql(
+    populated_postgres: str, table: str, column: str, assignment: str, where: str
+) -> None:
+    _covered(populated_postgres, populated_postgres, table, assignment, where)
