@@ -180,6 +180,8 @@ class Store:
                 state=case.state,
                 version=case.version,
                 head_hash=case.head_hash,
+                procedure_hash=case.procedure_hash,
+                treaty_hash=case.treaty_hash,
                 last_on=case.last_on,
                 facts=json.dumps(case.facts, sort_keys=True),
                 updated_at=case.updated_at,
