@@ -484,3 +484,64 @@ def test_api_migrate_and_diff(store: Any, ottawa_p7m: Path) -> None:
     assert ws.case("LTU-1").effective_on == dt.date(2026, 1, 27)
     assert ws.case("LTU-1").definitions_since == ws.history("LTU-1")[-1].recorded_at
     assert issubclass(StateUnmapped, Exception)
+
+
+def test_only_a_migration_writes_the_definition_hashes(tmp_path: Path, ottawa_p7m: Path) -> None:
+    """Ordinary writes leave procedure_hash and treaty_hash out of their UPDATE, so column
+    grants limited to what a step changes keep working (a SQLite trigger stands in for them)."""
+    import contextlib
+    import sqlite3
+
+    path = tmp_path / "c.db"
+    db = f"sqlite:///{path}"
+    ok(db, "init")
+    open_notified(db, "LTU-1", "LTU", "2025-06-27")
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "CREATE TRIGGER no_repin BEFORE UPDATE OF procedure_hash, treaty_hash ON cases "
+            "BEGIN SELECT RAISE(ABORT, 'hashes are not granted'); END"
+        )
+    ok(db, "case", "note", "LTU-1", "a note", "--on", "2025-07-01")
+    ok(db, "case", "set-fact", "LTU-1", "armed_conflict=false", "--on", "2025-07-02")
+    result = run(db, "case", "migrate", "LTU-1", workflows=ottawa_p7m)
+    assert result.exit_code == 1 and "refused" in result.stderr  # the trigger stopped it
+    assert [e["kind"] for e in doc(db, "case", "history", "LTU-1")] == ["open", "note", "set-fact"]
+
+
+def test_each_known_at_reads_the_versions_in_force_then(store: Any, tmp_path: Path) -> None:
+    """Two migrations (P6M -> P7M -> P8M): a read known at each moment gives that moment's
+    date, and the case row follows the latest."""
+    import datetime as dt
+
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
+    from treatyflow.catalog import load_catalog
+
+    text = (SHIPPED / "treaties" / "ottawa.yaml").read_text(encoding="utf-8")
+
+    def workspace(period: str) -> Any:
+        dirs = [SHIPPED]
+        if period != "P6M":
+            wf = tmp_path / period
+            (wf / "treaties").mkdir(parents=True)
+            (wf / "treaties" / "ottawa.yaml").write_text(
+                text.replace("period: P6M", f"period: {period}")
+            )
+            dirs.append(wf)
+        core = Core(store, load_catalog(dirs), today=lambda: dt.date(2025, 7, 1))
+        return Workspace(core, actor="analyst")
+
+    workspace("P6M").open_case(
+        country="LTU", treaty="ottawa", id="LTU-1", at="notified", on="2025-06-27"
+    )
+    workspace("P7M").migrate(["LTU-1"])
+    latest = workspace("P8M")
+    latest.migrate(all=True)
+    stamps = [e.recorded_at for e in latest.history("LTU-1")]
+    assert [e.kind.value for e in latest.history("LTU-1")] == ["open", "migrated", "migrated"]
+    dates = [latest.case("LTU-1", known_at=s).effective_on for s in stamps]
+    assert dates == [dt.date(2025, 12, 27), dt.date(2026, 1, 27), dt.date(2026, 2, 27)]
+    assert latest.case("LTU-1").definitions_since == stamps[-1]
+    assert latest.case("LTU-1", known_at=stamps[1]).definitions_since == stamps[1]
+    assert [len(v.case_ids) for v in latest.workflow_diff("ottawa").versions] == [0, 0, 1]
+    assert latest.verify().ok

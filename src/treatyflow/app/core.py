@@ -220,7 +220,9 @@ class Core:
                     # Re-pinned: later commands read the definitions the case moved to.
                     updated.procedure_hash = str(ev.data["to"]["procedure"])
                     updated.treaty_hash = str(ev.data["to"]["treaty"])
-                self.store.append(conn, updated, record.version, ev)
+                self.store.append(
+                    conn, updated, record.version, ev, repin=ev.kind is EventKind.MIGRATED
+                )
                 ctx.appended(ev)
                 return updated, ctx
 

@@ -171,21 +171,35 @@ class Store:
             raise ConcurrentUpdate(case.id) from exc
         self._insert_event(conn, first)
 
-    def append(self, conn: Connection, case: CaseRecord, expected_version: int, ev: Event) -> None:
-        """Append ``ev`` and update the case row unless it changed since ``expected_version``."""
+    def append(
+        self,
+        conn: Connection,
+        case: CaseRecord,
+        expected_version: int,
+        ev: Event,
+        *,
+        repin: bool = False,
+    ) -> None:
+        """Append ``ev`` and update the case row unless it changed since ``expected_version``.
+
+        ``repin`` also writes the row's definition hashes (a migration); other writes leave
+        those columns alone, so column-level grants need not allow updating them.
+        """
+        values: dict[str, Any] = {
+            "state": case.state,
+            "version": case.version,
+            "head_hash": case.head_hash,
+            "last_on": case.last_on,
+            "facts": json.dumps(case.facts, sort_keys=True),
+            "updated_at": case.updated_at,
+        }
+        if repin:
+            values["procedure_hash"] = case.procedure_hash
+            values["treaty_hash"] = case.treaty_hash
         result = conn.execute(
             cases.update()
             .where(cases.c.id == case.id, cases.c.version == expected_version)
-            .values(
-                state=case.state,
-                version=case.version,
-                head_hash=case.head_hash,
-                procedure_hash=case.procedure_hash,
-                treaty_hash=case.treaty_hash,
-                last_on=case.last_on,
-                facts=json.dumps(case.facts, sort_keys=True),
-                updated_at=case.updated_at,
-            )
+            .values(**values)
         )
         if result.rowcount != 1:
             raise ConcurrentUpdate(case.id)
