@@ -545,3 +545,35 @@ def test_each_known_at_reads_the_versions_in_force_then(store: Any, tmp_path: Pa
     assert latest.case("LTU-1", known_at=stamps[1]).definitions_since == stamps[1]
     assert [len(v.case_ids) for v in latest.workflow_diff("ottawa").versions] == [0, 0, 1]
     assert latest.verify().ok
+
+
+def test_a_malformed_migrated_event_leaves_the_row_pins_standing(catalog: Any) -> None:
+    """A ``migrated`` event not written by treatyflow (a crafted bundle) names no versions:
+    the case row's pins stand, and the fold ignores its map."""
+    import datetime as dt
+
+    from treatyflow.events import Event, EventKind
+    from treatyflow.projection import fold, pinned_hashes
+
+    def migrated(data: dict[str, Any]) -> Event:
+        return Event("C", 2, EventKind.MIGRATED, dt.date(2025, 1, 1), "2025-01-01T00:00:00Z",
+                     "x", data=data)  # fmt: skip
+
+    good = {"from": {"procedure": "p1", "treaty": "t1"}, "to": {"procedure": "p2", "treaty": "t2"}}
+    assert pinned_hashes([migrated(good)]) == ("p2", "t2")
+    assert pinned_hashes([migrated(good)], "2024-01-01T00:00:00Z") == ("p1", "t1")
+    assert pinned_hashes([]) is None
+    for bad in ({}, {"to": "x"}, {"to": {"procedure": 1, "treaty": "t"}}):
+        assert pinned_hashes([migrated(bad)]) is None
+    opened = Event("C", 1, EventKind.OPEN, dt.date(2025, 6, 27), "2025-06-27T00:00:00Z", "x",
+                   to_state="notified")  # fmt: skip
+    for bad_map in ("notified=effective", ["notified"], None):
+        st = fold(
+            [opened, migrated({"map": bad_map})],
+            procedure=catalog.procedure("ltu"),
+            treaty=catalog.treaty("ottawa"),
+            action="withdrawal",
+            country="LTU",
+            as_of=dt.date(2025, 7, 1),
+        )
+        assert (st.state, st.entered) == ("notified", {"notified": dt.date(2025, 6, 27)})

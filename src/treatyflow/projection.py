@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from treatyflow.definitions.procedure import ClockSpec, Procedure
 from treatyflow.definitions.treaty import Clause, FactSpec, FactType, FactValue, Treaty
@@ -71,7 +72,11 @@ def pinned_hashes(events: Sequence[Event], known_at: str | None = None) -> tuple
     if first is None:
         return None
     latest = migration_in_force(events, known_at)
-    side = latest.data["to"] if latest is not None else first.data["from"]
+    side = latest.data.get("to") if latest is not None else first.data.get("from")
+    if not isinstance(side, Mapping) or not all(
+        isinstance(side.get(k), str) for k in ("procedure", "treaty")
+    ):
+        return None  # not written by treatyflow: the case row's pins stand
     return str(side["procedure"]), str(side["treaty"])
 
 
@@ -135,7 +140,9 @@ def fold(
         if ev.kind is EventKind.MIGRATED:
             # The case moved to another definition version: states without a counterpart
             # were mapped; what happened in them keeps its dates under the new names.
-            state, entered, left = _renamed(ev.data.get("map", {}), state, entered, left)
+            mapping = ev.data.get("map")
+            if isinstance(mapping, Mapping):
+                state, entered, left = _renamed(mapping, state, entered, left)
             continue
         last_on = ev.occurred_on if last_on is None else max(last_on, ev.occurred_on)
         if ev.to_state is not None:
@@ -172,7 +179,7 @@ def fold(
 
 
 def _renamed(
-    mapping: Mapping[str, str],
+    mapping: Mapping[Any, Any],
     state: str | None,
     entered: dict[str, dt.date],
     left: dict[str, dt.date],
@@ -185,11 +192,11 @@ def _renamed(
     def rename(dates: dict[str, dt.date]) -> dict[str, dt.date]:
         out: dict[str, dt.date] = {}
         for name, day in dates.items():
-            new = mapping.get(name, name)
+            new = str(mapping.get(name, name))
             out[new] = max(out[new], day) if new in out else day
         return out
 
-    new_state = None if state is None else mapping.get(state, state)
+    new_state = None if state is None else str(mapping.get(state, state))
     return new_state, rename(entered), rename(left)
 
 

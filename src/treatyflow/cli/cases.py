@@ -443,11 +443,11 @@ def _step(event: dict[str, Any]) -> str:
     if event["kind"] == "correct":
         return f"corrects seq {event['data']['target_seq']} to {event['data']['occurred_on']}"
     if event["kind"] == "migrated":
-        data = event["data"]
+        old, new = event["data"].get("from") or {}, event["data"].get("to") or {}
         moved = [
-            f"{kind} {data['from'][kind][:19]} -> {data['to'][kind][:19]}"
+            f"{kind} {str(old.get(kind))[:19]} -> {str(new.get(kind))[:19]}"
             for kind in ("procedure", "treaty")
-            if data["from"][kind] != data["to"][kind]
+            if old.get(kind) != new.get(kind)
         ]
         if event["from_state"] != event["to_state"]:
             moved.append(f"state {event['from_state']} -> {event['to_state']}")

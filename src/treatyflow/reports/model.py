@@ -367,10 +367,11 @@ def describe(row: Mapping[str, Any]) -> str:
             f"{data.get('previous_occurred_on')} {ARROW} {data.get('occurred_on')}"
         )
     if kind == "migrated":
+        old, new = data.get("from") or {}, data.get("to") or {}
         moved = [
-            f"{what} {str(data['from'][what])[:19]} {ARROW} {str(data['to'][what])[:19]}"
+            f"{what} {str(old.get(what))[:19]} {ARROW} {str(new.get(what))[:19]}"
             for what in ("procedure", "treaty")
-            if data.get("from", {}).get(what) != data.get("to", {}).get(what)
+            if old.get(what) != new.get(what)
         ]
         if row.get("from_state") != row.get("to_state"):
             moved.append(f"state {row.get('from_state')} {ARROW} {row.get('to_state')}")
