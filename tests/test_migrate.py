@@ -479,6 +479,7 @@ def test_api_migrate_and_diff(store: Any, ottawa_p7m: Path) -> None:
         ws.migrate(["LTU-1"], to="v2")
     with pytest.raises(InvalidInput):
         ws.migrate()
+    assert [c.id for c in ws.migrate("LTU-1", dry_run=True).cases] == ["LTU-1"]
     done = ws.migrate(all=True)
     assert done.to_dict()["cases"][0]["applied"] is True
     assert ws.case("LTU-1").effective_on == dt.date(2026, 1, 27)

@@ -220,9 +220,10 @@ class Core:
                     # Re-pinned: later commands read the definitions the case moved to.
                     updated.procedure_hash = str(ev.data["to"]["procedure"])
                     updated.treaty_hash = str(ev.data["to"]["treaty"])
-                self.store.append(
-                    conn, updated, record.version, ev, repin=ev.kind is EventKind.MIGRATED
-                )
+                if ev.kind is EventKind.MIGRATED:
+                    self.store.append(conn, updated, record.version, ev, repin=True)
+                else:
+                    self.store.append(conn, updated, record.version, ev)
                 ctx.appended(ev)
                 return updated, ctx
 

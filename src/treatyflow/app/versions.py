@@ -197,6 +197,8 @@ def migrate(
     written. Then each case is moved in a write transaction of its own (re-planned there,
     version-checked). With ``all_cases``, every case not on the current versions.
     """
+    if isinstance(case_ids, str):
+        case_ids = [case_ids]  # one id, not its characters
     if to not in TARGETS:
         raise InvalidInput(
             "to", to, f"cases can be moved only to {', '.join(repr(t) for t in TARGETS)}."
