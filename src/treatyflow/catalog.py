@@ -122,6 +122,11 @@ class Catalog:
         """The content hash of the composed procedure (computed once per procedure)."""
         return content_hash(self.procedure(procedure_id))
 
+    @functools.cache  # noqa: B019 - as procedure_hash
+    def treaty_hash(self, treaty_id: str) -> str:
+        """The content hash of the treaty (computed once per treaty)."""
+        return content_hash(self.treaty(treaty_id))
+
     def whole_procedures(self) -> list[str]:
         return sorted(pid for pid, p in self.procedures.items() if not p.part)
 

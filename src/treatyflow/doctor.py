@@ -12,7 +12,7 @@ than an exception. The checks, in order:
 ``chain``         every case's hash chain verifies (one finding per broken case)
 ``snapshots``     every stored definition version re-hashes to the hash cases are pinned to,
                   and none a case was opened under is missing
-``definitions``   no case runs under a definition whose content has changed since it opened
+``definitions``   no case runs under a definition whose content has changed since it was pinned
 ``clocks``        no clock has come due without ``treatyflow tick`` firing it
 """
 
@@ -332,9 +332,10 @@ def _definitions(ws: Workspace) -> list[Finding]:
             failed(
                 "definitions",
                 f"the {kind} {ident!r} has changed (or gone) since {_some(case_ids)} "
-                "opened under it; those cases keep the version they were opened with - "
-                "review the change, and restore the file if it was not intended.",
-                f"treatyflow workflow show {shlex.quote(ident)}",
+                "were pinned to it; those cases keep the version they are pinned to - "
+                "review the change, then move them with 'treatyflow case migrate', or "
+                "restore the file if it was not intended.",
+                f"treatyflow workflow diff {shlex.quote(ident)}",
             )
         )
     return out

@@ -18,6 +18,7 @@
     ├── EvidenceMissing               .case_id .trigger .missing
     ├── OutOfOrder                    .case_id .on .last_on
     ├── NoticeTooEarly                .case_id .problems
+    ├── StateUnmapped                 .case_id .states .choices  (a migration needs a map)
     ├── BundleInvalid                 .problems
     ├── ReportExists                  .path
     └── StoreError                    driver errors, re-raised ``from`` the original
@@ -166,6 +167,23 @@ class NoticeTooEarly(TreatyflowError):
         self.case_id = case_id
         self.problems = list(problems)
         super().__init__(_end(f"case {case_id!r}: {'; '.join(self.problems)}"))
+
+
+class StateUnmapped(TreatyflowError):
+    """A case moving to a new definition version has been in states the new version lacks:
+    each needs a counterpart named in the migration's state map."""
+
+    def __init__(
+        self, case_id: str, procedure: str, states: Sequence[str], choices: Sequence[str]
+    ) -> None:
+        self.case_id, self.procedure = case_id, procedure
+        self.states, self.choices = list(states), list(choices)
+        names = ", ".join(repr(s) for s in self.states)
+        super().__init__(
+            f"case {case_id!r} has been in {names}, which the new version of procedure "
+            f"{procedure!r} does not have; map each to one of its states "
+            f"({', '.join(self.choices)})."
+        )
 
 
 class BundleInvalid(TreatyflowError):

@@ -30,6 +30,11 @@ class EventKind(StrEnum):
     """A typed event that changes no state: objection, finding, judgment, press report..."""
     CORRECT = "correct"
     """A correction of an earlier event's legal date; the old event stays in the log."""
+    MIGRATED = "migrated"
+    """The case was moved to another version of its procedure and treaty (``case migrate``):
+    ``data`` holds the old and new content hashes, the state map and the plan. Not a legal
+    event: its legal date is the case's latest one, and it applies at every legal date from
+    its record time on."""
 
 
 #: Kinds of typed, state-neutral events (``case record``).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from treatyflow.definitions.procedure import ClockSpec, Procedure
 from treatyflow.definitions.treaty import Clause, FactSpec, FactType, FactValue, Treaty
@@ -49,12 +49,42 @@ def fact_specs(treaty: Treaty, procedure: Procedure) -> dict[str, FactSpec]:
 def select(
     events: Sequence[Event], *, as_of: dt.date | None = None, known_at: str | None = None
 ) -> list[Event]:
-    """The events visible at (``as_of``, ``known_at``), with corrected legal dates applied."""
+    """The events visible at (``as_of``, ``known_at``), with corrected legal dates applied.
+
+    A migration (``migrated``) is not a legal event: once recorded it is visible at every
+    legal date, since the definitions it names are the ones every date is computed under.
+    """
     visible = [e for e in events if known_at is None or e.recorded_at <= known_at]
     corrected = apply_corrections(visible)
     if as_of is None:
         return corrected
-    return [e for e in corrected if e.occurred_on <= as_of]
+    return [e for e in corrected if e.occurred_on <= as_of or e.kind is EventKind.MIGRATED]
+
+
+def migration_in_force(events: Sequence[Event], known_at: str | None = None) -> Event | None:
+    """The latest ``migrated`` event recorded by ``known_at``: the one whose definitions the
+    case's dates are computed under (None: the definitions it was opened under)."""
+    latest = None
+    for ev in events:
+        if ev.kind is EventKind.MIGRATED and (known_at is None or ev.recorded_at <= known_at):
+            latest = ev
+    return latest
+
+
+def pinned_hashes(events: Sequence[Event], known_at: str | None = None) -> tuple[str, str] | None:
+    """The (procedure, treaty) content hashes in force at ``known_at``, as the log records
+    them: those of the latest migration by then, else the ones the first migration moved the
+    case from (its opening pins); None when the case was never migrated."""
+    first = next((e for e in events if e.kind is EventKind.MIGRATED), None)
+    if first is None:
+        return None
+    latest = migration_in_force(events, known_at)
+    side = latest.data.get("to") if latest is not None else first.data.get("from")
+    if not isinstance(side, Mapping) or not all(
+        isinstance(side.get(k), str) for k in ("procedure", "treaty")
+    ):
+        return None  # not written by treatyflow: the case row's pins stand
+    return str(side["procedure"]), str(side["treaty"])
 
 
 def apply_corrections(events: Sequence[Event]) -> list[Event]:
@@ -117,6 +147,13 @@ def fold(
     flags: list[str] = []
     kinds: set[str] = set()
     for ev in events:
+        if ev.kind is EventKind.MIGRATED:
+            # The case moved to another definition version: states without a counterpart
+            # were mapped; what happened in them keeps its dates under the new names.
+            mapping = ev.data.get("map")
+            if isinstance(mapping, Mapping):
+                state, entered, left = _renamed(mapping, state, entered, left)
+            continue
         last_on = ev.occurred_on if last_on is None else max(last_on, ev.occurred_on)
         kinds.update(str(s["kind"]) for s in ev.sources if s.get("kind"))
         if ev.to_state is not None:
@@ -180,6 +217,28 @@ def _void_causes(procedure: Procedure, entered_by: Mapping[str, str | None]) -> 
         by = f" by the trigger {trigger!r}" if trigger else ""
         causes[state_id] = f"the case entered {state_id!r}{title}{by}"
     return causes
+
+
+def _renamed(
+    mapping: Mapping[Any, Any],
+    state: str | None,
+    entered: dict[str, dt.date],
+    left: dict[str, dt.date],
+) -> tuple[str | None, dict[str, dt.date], dict[str, dt.date]]:
+    """State, entry and exit dates with each old state renamed by ``mapping`` (OLD -> NEW);
+    two states mapped onto one keep the later date."""
+    if not mapping:
+        return state, entered, left
+
+    def rename(dates: dict[str, dt.date]) -> dict[str, dt.date]:
+        out: dict[str, dt.date] = {}
+        for name, day in dates.items():
+            new = str(mapping.get(name, name))
+            out[new] = max(out[new], day) if new in out else day
+        return out
+
+    new_state = None if state is None else str(mapping.get(state, state))
+    return new_state, rename(entered), rename(left)
 
 
 def _deadlines_met(

@@ -125,7 +125,7 @@ def test_changed_procedure_is_named(cli: Cli, healthy: Path, tmp_path: Path) -> 
     assert code == 1
     [finding] = _failed(doc, "definitions")
     assert "'ltu'" in finding["problem"] and "LTU-1" in finding["problem"]
-    assert finding["fix_command"] == "treatyflow workflow show ltu"
+    assert finding["fix_command"] == "treatyflow workflow diff ltu"
     assert _doctor(cli)[0] == 0  # the shipped definitions: nothing changed
 
 

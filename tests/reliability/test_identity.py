@@ -132,7 +132,7 @@ def test_a_later_event_may_re_pin_the_case() -> None:
             "seq": 2,
             "kind": "migrated",
             "occurred_on": "2025-07-01",
-            "data": {"case": {"procedure_hash": "h2"}},
+            "data": {"to": {"procedure": "h2", "treaty": "t1"}},
         },
     ]
     row = {**case, "procedure_hash": "h2", "opened_on": "2025-06-27", "facts": {}}

@@ -3,7 +3,9 @@
 :class:`Core` is the unit of work's home. :meth:`Core.change` runs one change in one write
 transaction (read the case row and its pinned definitions, build the event, append it with a
 version check, commit), retried a bounded number of times on a conflict with a concurrent
-writer; :meth:`Core.definitions_for` gives the definition versions a case was opened under.
+writer; :meth:`Core.definitions_for` gives the definition versions a case is pinned to, and
+:meth:`Core.definitions_in_force` those in force at a record time (before a migration: the
+old ones).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from treatyflow.errors import CaseNotFound, NotFound, StoreError
 from treatyflow.events import Event, EventKind, utc_now
 from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
-from treatyflow.projection import CaseState, fold, select
+from treatyflow.projection import CaseState, fold, pinned_hashes, select
 from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
 
@@ -43,6 +45,8 @@ class Definitions:
     procedure: Procedure
     treaty: Treaty
     machine: engine.ProcedureMachine
+    procedure_hash: str = ""
+    treaty_hash: str = ""
 
 
 class Core:
@@ -83,16 +87,39 @@ class Core:
         return record
 
     def definitions_for(self, conn: Any, record: CaseRecord) -> Definitions:
-        """The procedure and treaty versions the case was opened under (cached by hash)."""
-        key = (record.procedure_hash, record.treaty_hash)
-        cached = self._definitions.get(key)
+        """The procedure and treaty versions the case row is pinned to (cached by hash): the
+        ones it was opened under, or the ones its latest migration moved it to."""
+        return self.definitions_by_hash(conn, record, (record.procedure_hash, record.treaty_hash))
+
+    def definitions_in_force(
+        self, conn: Any, record: CaseRecord, events: Sequence[Event], known_at: str | None
+    ) -> Definitions:
+        """The definition versions the case's dates are computed under at the record time
+        ``known_at``: those named by its latest ``migrated`` event recorded by then, else the
+        ones it was opened under (so a read known at a time before a migration gives the
+        dates as they were computed then)."""
+        if known_at is None:
+            return self.definitions_for(conn, record)
+        hashes = pinned_hashes(events, known_at)
+        if hashes is None:
+            return self.definitions_for(conn, record)
+        return self.definitions_by_hash(conn, record, hashes)
+
+    def definitions_by_hash(
+        self, conn: Any, record: CaseRecord, hashes: tuple[str, str]
+    ) -> Definitions:
+        """The case's procedure and treaty at the given (procedure, treaty) content hashes."""
+        cached = self._definitions.get(hashes)
         if cached is not None:
             return cached
-        proc = self._pinned(conn, record.procedure_hash, "procedure", record.procedure)
-        treaty = self._pinned(conn, record.treaty_hash, "treaty", record.treaty)
+        proc_hash, treaty_hash = hashes
+        proc = self._pinned(conn, proc_hash, "procedure", record.procedure)
+        treaty = self._pinned(conn, treaty_hash, "treaty", record.treaty)
         assert isinstance(proc, Procedure) and isinstance(treaty, Treaty)
-        defs = Definitions(proc, treaty, engine.machine_for(proc, record.procedure_hash))
-        self._definitions[key] = defs
+        defs = Definitions(
+            proc, treaty, engine.machine_for(proc, proc_hash), proc_hash, treaty_hash
+        )
+        self._definitions[hashes] = defs
         return defs
 
     def _pinned(self, conn: Any, digest: str, kind: str, ident: str) -> Procedure | Treaty:
@@ -125,6 +152,14 @@ class Core:
         longer define it."""
         try:
             return self.catalog.procedure_hash(procedure_id)  # cached
+        except NotFound:
+            return None
+
+    def current_treaty_hash(self, treaty_id: str) -> str | None:
+        """The content hash of the treaty as the definitions have it now; None if they no
+        longer define it."""
+        try:
+            return self.catalog.treaty_hash(treaty_id)  # cached
         except NotFound:
             return None
 
@@ -184,7 +219,14 @@ class Core:
                 )
                 if ev.kind is EventKind.SET_FACT:
                     updated.facts = {**record.facts, **ev.data["facts"]}
-                self.store.append(conn, updated, record.version, ev)
+                if ev.kind is EventKind.MIGRATED:
+                    # Re-pinned: later commands read the definitions the case moved to.
+                    updated.procedure_hash = str(ev.data["to"]["procedure"])
+                    updated.treaty_hash = str(ev.data["to"]["treaty"])
+                if ev.kind is EventKind.MIGRATED:
+                    self.store.append(conn, updated, record.version, ev, repin=True)
+                else:
+                    self.store.append(conn, updated, record.version, ev)
                 ctx.appended(ev)
                 return updated, ctx
 

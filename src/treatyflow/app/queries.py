@@ -28,7 +28,7 @@ def show(
     with core.store.read() as conn:
         record = core.record(conn, case_id)
         events = core.store.events(conn, case_id)
-        defs = core.definitions_for(conn, record)
+        defs = core.definitions_in_force(conn, record, events, known_at)
         return case_view(core, record, defs, events, as_of=as_of, known_at=known_at)
 
 
@@ -139,7 +139,7 @@ def views(
         for record, events in with_events(core, conn, case_ids):
             if known_at is not None and not any(e.recorded_at <= known_at for e in events):
                 continue
-            defs = core.definitions_for(conn, record)
+            defs = core.definitions_in_force(conn, record, events, known_at)
             yield case_view(core, record, defs, events, as_of=as_of, known_at=known_at)
 
 
@@ -170,7 +170,7 @@ def portfolio(
             visible = select(events, as_of=as_of, known_at=known_at)
             if not visible:
                 continue
-            defs = core.definitions_for(conn, record)
+            defs = core.definitions_in_force(conn, record, events, known_at)
             view = case_view(core, record, defs, events, as_of=as_of, known_at=known_at)
             if raw:
                 visible = [e for e in events if known_at is None or e.recorded_at <= known_at]

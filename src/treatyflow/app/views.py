@@ -11,7 +11,7 @@ from treatyflow.definitions.procedure import Procedure
 from treatyflow.events import Event
 from treatyflow.legal.clocks import ClockStatus
 from treatyflow.parties import party_name
-from treatyflow.projection import effective_on
+from treatyflow.projection import effective_on, migration_in_force
 from treatyflow.results import CaseView, PendingItem, Step
 from treatyflow.store.sql import CaseRecord
 
@@ -55,13 +55,20 @@ def case_view(
     )
     state_spec = defs.procedure.state(state)
     current_hash = core.current_procedure_hash(record.procedure)
+    current_treaty = core.current_treaty_hash(record.treaty)
+    # The versions the dates below were computed under (those in force at known_at).
+    proc_hash = defs.procedure_hash or record.procedure_hash
+    treaty_hash = defs.treaty_hash or record.treaty_hash
+    migration = migration_in_force(events, known_at)
     flags = list(st.flags)
     for clock in st.clocks:
         for flag in clock.flags:
             if flag in CASE_LEVEL_CLOCK_FLAGS and flag not in flags:
                 flags.append(flag)
-    if current_hash != record.procedure_hash:
+    if current_hash != proc_hash:
         flags.append("procedure-changed")
+    if current_treaty != treaty_hash:
+        flags.append("treaty-changed")
     return CaseView(
         id=record.id,
         country=record.country,
@@ -70,8 +77,11 @@ def case_view(
         treaty_name=defs.treaty.short_name,
         procedure=record.procedure,
         procedure_title=defs.procedure.title,
-        procedure_hash=record.procedure_hash,
-        procedure_current=current_hash == record.procedure_hash,
+        procedure_hash=proc_hash,
+        procedure_current=current_hash == proc_hash,
+        treaty_hash=treaty_hash,
+        treaty_current=current_treaty == treaty_hash,
+        definitions_since=None if migration is None else migration.recorded_at,
         action=record.action,
         state=state,
         state_title=state_spec.title if state_spec else state,

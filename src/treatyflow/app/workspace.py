@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from treatyflow.app import bundles, clocks, conformance, integrity, queries, writes
+from treatyflow.app import bundles, clocks, conformance, integrity, queries, versions, writes
 from treatyflow.app import reports as report_assembly
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view
@@ -38,7 +38,9 @@ from treatyflow.results import (
     CaseSummary,
     CaseView,
     CheckpointResult,
+    DefinitionDiff,
     Fired,
+    MigrationResult,
     PendingItem,
     PendingList,
     TickResult,
@@ -391,6 +393,52 @@ class Workspace:
         from treatyflow.app.casefiles import replay  # reads YAML: loaded only when used
 
         return replay(self, Path(path))
+
+    # ------------------------------------------------------------------ definition versions
+    def workflow_diff(self, ident: str) -> DefinitionDiff:
+        """The versions of the treaty or procedure ``ident`` that cases run (or ran) on, what
+        changed from each to the current definitions (states, transitions, guards, evidence
+        rules, clocks, clause fields) and the cases pinned to each.
+
+        Raises:
+            NotFound (no such treaty or procedure, current or stored), InvalidInput (a part).
+        """
+        return versions.diff(self._core, ident)
+
+    def migrate(
+        self,
+        case_ids: Sequence[str] = (),
+        *,
+        all: bool = False,
+        to: str = "current",
+        map: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        actor: str | None = None,
+    ) -> MigrationResult:
+        """Move ``case_ids`` (or, with ``all``, every case not on the current definitions)
+        to the current versions of their procedure and treaty.
+
+        Per case the result says what changes: state, ``effective_on``, the clocks whose
+        dates move, guards that no longer hold, evidence the new rules find missing. A state
+        the case has been in that the new procedure lacks must be mapped (``map={OLD: NEW}``).
+        Unless ``dry_run``, each case gets one ``migrated`` event (old and new hashes, the map
+        and the plan) in a transaction of its own and is re-pinned; a read ``known_at`` a time
+        before the migration still gives the old dates. Nothing is written if any case cannot
+        be planned. (Team mode review: see the hook in ``treatyflow.app.versions``.)
+
+        Raises:
+            StateUnmapped, InvalidInput (an unknown state in ``map``, no cases named),
+            CaseNotFound, ProcedureNotFound, TreatyNotFound, ConcurrentUpdate.
+        """
+        return versions.migrate(
+            self._core,
+            case_ids,
+            all_cases=all,
+            to=to,
+            mapping=map,
+            dry_run=dry_run,
+            actor=actor or self.actor,
+        )
 
     # ------------------------------------------------------------------ reading
     def case(

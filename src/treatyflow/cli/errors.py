@@ -24,6 +24,7 @@ OPTIONS = {
     "group_by": "--by",
     "id": "--id",
     "known_at": "--known-at",
+    "map": "--map",
     "note": "--note",
     "on": "--on",
     "output": "-o",
@@ -55,6 +56,8 @@ def hint(exc: e.TreatyflowError) -> str:
         return f"to record it anyway use {OUT_OF_PROCEDURE}."
     if isinstance(exc, e.OutOfOrder):
         return "to record it deliberately add --backdate REASON."
+    if isinstance(exc, e.StateUnmapped):
+        return f"add --map {exc.states[0]}=NEW_STATE for each."
     if isinstance(exc, e.ReportExists):
         return "use --force to overwrite it."
     if isinstance(exc, e.InvalidWorkflow) and len(exc.problems) > 1:

@@ -149,6 +149,45 @@ def show(app: AppContext, ident: str, as_json: bool) -> None:
 
 
 @workflow.command()
+@click.argument("ident", metavar="ID")
+@json_option
+@pass_app
+def diff(app: AppContext, ident: str, as_json: bool) -> None:
+    """What changed in a treaty or procedure since the versions cases run on.
+
+    Lists every version stored in the database (each case's pinned version, and every
+    version a case ever ran on) and the current one, how many cases run on each, and what
+    changed from each to the current one: states, transitions, guards, evidence rules,
+    clocks, clause fields. 'case migrate' moves cases to the current version.
+    """
+    import json
+
+    result = app.workspace().workflow_diff(ident)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    keyvalues(
+        [(result.kind, result.id), ("current", result.current_hash or "- (no longer defined)")]
+    )
+    for version in result.versions:
+        label = "current" if version.current else "older"
+        ids = ", ".join(version.case_ids[:5]) + (" ..." if len(version.case_ids) > 5 else "")
+        click.echo(
+            f"\n{label} version {version.hash[:19]}: {len(version.case_ids)} case(s)"
+            + (f" ({ids})" if ids else "")
+            + ("" if version.stored else " [no snapshot stored]")
+        )
+        if not version.current and not version.changes and result.current_hash:
+            click.echo("  (its differences cannot be shown: no snapshot)")
+        for c in version.changes:
+            if c.change == "changed":
+                what = f"{json.dumps(c.before)} -> {json.dumps(c.after)}"
+            else:
+                what = c.change
+            click.echo(f"  [{c.section}] {c.path}: {what}")
+
+
+@workflow.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @json_option
 @pass_app

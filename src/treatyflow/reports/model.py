@@ -108,7 +108,7 @@ def add_matrix_row(builder: mx.MatrixBuilder, case: Mapping[str, Any], proc: Pro
             },
         }
         for e in case["timeline"]
-        if e["kind"] != "correct"
+        if e["kind"] not in ("correct", "migrated")  # neither is a step of the procedure
     ]
     view = {
         "id": case["id"],
@@ -162,6 +162,9 @@ def build_case(
         "procedure_title": view.get("procedure_title") or view["procedure"],
         "procedure_hash": view["procedure_hash"],
         "procedure_current": bool(view.get("procedure_current", True)),
+        "treaty_hash": view.get("treaty_hash"),
+        "treaty_current": bool(view.get("treaty_current", True)),
+        "definitions_since": view.get("definitions_since"),
         "state": view["state"],
         "state_title": view.get("state_title") or view["state"],
         "final": bool(view.get("final")),
@@ -365,6 +368,16 @@ def describe(row: Mapping[str, Any]) -> str:
             f"legal date of #{data.get('target_seq')} corrected: "
             f"{data.get('previous_occurred_on')} {ARROW} {data.get('occurred_on')}"
         )
+    if kind == "migrated":
+        old, new = data.get("from") or {}, data.get("to") or {}
+        moved = [
+            f"{what} {str(old.get(what))[:19]} {ARROW} {str(new.get(what))[:19]}"
+            for what in ("procedure", "treaty")
+            if old.get(what) != new.get(what)
+        ]
+        if row.get("from_state") != row.get("to_state"):
+            moved.append(f"state {row.get('from_state')} {ARROW} {row.get('to_state')}")
+        return "migrated to new definitions: " + "; ".join(moved)
     return kind
 
 

@@ -133,6 +133,14 @@ def _case_md(case: Mapping[str, Any], as_of: str) -> list[str]:
         f"- **Procedure:** {md(case['procedure_title'])} ({code(case['procedure'])}), "
         f"`{case['procedure_hash']}`"
         + ("" if case["procedure_current"] else " (the definition has changed since)"),
+        f"- **Treaty version:** `{case['treaty_hash']}`"
+        + ("" if case["treaty_current"] else " (the definition has changed since)"),
+        "- **Dates computed under:** these versions, "
+        + (
+            f"since the migration recorded {case['definitions_since']}"
+            if case["definitions_since"]
+            else "as pinned when the case was opened"
+        ),
         f"- **State:** {md(case['state_title'])} ({code(case['state'])})"
         + (", final" if case["final"] else ""),
         f"- **Effective:** {case['effective_on'] or 'not computable now'}",
