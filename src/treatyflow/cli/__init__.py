@@ -73,6 +73,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "clock) as an iCalendar file; stable UIDs, so re-importing updates instead of "
         "duplicating.",
     ),
+    "search": (
+        "treatyflow.cli.search",
+        "search",
+        "Find events whose notes or sources hold every word of TEXT, best match first.",
+    ),
     "db": ("treatyflow.cli.admin", "db", "Schema migrations: upgrade, current, history."),
     "export": (
         "treatyflow.cli.admin",
