@@ -190,3 +190,10 @@ def test_migration_indexes_existing_events(db_url: str, catalog: Any) -> None:
         assert not {n for n in names if n.startswith("events_fts")}
     finally:
         store.engine.dispose()
+
+
+def test_case_is_ignored_and_on_sqlite_accents_too(found: Any) -> None:
+    found.note("FIN-1", "Débat au Sejm.", on=ON, actor="a")
+    assert [h.seq for h in found.search("DÉBAT").hits] == [2]
+    accentless = [h.seq for h in found.search("debat").hits]
+    assert accentless == ([2] if found.store.is_sqlite else [])

@@ -78,6 +78,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "search",
         "Find events whose notes or sources hold every word of TEXT, best match first.",
     ),
+    "serve": (
+        "treatyflow.cli.web",
+        "serve",
+        "Serve the read-only web view of the database: pending, cases, search, what changed.",
+    ),
     "db": ("treatyflow.cli.admin", "db", "Schema migrations: upgrade, current, history."),
     "export": (
         "treatyflow.cli.admin",

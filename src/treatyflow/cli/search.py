@@ -26,8 +26,8 @@ pass_app = click.make_pass_decorator(AppContext)
 def search(app: AppContext, text: str, case_id: str | None, limit: int, as_json: bool) -> None:
     """Find events whose notes or sources hold every word of TEXT, best match first.
 
-    TEXT is plain words (case and accents ignored; punctuation separates words), never a
-    query language. Sources match on their citation, reference and URL.
+    TEXT is plain words (case ignored, and accents on SQLite; punctuation separates words),
+    never a query language. Sources match on their citation, reference and URL.
 
     \b
     Example:
