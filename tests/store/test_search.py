@@ -197,3 +197,13 @@ def test_case_is_ignored_and_on_sqlite_accents_too(found: Any) -> None:
     assert [h.seq for h in found.search("DÉBAT").hits] == [2]
     accentless = [h.seq for h in found.search("debat").hits]
     assert accentless == ([2] if found.store.is_sqlite else [])
+
+
+def test_rows_deleted_outside_treatyflow_leave_the_index(found: Any) -> None:
+    """An event row deleted with a SQL client is not found any more, and the row id it
+    frees can be used by the next event (the FTS row goes with it)."""
+    with found.store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM events WHERE case_id = 'FIN-1'"))
+    assert found.search("eduskunta").hits == ()
+    found.note("LTU-1", "Eduskunta again.", on=ON, actor="a")
+    assert [(h.case_id, h.seq) for h in found.search("eduskunta").hits] == [("LTU-1", 2)]

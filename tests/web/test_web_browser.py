@@ -57,6 +57,17 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+def wait_for_url(driver: Any, part: str) -> None:
+    """Wait until the page that a click or a submit started has loaded."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(expected_conditions.url_contains(part))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def console_errors(driver: Any) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -105,12 +116,13 @@ def test_search_finds_riigikogu_in_the_estonian_case(browser: Any, live_server: 
     box = browser.find_element(By.ID, "nav-q")
     box.send_keys("Riigikogu")
     box.submit()
+    wait_for_url(browser, "/search?q=Riigikogu")
     hits = browser.find_elements(By.CSS_SELECTOR, "#hits li")
     assert hits
     assert all(h.find_element(By.TAG_NAME, "a").text.startswith("EST-ottawa-2025 #") for h in hits)
     assert browser.find_element(By.CSS_SELECTOR, "#hits mark").text == "Riigikogu"
     hits[0].find_element(By.TAG_NAME, "a").click()
-    assert "/cases/EST-ottawa-2025" in browser.current_url
+    wait_for_url(browser, "/cases/EST-ottawa-2025")
     assert console_errors(browser) == []
 
 
@@ -130,7 +142,7 @@ def test_as_of_picker_changes_what_is_pending(browser: Any, live_server: str) ->
     picker = browser.find_element(By.ID, "as_of")
     picker.send_keys("05012025")  # mm dd yyyy in the en-US date field
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    assert "as_of=2025-05-01" in browser.current_url
+    wait_for_url(browser, "as_of=2025-05-01")
     after = states()
     assert before["EST-ottawa-2025"] == "notified"
     assert after["EST-ottawa-2025"] == "in_riigikogu"

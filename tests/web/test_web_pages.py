@@ -210,3 +210,22 @@ def test_payloads_stay_inert(hostile_ws: Any) -> None:
     assert SCRIPT in "".join(Dom(pages[1]).text)  # the snippet, as text
     assert ("value", SCRIPT) in Dom(pages[2]).attrs  # the search term, as a field's value
     assert ("value", f"zyzzyva {IMG}") in Dom(pages[3]).attrs
+
+
+def test_the_cache_stays_bounded(demo_ws: Any) -> None:
+    """Failed reads keep nothing, and at most ``size`` results are kept."""
+    from treatyflow.web.app import RevisionCache
+
+    cache = RevisionCache(demo_ws, size=2)
+
+    def fail() -> None:
+        raise ValueError("bad date")
+
+    for i in range(5):
+        with pytest.raises(ValueError):
+            cache.get(("bad", i), fail)
+    for i in range(5):
+        assert cache.get(("good", i), lambda i=i: i) == i
+    assert len(cache._values) == 2 and set(cache._locks) == set(cache._values)
+    calls = []
+    assert cache.get(("good", 4), lambda: calls.append(1)) == 4 and calls == []

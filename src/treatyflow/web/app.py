@@ -121,7 +121,13 @@ class RevisionCache:
                 if hit is not None and hit[0] == revision:
                     self._values.move_to_end(key)
                     return hit[1]  # type: ignore[no-any-return]
-            value = compute()
+            try:
+                value = compute()
+            except BaseException:
+                with self._guard:  # a key that failed (a bad date) keeps no lock behind
+                    if key not in self._values:
+                        self._locks.pop(key, None)
+                raise
             with self._guard:
                 self._values[key] = (revision, value)
                 self._values.move_to_end(key)

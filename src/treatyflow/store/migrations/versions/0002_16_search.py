@@ -3,8 +3,9 @@
 SQLite: ``events_search`` is a view of each event's searchable text (its note; its sources'
 citations, references and URLs); ``events_fts`` is an FTS5 table of that text (row id = the
 event's id), filled by a trigger on every insert into ``events`` (so in the same transaction
-as the insert, whichever path inserts: a step, a new case, a bundle import). Existing events
-are indexed here. (The FTS5 table keeps its own copy of the text: a view that reads JSON
+as the insert, whichever path inserts: a step, a new case, a bundle import) and emptied of a
+row deleted from ``events`` (which only happens outside treatyflow). Existing events are
+indexed here. (The FTS5 table keeps its own copy of the text: a view that reads JSON
 cannot be an FTS5 table's external content, and the copy is small beside the log.)
 
 PostgreSQL: ``treatyflow_event_text(note, sources)`` is the same text,
@@ -44,14 +45,20 @@ SELECT e.id AS id, coalesce(e.note, '') AS note,
 FROM events AS e""",
     """CREATE VIRTUAL TABLE events_fts USING fts5(
   note, sources, tokenize='unicode61 remove_diacritics 2')""",
+    # OR REPLACE: a row id reused after rows were deleted outside treatyflow (events are
+    # never deleted by it) must not make the insert of a new event fail
     """CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
-  INSERT INTO events_fts (rowid, note, sources)
+  INSERT OR REPLACE INTO events_fts (rowid, note, sources)
     SELECT id, note, sources FROM events_search WHERE id = new.id;
+END""",
+    """CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+  DELETE FROM events_fts WHERE rowid = old.id;
 END""",
     "INSERT INTO events_fts (rowid, note, sources) SELECT id, note, sources FROM events_search",
 )
 
 SQLITE_DOWN = (
+    "DROP TRIGGER IF EXISTS events_fts_delete",
     "DROP TRIGGER IF EXISTS events_fts_insert",
     "DROP TABLE IF EXISTS events_fts",
     "DROP VIEW IF EXISTS events_search",
