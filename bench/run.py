@@ -547,6 +547,165 @@ def bench_verify(dbs: dict[int, Path]) -> None:
 
 
 # ============================================================== main
+# ============================================================== the web view
+WEB_CLIENTS = 8
+WEB_ROUNDS = 25
+WEB_WORD = "review"  # in a note of every generated case: the search's worst case
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _concurrently(work: Callable[[int], list[float]]) -> list[float]:
+    """``work(client)`` in WEB_CLIENTS threads at once; every latency they measured."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(WEB_CLIENTS) as pool:
+        return [t for part in pool.map(work, range(WEB_CLIENTS)) for t in part]
+
+
+def _http_latencies(port: int, paths: list[str]) -> list[float]:
+    import http.client
+
+    def client(k: int) -> list[float]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        out = []
+        for i in range(WEB_ROUNDS):
+            path = paths[(k * WEB_ROUNDS + i) % len(paths)]
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            out.append(time.perf_counter() - t0)
+            if response.status != 200 or not body:
+                raise RuntimeError(f"GET {path}: {response.status}")
+        conn.close()
+        return out
+
+    return _concurrently(client)
+
+
+def _sql_latencies(db: Path, queries: list[tuple[str, tuple[Any, ...]]]) -> list[float]:
+    import sqlite3
+
+    def client(k: int) -> list[float]:
+        con = sqlite3.connect(db, check_same_thread=False)
+        out = []
+        for i in range(WEB_ROUNDS):
+            sql, args = queries[(k * WEB_ROUNDS + i) % len(queries)]
+            t0 = time.perf_counter()
+            rows = con.execute(sql, args).fetchall()
+            out.append(time.perf_counter() - t0)
+            if not rows:
+                raise RuntimeError(f"no rows: {sql}")
+        con.close()
+        return out
+
+    return _concurrently(client)
+
+
+def bench_web(db: Path, n: int) -> None:
+    """p95 latency of /, /cases/{id} and /search under WEB_CLIENTS concurrent clients of a
+    `treatyflow serve` child process, against raw sqlite3 reading the same rows with as many
+    threads; the dashboard's first (cold) answer is shown beside it."""
+    import sqlite3
+    import urllib.request
+
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("SELECT id FROM cases ORDER BY random() LIMIT 50")]
+    con.close()
+    port = _free_port()
+    server = subprocess.Popen(
+        [TF, "--db", str(db), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/static/web.css", timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("treatyflow serve did not start") from None
+                time.sleep(0.2)
+        t0 = time.perf_counter()
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3600).read()
+        cold = time.perf_counter() - t0
+        figures = {
+            "/": (
+                ["/"],
+                [
+                    (
+                        "SELECT id, country, treaty, state, last_on FROM cases "
+                        "ORDER BY last_on, id LIMIT 500",
+                        (),
+                    )
+                ],
+            ),
+            "/cases/{id}": (
+                [f"/cases/{i}" for i in ids],
+                [
+                    (
+                        "SELECT c.*, e.* FROM cases AS c JOIN events AS e ON e.case_id = c.id "
+                        "WHERE c.id = ? ORDER BY e.seq",
+                        (i,),
+                    )
+                    for i in ids
+                ],
+            ),
+            "/search": (
+                [f"/search?q={WEB_WORD}"],
+                [
+                    (
+                        "SELECT e.case_id, e.seq, e.kind, e.occurred_on,"
+                        " snippet(events_fts, -1, char(2), char(3), '…', 24),"
+                        " bm25(events_fts) FROM events_fts JOIN events AS e"
+                        " ON e.id = events_fts.rowid WHERE events_fts MATCH ?"
+                        " ORDER BY bm25(events_fts), e.case_id, e.seq LIMIT 51",
+                        (f'"{WEB_WORD}"',),
+                    )
+                ],
+            ),
+        }
+        for route, (paths, queries) in figures.items():
+            web = _p95(_http_latencies(port, paths))
+            ref = _p95(_sql_latencies(db, queries))
+            name = "web_p95_" + route.strip("/").split("/")[0].replace("{id}", "") or "web_p95_"
+            name = {"web_p95_": "web_p95_dashboard"}.get(name, name)
+            name += f"_{_size(n)}"
+            if n != BIG:
+                print(f"  {name}: {web * 1000:.3g} ms, reference {ref * 1000:.3g} ms", flush=True)
+                continue
+            record(
+                name,
+                web * 1000,
+                "ms",
+                ref * 1000,
+                web / ref,
+                "< 1000 ms",
+                web < 1.0,
+                route=route,
+                clients=WEB_CLIENTS,
+                requests=WEB_CLIENTS * WEB_ROUNDS,
+                **({"cold_first_request_s": round(cold, 3)} if route == "/" else {}),
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def machine() -> dict[str, Any]:
     model = "?"
     try:
@@ -598,6 +757,7 @@ def main() -> None:
         timed("report", lambda: bench_listing("report", dbs, tmp, 300))
         timed("engine", lambda: bench_engine(dbs[BIG]))
         timed("verify", lambda: bench_verify(dbs))
+        timed("web", lambda: [bench_web(db, n) for n, db in dbs.items()])
         sizes = " -> ".join(_size(n) for n in SIZES)
         print(f"\nscaling ({sizes} cases; exponent of a log-log fit, 1 = linear):")
         for name, points in scaling.items():

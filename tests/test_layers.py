@@ -33,6 +33,8 @@ HOMES = {
     "alembic": ("store/",),
     "jinja2": ("reports/",),
     "icalendar": ("reports/",),
+    "starlette": ("web/",),
+    "uvicorn": ("web/",),
 }
 
 
@@ -112,6 +114,17 @@ def test_renderers_never_open_the_database() -> None:
     assert offenders == []
 
 
+def test_the_web_view_calls_the_workspace_never_the_store() -> None:
+    """Nothing under web/ imports the store or SQLAlchemy: pages go through the Workspace."""
+    offenders = [
+        f"{_relative(path)}: {module}"
+        for path in (PACKAGE / "web").rglob("*.py")
+        for module in sorted(_imported_modules(path))
+        if module.startswith(("treatyflow.store", "sqlalchemy", "treatyflow.app.core"))
+    ]
+    assert offenders == []
+
+
 def _imported_modules(path: Path) -> set[str]:
     """Every treatyflow module a file imports (absolute imports, at any depth)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -127,8 +140,8 @@ def _imported_modules(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("layer", "banned"),
     [
-        ("store", ("treatyflow.app", "treatyflow.cli")),
-        ("app", ("treatyflow.cli",)),
+        ("store", ("treatyflow.app", "treatyflow.cli", "treatyflow.web")),
+        ("app", ("treatyflow.cli", "treatyflow.web")),
     ],
 )
 def test_inner_layers_never_import_outer_ones(layer: str, banned: tuple[str, ...]) -> None:

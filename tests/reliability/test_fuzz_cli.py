@@ -203,6 +203,20 @@ def fuzz_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield work
 
 
+@pytest.fixture
+def no_server_loop(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """``serve`` parses its options and opens the workspace as usual, but returns instead of
+    serving until interrupted (the web view has its own tests, tests/web); the addresses it
+    would have served are kept."""
+    served: list[tuple[str, int]] = []
+
+    def run(ws: object, *, host: str, port: int) -> None:
+        served.append((host, port))
+
+    monkeypatch.setattr("treatyflow.web.server.run", run)
+    return served
+
+
 def check_result(argv: list[str], result: Result, before: str, after: str) -> None:
     shown = f"argv={argv!r}\nexit={result.exit_code}\n{result.output}"
     assert result.exit_code in (0, 1, 2), shown
@@ -235,7 +249,12 @@ def run_fuzz(populated: Path, invoke: Invoke, dump: Dump, examples: int) -> list
 
 
 def test_generated_command_lines_never_crash_or_corrupt(
-    populated: Path, fuzz_dir: Path, fast_catalog: None, invoke: Invoke, dump: Dump
+    populated: Path,
+    fuzz_dir: Path,
+    fast_catalog: None,
+    no_server_loop: list[tuple[str, int]],
+    invoke: Invoke,
+    dump: Dump,
 ) -> None:
     """Random command lines over every command exit 0/1/2, cleanly, changing nothing on error."""
     codes = run_fuzz(populated, invoke, dump, examples=500)
@@ -245,7 +264,12 @@ def test_generated_command_lines_never_crash_or_corrupt(
 
 @pytest.mark.slow
 def test_generated_command_lines_never_crash_or_corrupt_long(
-    populated: Path, fuzz_dir: Path, fast_catalog: None, invoke: Invoke, dump: Dump
+    populated: Path,
+    fuzz_dir: Path,
+    fast_catalog: None,
+    no_server_loop: list[tuple[str, int]],
+    invoke: Invoke,
+    dump: Dump,
 ) -> None:
     """Thousands of random command lines exit 0/1/2, cleanly, changing nothing on error."""
     codes = run_fuzz(populated, invoke, dump, examples=10_000)

@@ -256,7 +256,7 @@ def test_import_uses_batched_inserts(demo: tuple[str, Path], tmp_path: Path) -> 
 
     @sa.event.listens_for(store.engine, "before_cursor_execute")
     def _spy(conn: Any, cursor: Any, sql: str, params: Any, ctx: Any, many: bool) -> None:
-        if sql.startswith("INSERT INTO events"):
+        if sql.startswith("INSERT INTO events ("):  # the events table, not events_fts
             statements.append((sql, many, len(params) if many else 1))
 
     bundle = read_bundle(demo[1])

@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from treatyflow.app import bundles, clocks, conformance, integrity, queries, versions, writes
 from treatyflow.app import reports as report_assembly
+from treatyflow.app import search as finding
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view
 from treatyflow.catalog import Catalog
@@ -43,6 +44,8 @@ from treatyflow.results import (
     MigrationResult,
     PendingItem,
     PendingList,
+    RecordedSince,
+    SearchResult,
     TickResult,
     VerifyResult,
 )
@@ -523,6 +526,31 @@ class Workspace:
     def conformance(self, case_ids: Sequence[str] = ()) -> list[CaseConformance]:
         """Per case (or per ``case_ids``), every deviation from its procedure."""
         return list(conformance.conformance(self._core, case_ids))
+
+    def search(
+        self, text: str, *, case_id: str | None = None, limit: int = finding.DEFAULT_LIMIT
+    ) -> SearchResult:
+        """Events whose notes or sources (citation, reference, URL) hold every word of
+        ``text``, best match first: at most ``limit`` (1 to 200), in ``case_id`` if given.
+
+        ``text`` is plain words, never a query language (quotes, ``*``, ``OR`` and the like
+        are words or punctuation); at most 200 characters and 16 words. Raises
+        :class:`InvalidInput` for a text with no word or over the limits, and
+        :class:`CaseNotFound` for an unknown ``case_id``."""
+        return finding.search(self._core, text, case_id=case_id, limit=limit)
+
+    def recorded_since(
+        self, since: DateLike, *, limit: int = finding.DEFAULT_CHANGES
+    ) -> RecordedSince:
+        """The events recorded at or after ``since`` (a date: from the start of that UTC
+        day; or a UTC timestamp), per case, oldest first; at most ``limit`` (1 to 5000)."""
+        text = since.isoformat() if isinstance(since, dt.date) else since
+        return finding.recorded_since(self._core, text, limit=limit)
+
+    def revision(self) -> tuple[int, str | None]:
+        """A value that changes whenever an event is recorded (the number of events and the
+        newest record time): what a cache of a read may be keyed on."""
+        return finding.revision(self._core)
 
     # ------------------------------------------------------------------ reports
     def report(

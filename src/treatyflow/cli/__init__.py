@@ -73,6 +73,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "clock) as an iCalendar file; stable UIDs, so re-importing updates instead of "
         "duplicating.",
     ),
+    "search": (
+        "treatyflow.cli.search",
+        "search",
+        "Find events whose notes or sources hold every word of TEXT, best match first.",
+    ),
+    "serve": (
+        "treatyflow.cli.web",
+        "serve",
+        "Serve the read-only web view of the database: pending, cases, search, what changed.",
+    ),
     "db": ("treatyflow.cli.admin", "db", "Schema migrations: upgrade, current, history."),
     "export": (
         "treatyflow.cli.admin",

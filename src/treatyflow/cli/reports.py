@@ -385,6 +385,17 @@ def demo(app: AppContext, out: Path, as_of: str | None, force: bool, actor: str)
         for path in written:
             click.echo(f"  {path.name}")
         click.echo(f"Open {(out / 'portfolio.html').resolve()} in a browser (works offline).")
+    click.echo(f"Browse it live: {_serve_command(app.db)}, then open http://127.0.0.1:8080/")
+
+
+def _serve_command(db: str) -> str:
+    """The command line that serves the web view of ``db`` (the password hidden)."""
+    import shlex
+
+    from treatyflow.redaction import redact_url
+
+    shown = db if "://" not in db else redact_url(db)
+    return f"treatyflow --db {shlex.quote(shown)} serve"
 
 
 def _print_status(cases: Sequence[CaseSummary], pending: Sequence[PendingItem]) -> None:

@@ -19,6 +19,26 @@ from treatyflow.store.sql import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+#: The full-text search objects of revision 0002_16 that are not SQLModel tables: the FTS5
+#: table and its shadow tables (SQLite), the expression index (PostgreSQL). Schema
+#: comparisons leave exactly these out (:func:`include_name`).
+SEARCH_OBJECTS = frozenset(
+    {
+        "events_fts",
+        "events_fts_config",
+        "events_fts_content",
+        "events_fts_data",
+        "events_fts_docsize",
+        "events_fts_idx",
+        "ix_events_search",
+    }
+)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: every object but :data:`SEARCH_OBJECTS`."""
+    return name not in SEARCH_OBJECTS
+
 
 def _config(store: Store) -> Config:
     config = Config()

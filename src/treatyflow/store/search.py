@@ -1,0 +1,120 @@
+"""Full-text search over events (the index of migration ``0002_16``), and events by record time.
+
+The caller passes the query already split into phrases of plain word tokens
+(:func:`treatyflow.app.search.phrases`); nothing the user typed reaches either database's
+query syntax: on SQLite each phrase is written as an FTS5 string (tokens of word characters
+only, in double quotes); on PostgreSQL each is bound as a parameter of ``phraseto_tsquery``.
+Every phrase must match (AND); a phrase matches its tokens in that order.
+
+Snippets mark each match with the control characters STX (``\\x02``) before and ETX
+(``\\x03``) after, which :mod:`treatyflow.app.search` turns into offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from treatyflow.store.schema import events
+
+MARK_START = "\x02"
+MARK_END = "\x03"
+#: Tokens of context a snippet shows around the matches.
+SNIPPET_TOKENS = 24
+
+
+class SearchRow(NamedTuple):
+    case_id: str
+    seq: int
+    kind: str
+    occurred_on: str
+    recorded_at: str
+    snippet: str
+    rank: float
+    """Higher is better; comparable within one result, not between databases."""
+
+
+def search(
+    conn: Connection,
+    phrases: Sequence[Sequence[str]],
+    *,
+    case_id: str | None,
+    limit: int,
+) -> list[SearchRow]:
+    """Up to ``limit`` events whose note or sources contain every phrase, best first."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite(conn, phrases, case_id, limit)
+    return _postgresql(conn, phrases, case_id, limit)
+
+
+def _sqlite(
+    conn: Connection, phrases: Sequence[Sequence[str]], case_id: str | None, limit: int
+) -> list[SearchRow]:
+    # Tokens hold word characters only (no quote, no operator), so each is a plain FTS5 string.
+    match = " ".join('"' + " ".join(tokens) + '"' for tokens in phrases)
+    where = " AND e.case_id = :case_id" if case_id is not None else ""
+    sql = sa.text(
+        "SELECT e.case_id, e.seq, e.kind, e.occurred_on, e.recorded_at,"  # noqa: S608
+        f" snippet(events_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS}),"
+        " bm25(events_fts)"
+        " FROM events_fts JOIN events AS e ON e.id = events_fts.rowid"
+        f" WHERE events_fts MATCH :match{where}"
+        " ORDER BY bm25(events_fts), e.case_id, e.seq LIMIT :limit"
+    )
+    params: dict[str, Any] = {"match": match, "limit": limit}
+    if case_id is not None:
+        params["case_id"] = case_id
+    return [
+        SearchRow(r[0], r[1], r[2], r[3], r[4], r[5] or "", -float(r[6]))
+        for r in conn.execute(sql, params)
+    ]
+
+
+def _postgresql(
+    conn: Connection, phrases: Sequence[Sequence[str]], case_id: str | None, limit: int
+) -> list[SearchRow]:
+    params: dict[str, Any] = {f"p{i}": " ".join(t) for i, t in enumerate(phrases)}
+    query = " && ".join(f"phraseto_tsquery('simple', :p{i})" for i in range(len(phrases)))
+    where = " AND e.case_id = :case_id" if case_id is not None else ""
+    options = (
+        f"StartSel=\x02, StopSel=\x03, MaxWords={SNIPPET_TOKENS}, MinWords=8,"
+        " MaxFragments=2, FragmentDelimiter=' … '"
+    )
+    # the phrases are bound parameters; only their count shapes the statement
+    sql = sa.text(
+        "SELECT e.case_id, e.seq, e.kind, e.occurred_on, e.recorded_at,"  # noqa: S608
+        " ts_headline('simple', treatyflow_event_text(e.note, e.sources), q.query, :options),"
+        " ts_rank(treatyflow_event_document(e.note, e.sources), q.query) AS rank"
+        f" FROM events AS e, (SELECT {query} AS query) AS q"
+        " WHERE treatyflow_event_document(e.note, e.sources) @@ q.query"
+        f"{where} ORDER BY rank DESC, e.case_id, e.seq LIMIT :limit"
+    )
+    params.update(options=options, limit=limit)
+    if case_id is not None:
+        params["case_id"] = case_id
+    return [
+        SearchRow(r[0], r[1], r[2], r[3], r[4], (r[5] or "").strip(), float(r[6]))
+        for r in conn.execute(sql, params)
+    ]
+
+
+def recorded_since(conn: Connection, since: str, *, limit: int) -> list[tuple[Any, ...]]:
+    """(case_id, seq, kind, trigger, to_state, occurred_on, recorded_at, actor) of up to
+    ``limit`` events recorded at or after ``since`` (a stored UTC timestamp), oldest first."""
+    cols = ("case_id", "seq", "kind", "trigger", "to_state", "occurred_on", "recorded_at", "actor")
+    query = (
+        sa.select(*(events.c[c] for c in cols))
+        .where(events.c.recorded_at >= since)
+        .order_by(events.c.recorded_at, events.c.case_id, events.c.seq)
+        .limit(limit)
+    )
+    return [tuple(r) for r in conn.execute(query)]
+
+
+def revision(conn: Connection) -> tuple[int, str | None]:
+    """(number of events, newest record time): changes whenever an event is recorded."""
+    row = conn.execute(sa.select(sa.func.count(), sa.func.max(events.c.recorded_at))).one()
+    return int(row[0]), None if row[1] is None else str(row[1])
