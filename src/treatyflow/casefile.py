@@ -19,6 +19,7 @@ fell due earlier is recorded first, as it happened in law.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,15 @@ class CaseFile(BaseModel):
 
 
 def read(path: Path) -> CaseFile:
+    """The case file at ``path``, validated; InvalidWorkflow naming file:line otherwise."""
+    return read_with_lines(path)[0]
+
+
+def read_with_lines(path: Path) -> tuple[CaseFile, Callable[[tuple[str | int, ...]], int | None]]:
+    """The case file and a function giving the line of a key path (``("events", 2)``)."""
     doc = load_file(path)
     try:
-        return CaseFile.model_validate(doc.data)
+        return CaseFile.model_validate(doc.data), doc.line_of
     except ValidationError as exc:
         problems = [
             Problem(

@@ -18,6 +18,8 @@
     ├── EvidenceMissing               .case_id .trigger .missing
     ├── OutOfOrder                    .case_id .on .last_on
     ├── NoticeTooEarly                .case_id .problems
+    ├── CaseFileConflict              .path .case_id .step .line .seq .differences
+    ├── RetractionRefused             .case_id .seq .dependents
     ├── BundleInvalid                 .problems
     ├── ReportExists                  .path
     └── StoreError                    driver errors, re-raised ``from`` the original
@@ -166,6 +168,52 @@ class NoticeTooEarly(TreatyflowError):
         self.case_id = case_id
         self.problems = list(problems)
         super().__init__(_end(f"case {case_id!r}: {'; '.join(self.problems)}"))
+
+
+class CaseFileConflict(TreatyflowError):
+    """A case file disagrees with the case's log before the file's last step: importing it
+    would rewrite history, so nothing is written.
+
+    ``step`` is 0 for the case header, else the 1-based position in ``events``; ``seq`` the
+    log's event it was compared with (None when the log has no more events); ``differences``
+    are (field, in the log, in the file) triples, as text.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        case_id: str,
+        step: int,
+        line: int | None,
+        seq: int | None,
+        differences: Sequence[tuple[str, str, str]],
+    ) -> None:
+        self.path, self.case_id, self.step, self.line, self.seq = path, case_id, step, line, seq
+        self.differences = list(differences)
+        where = "the case header" if step == 0 else f"step {step}"
+        at = [] if step == 0 else [f"events[{step - 1}]"]
+        if line is not None:
+            at.append(f"line {line}")
+        if seq is not None:
+            at.append(f"the log's seq {seq}")
+        located = f" ({', '.join(at)})" if at else ""
+        what = "; ".join(
+            f"{field}: {old} in the log, {new} in the file" for field, old, new in differences
+        )
+        super().__init__(_end(f"{path} differs from case {case_id!r} at {where}{located}: {what}"))
+
+
+class RetractionRefused(TreatyflowError):
+    """An event cannot be retracted: later steps depend on it, or it is not a step a
+    retraction can take back (the opening, a clock firing, a correction, a retraction).
+    ``dependents`` are the later events (as ``seq trigger``) that rely on it."""
+
+    def __init__(
+        self, case_id: str, seq: int, reason: str, dependents: Sequence[str] = ()
+    ) -> None:
+        self.case_id, self.seq, self.reason = case_id, seq, reason
+        self.dependents = list(dependents)
+        super().__init__(_end(f"can't retract event {seq} of case {case_id!r}: {reason}"))
 
 
 class BundleInvalid(TreatyflowError):

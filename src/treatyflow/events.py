@@ -30,6 +30,10 @@ class EventKind(StrEnum):
     """A typed event that changes no state: objection, finding, judgment, press report..."""
     CORRECT = "correct"
     """A correction of an earlier event's legal date; the old event stays in the log."""
+    RETRACT = "retract"
+    """A retraction of an earlier step recorded by mistake (``data.target_seq``, the reason
+    in the note): the step stays in the log but no longer counts. When it had moved the case,
+    ``from_state``/``to_state`` record the move back."""
 
 
 #: Kinds of typed, state-neutral events (``case record``).

@@ -33,6 +33,7 @@ from treatyflow.events import Event
 from treatyflow.evidence import Source
 from treatyflow.results import (
     BundleResult,
+    CaseFileImport,
     CaseConformance,
     CaseSummary,
     CaseView,
@@ -373,11 +374,61 @@ class Workspace:
         day = _date(as_of, "as_of") or self._core.today()
         return clocks.tick_case(self._core, case_id, day)
 
+    def retract(
+        self,
+        case_id: str,
+        seq: int,
+        *,
+        reason: str,
+        actor: str | None = None,
+    ) -> CaseView:
+        """Take back event ``seq``, a step recorded by mistake (wrong case, wrong trigger):
+        it stays in the log, struck through in reports, but no longer counts; the state,
+        facts and clocks are recomputed without it.
+
+        Raises:
+            RetractionRefused: later steps depend on it (they are named), or it is the
+                opening, a clock firing, a correction or a retraction, or already retracted.
+            InvalidInput: no event ``seq``, or no reason.
+        """
+        record, ctx = writes.retract(
+            self._core, case_id, seq, reason=reason, actor=actor or self.actor
+        )
+        return self._after(record, ctx)
+
     def load_case_file(self, path: str | os.PathLike[str]) -> Loaded:
-        """Replay a case file (the format of ``examples/ottawa-2025``) step by step."""
+        """Replay a case file (the format of ``examples/ottawa-2025``) into a new case, in
+        one transaction; :meth:`import_case_file` also accepts a case that exists."""
         from treatyflow.app.casefiles import replay  # reads YAML: loaded only when used
 
         return replay(self, Path(path))
+
+    def import_case_file(
+        self, path: str | os.PathLike[str], *, actor: str | None = None
+    ) -> CaseFileImport:
+        """Import a case file (docs/case-files.md) in one transaction: the whole case or
+        nothing. Idempotent: a case the log already holds step for step adds nothing; a
+        file with new steps after those the log holds adds only them.
+
+        Raises:
+            CaseFileConflict: the log and the file differ before the file's last step (the
+                first differing step is named, with each field's two values).
+            InvalidWorkflow: the file is not a valid case file (file:line).
+        """
+        return self.import_case_files([path], actor=actor)[0]
+
+    def import_case_files(
+        self, paths: Iterable[str | os.PathLike[str]], *, actor: str | None = None
+    ) -> list[CaseFileImport]:
+        """:meth:`import_case_file` for each of ``paths``, all in one transaction (every
+        file imported, or none)."""
+        from treatyflow.app.casefiles import import_files  # reads YAML: loaded when used
+
+        before, self.actor = self.actor, actor or self.actor
+        try:
+            return import_files(self, [Path(p) for p in paths])
+        finally:
+            self.actor = before
 
     # ------------------------------------------------------------------ reading
     def case(

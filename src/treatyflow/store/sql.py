@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,11 +104,38 @@ class Store:
         self.engine = engine
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._batch = threading.local()
 
     # -- transactions -------------------------------------------------------------
+    @property
+    def in_batch(self) -> bool:
+        """Whether this thread is inside :meth:`batch` (its writes and reads join it)."""
+        return getattr(self._batch, "conn", None) is not None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Connection]:
+        """One write transaction that every :meth:`write` and :meth:`read` of this thread
+        joins until it ends: many changes committed together, or none of them (a case file
+        imported whole). Nested batches join the outer one."""
+        joined = getattr(self._batch, "conn", None)
+        if joined is not None:
+            yield joined
+            return
+        with self.write() as conn:
+            self._batch.conn = conn
+            try:
+                yield conn
+            finally:
+                self._batch.conn = None
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); rolled back on any error."""
+        """One write transaction (BEGIN IMMEDIATE on SQLite); rolled back on any error.
+        Inside :meth:`batch`, the batch's transaction."""
+        joined = getattr(self._batch, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(treatyflow_write=True)
@@ -122,7 +150,12 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """One read transaction over a consistent snapshot of the whole database."""
+        """One read transaction over a consistent snapshot of the whole database (inside
+        :meth:`batch`, the batch's transaction, which sees its own uncommitted changes)."""
+        joined = getattr(self._batch, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.engine.connect() as conn:
                 if not self.is_sqlite:
