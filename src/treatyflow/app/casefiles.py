@@ -174,7 +174,8 @@ class _Compare:
         diffs = _differences(logged, expected)
         if diffs:
             seq = first.seq if first is not None else None
-            raise CaseFileConflict(self.path, self.case_id, 0, self.line_of(("case",)), seq, diffs)
+            line = self.line_of(("case", diffs[0][0]))
+            raise CaseFileConflict(self.path, self.case_id, 0, line, seq, diffs)
 
     def steps(self, steps: Sequence[Step], logged: Sequence[Event], specs: Any) -> int:
         """How many of ``steps`` the log holds (all its counted events must be among them)."""
@@ -195,12 +196,13 @@ class _Compare:
         if index < len(logged):
             extra = logged[index]
             self._raise(
-                len(steps), extra, [("step", _label(_actual(extra, {})), "nothing (it ends)")]
+                len(steps), extra, [("step", _shown(_label(_actual(extra, {}))), "nothing")]
             )
         return len(steps)
 
     def _raise(self, n: int, ev: Event, diffs: Sequence[tuple[str, str, str]]) -> None:
-        line = self.line_of(("events", n))
+        # The line of the first differing key (of the step when it is not in the file).
+        line = self.line_of(("events", n, diffs[0][0]))
         raise CaseFileConflict(self.path, self.case_id, n + 1, line, ev.seq, diffs)
 
 
@@ -253,7 +255,7 @@ def _actual(ev: Event, sig: dict[str, Any]) -> dict[str, Any]:
 
 def _differences(logged: dict[str, Any], expected: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "kind" in expected and logged.get("kind") != expected["kind"]:
-        return [("step", _label(logged), _label(expected))]
+        return [("step", _shown(_label(logged)), _shown(_label(expected)))]
     return [
         (key, _shown(logged.get(key)), _shown(value))
         for key, value in expected.items()

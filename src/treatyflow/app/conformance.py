@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from treatyflow.app.core import Core, Definitions
 from treatyflow.app.queries import with_events
 from treatyflow.events import Event, EventKind
+from treatyflow.projection import retracted_seqs
 from treatyflow.results import CaseConformance, Deviation
 from treatyflow.store.sql import CaseRecord
 
@@ -28,7 +29,10 @@ def conformance(core: Core, case_ids: Sequence[str] = ()) -> Iterator[CaseConfor
 def case_conformance(
     record: CaseRecord, defs: Definitions, events: Sequence[Event]
 ) -> CaseConformance:
-    deviations = [d for ev in events if (d := _deviation(ev, defs)) is not None]
+    gone = retracted_seqs(events)  # a retracted step no longer counts, nor its deviations
+    deviations = [
+        d for ev in events if ev.seq not in gone and (d := _deviation(ev, defs)) is not None
+    ]
     if events and events[0].data.get("opened_at_state"):
         first = events[0]
         deviations.insert(

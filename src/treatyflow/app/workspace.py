@@ -33,8 +33,8 @@ from treatyflow.events import Event
 from treatyflow.evidence import Source
 from treatyflow.results import (
     BundleResult,
-    CaseFileImport,
     CaseConformance,
+    CaseFileImport,
     CaseSummary,
     CaseView,
     CheckpointResult,

@@ -555,7 +555,7 @@ def retract(
             for e in events
             if e.seq > seq and e.seq not in gone and e.kind is not EventKind.RETRACT
         ]
-        dependents = _dependents(target, counted, defs)
+        dependents = _dependents(target, counted, defs, record.action)
         if dependents:
             raise RetractionRefused(
                 record.id,
@@ -600,7 +600,9 @@ def _not_retractable(target: Event, gone: set[int]) -> str:
     return ""
 
 
-def _dependents(target: Event, later: Sequence[Event], defs: Definitions) -> list[str]:
+def _dependents(
+    target: Event, later: Sequence[Event], defs: Definitions, action: str
+) -> list[str]:
     """The later events (``seq trigger``) that rely on ``target``."""
     out: list[str] = []
     if target.to_state is not None:
@@ -613,7 +615,7 @@ def _dependents(target: Event, later: Sequence[Event], defs: Definitions) -> lis
                 continue
             if e.data.get("clock"):
                 spec = next((c for c in defs.procedure.clocks if c.name == e.data["clock"]), None)
-                clause = clause_for(spec, defs.treaty, "") if spec is not None else None
+                clause = clause_for(spec, defs.treaty, action) if spec is not None else None
                 read = _facts_read(clause) if clause is not None else names
             else:
                 tr = defs.machine.transition(e.from_state or "", e.trigger or "")

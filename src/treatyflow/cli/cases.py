@@ -329,9 +329,7 @@ def retract(
 
 
 @case.command("import")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="FILE.yaml..."
-)
+@click.argument("files", nargs=-1, required=True, metavar="FILE.yaml...")
 @actor_option
 @json_option
 @pass_app
