@@ -37,6 +37,7 @@ from treatyflow.results import (
     CaseFileImport,
     CaseSummary,
     CaseView,
+    Changes,
     CheckpointResult,
     Fired,
     PendingItem,
@@ -510,6 +511,34 @@ class Workspace:
             group_by=group_by,
         )
 
+    def changes(
+        self,
+        *,
+        since: str | dt.date | dt.datetime,
+        until: str | dt.date | dt.datetime | None = None,
+        as_of: DateLike | None = None,
+    ) -> Changes:
+        """Every case whose state, effective date, clock dates, facts or flags differ
+        between what had been recorded by ``since`` and by ``until`` (default now), both read
+        as of the legal date ``as_of`` (default today): old -> new, the weekly brief.
+
+        ``since`` and ``until`` are UTC timestamps (ISO text or aware datetimes) or dates:
+        a date as ``since`` means the start of that day (changes recorded on it count), as
+        ``until`` the end of it. Only cases with events recorded in between are read twice.
+
+        Raises:
+            InvalidInput: a value that is not a timestamp or date, or ``until`` before
+                ``since``.
+        """
+        from treatyflow.app import changes as diff
+
+        return diff.changes(
+            self._core,
+            since=_bound(since, "since", start=True),
+            until=None if until is None else _bound(until, "until", start=False),
+            as_of=_date(as_of, "as_of"),
+        )
+
     def conformance(self, case_ids: Sequence[str] = ()) -> list[CaseConformance]:
         """Per case (or per ``case_ids``), every deviation from its procedure."""
         return list(conformance.conformance(self._core, case_ids))
@@ -652,6 +681,26 @@ def _stamp(value: str | dt.datetime | None) -> str | None:
 
     text = value.isoformat() if isinstance(value, dt.datetime) else value
     return parse_timestamp(text, "known_at")
+
+
+def _bound(value: str | dt.date | dt.datetime, field: str, *, start: bool) -> str:
+    """A record time from a timestamp or a date (a date is its first or last instant)."""
+    from treatyflow.values import parse_timestamp
+
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(field, value, f"{field} must be an aware (UTC) datetime.")
+        return parse_timestamp(value.isoformat(), field)
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise InvalidInput(field, value, f"{field} must be a timestamp or a date.")
+    text = value.strip()
+    if start and len(text) == 10:
+        from treatyflow.values import parse_date
+
+        return f"{parse_date(text, field).isoformat()}T00:00:00.000000Z"
+    return parse_timestamp(text, field)
 
 
 def _sources(sources: Iterable[SourceLike]) -> list[Source]:

@@ -54,6 +54,7 @@ def report() -> None:
     treatyflow report case LTU-ottawa-2025 --format html -o ltu.html
     treatyflow report portfolio --country LTU --format md
     treatyflow report matrix --format csv
+    treatyflow report diff --since 2025-07-01
     """
 
 
@@ -289,6 +290,80 @@ def calendar(
         return
     write_private(output, data, force=force, mode=file_mode)
     click.echo(f"Wrote {output}: {dates} date(s)", err=True)
+
+
+@report.command("diff")
+@click.option(
+    "--since",
+    required=True,
+    metavar="DATE_OR_TIMESTAMP",
+    help="From what had been recorded by then (UTC; a date: the start of that day).",
+)
+@click.option(
+    "--until",
+    default=None,
+    metavar="DATE_OR_TIMESTAMP",
+    help="To what had been recorded by then (UTC; a date: the end of that day; default now).",
+)
+@click.option(
+    "--as-of",
+    default=None,
+    metavar="DATE",
+    help="Both read as of DATE (legal time; default today).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json", "html"]),
+    default="md",
+    show_default=True,
+    help="Markdown, JSON or self-contained HTML.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Write to PATH (atomically, owner-only) instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@pass_app
+def report_diff(
+    app: AppContext,
+    since: str,
+    until: str | None,
+    as_of: str | None,
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """What changed between two record times: every case whose state, effective date,
+    clock dates, facts or flags differ, old -> new (the weekly brief).
+
+    \b
+    treatyflow report diff --since 2025-07-01
+    treatyflow report diff --since 2025-07-01T09:00:00Z --until 2025-07-08 --format html
+    """
+    from treatyflow.cli.options import parse_on
+    from treatyflow.errors import ReportExists
+    from treatyflow.reports import diff
+    from treatyflow.reports.output import check_output_path, write_private
+
+    if output is not None:
+        check_output_path(output)
+        if output.exists() and not force:
+            raise ReportExists(str(output))
+    found = app.workspace().changes(since=since, until=until, as_of=parse_on(as_of, "--as-of"))
+    text = diff.render(found.to_dict(), "json" if as_json else fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_private(output, text, force=force)
+    click.echo(f"Wrote {output}", err=True)
 
 
 @report.command()
