@@ -232,13 +232,18 @@ class PendingList:
     cases: tuple[PendingItem, ...]
     groups: Mapping[str, tuple[str, ...]] | None = None
     """With ``group_by``: group name -> case ids, the names sorted."""
+    due_by: dt.date | None = None
+    """With ``due_within``: only cases whose next date is on or before it (overdue ones
+    included); the document then has a ``due_by`` key."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "as_of": self.as_of.isoformat(),
             "known_at": self.known_at,
-            "cases": [c.to_dict() for c in self.cases],
         }
+        if self.due_by is not None:
+            out["due_by"] = self.due_by.isoformat()
+        out["cases"] = [c.to_dict() for c in self.cases]
         if self.groups is not None:
             out["groups"] = {k: list(v) for k, v in self.groups.items()}
         return out

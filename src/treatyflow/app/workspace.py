@@ -33,6 +33,7 @@ from treatyflow.events import Event
 from treatyflow.evidence import Source
 from treatyflow.results import (
     BundleResult,
+    CalendarList,
     CaseConformance,
     CaseFileImport,
     CaseSummary,
@@ -478,11 +479,17 @@ class Workspace:
         as_of: DateLike | None = None,
         known_at: str | None = None,
         group_by: str | None = None,
+        due_within: int | None = None,
     ) -> PendingList:
         """Every open case: next steps, who must act, clocks; nearest next date first.
-        ``group_by``: ``actor``, ``country`` or ``treaty``."""
+        ``group_by``: ``actor``, ``country`` or ``treaty``. ``due_within``: only the cases
+        whose next date falls within that many days of ``as_of`` (overdue ones included)."""
         return queries.pending(
-            self._core, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at), group_by=group_by
+            self._core,
+            as_of=_date(as_of, "as_of"),
+            known_at=_stamp(known_at),
+            group_by=group_by,
+            due_within=due_within,
         )
 
     def iter_pending(
@@ -500,15 +507,17 @@ class Workspace:
         as_of: DateLike | None = None,
         known_at: str | None = None,
         group_by: str | None = None,
-    ) -> None:
+        due_within: int | None = None,
+    ) -> int:
         """:meth:`pending`'s ``to_dict()`` document as JSON, written to ``out`` as the
-        cases are read (flat memory over any number of cases)."""
-        queries.write_pending_json(
+        cases are read (flat memory over any number of cases); the number of cases."""
+        return queries.write_pending_json(
             self._core,
             out,
             as_of=_date(as_of, "as_of"),
             known_at=_stamp(known_at),
             group_by=group_by,
+            due_within=due_within,
         )
 
     def changes(
@@ -601,10 +610,20 @@ class Workspace:
             self._core, fmt, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
         )
 
-    def calendar(self, *, as_of: DateLike | None = None) -> tuple[bytes, int]:
-        """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates."""
+    def calendar(
+        self, *, as_of: DateLike | None = None, alarms: Sequence[int] = ()
+    ) -> tuple[bytes, int]:
+        """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates;
+        ``alarms``: a VALARM reminder on each date that many days before it (0 to 3650)."""
         day = _date(as_of, "as_of") or self.today()
-        return report_assembly.render_calendar(self._core, as_of=day)
+        return report_assembly.render_calendar(self._core, as_of=day, alarms=alarms)
+
+    def calendar_items(
+        self, *, as_of: DateLike | None = None, alarms: Sequence[int] = ()
+    ) -> CalendarList:
+        """The upcoming legal dates :meth:`calendar` writes, typed (``calendar --json``)."""
+        day = _date(as_of, "as_of") or self.today()
+        return report_assembly.calendar_list(self._core, as_of=day, alarms=alarms)
 
     def write_example_reports(self, out: str | os.PathLike[str], *, as_of: DateLike) -> list[Path]:
         """The demo's set of reports in the directory ``out``; the paths written."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,12 +269,32 @@ def _generated_at(stamp: bool) -> str | None:
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
 @click.option("--mode", default=None, metavar="OCTAL", help="File mode (default 600).")
+@click.option(
+    "--alarm",
+    "alarms",
+    multiple=True,
+    type=click.IntRange(min=0, max=3650),
+    metavar="DAYS",
+    help="A reminder DAYS before each date (VALARM; repeatable; 0: on the day).",
+)
+@json_option
 @pass_app
 def calendar(
-    app: AppContext, as_of: str | None, output: Path | None, force: bool, mode: str | None
+    app: AppContext,
+    as_of: str | None,
+    output: Path | None,
+    force: bool,
+    mode: str | None,
+    alarms: tuple[int, ...],
+    as_json: bool,
 ) -> None:
     """Upcoming legal dates (expected effective dates, objection-period ends, any running
-    clock) as an iCalendar file; stable UIDs, so re-importing updates instead of duplicating."""
+    clock) as an iCalendar file; stable UIDs, so re-importing updates instead of duplicating.
+
+    \b
+    treatyflow calendar -o dates.ics --alarm 7 --alarm 1
+    treatyflow calendar --json
+    """
     from treatyflow.cli.options import parse_on
     from treatyflow.errors import ReportExists
     from treatyflow.reports.output import check_output_path, parse_mode, write_private
@@ -284,7 +305,17 @@ def calendar(
         if output.exists() and not force:
             raise ReportExists(str(output))
     ws = app.workspace()
-    data, dates = ws.calendar(as_of=parse_on(as_of, "--as-of") or ws.today())
+    day = parse_on(as_of, "--as-of") or ws.today()
+    if as_json:
+        doc = ws.calendar_items(as_of=day, alarms=alarms).to_dict()
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+        if output is None:
+            click.echo(text)
+            return
+        write_private(output, text + "\n", force=force, mode=file_mode)
+        click.echo(f"Wrote {output}", err=True)
+        return
+    data, dates = ws.calendar(as_of=day, alarms=alarms)
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
         return
