@@ -200,3 +200,18 @@ def test_cli_case_retract(cli: Any) -> None:
     history = cli("case", "history", "F")
     assert "retracts seq 3 (notified -> decided)" in history.stdout
     assert cli("case", "retract", "F", "3").exit_code == 2  # --reason is required
+
+
+def test_a_fact_a_later_clock_firing_read_is_refused(ws: Any) -> None:
+    """The effect clock reads armed_conflict (Art. 20(3)): once it fired, a set-fact of
+    armed_conflict before it cannot be retracted; a fact the clock does not read can."""
+    ws.open_case(country="LTU", treaty="ottawa", id="LTU-2", at="law_signed", on="2025-05-12")
+    ws.set_fact("LTU-2", "armed_conflict", False, on="2025-06-01", sources=["Assessment"])
+    ws.set_fact("LTU-2", "qualified_majority", True, on="2025-06-02", sources=["Record"])
+    receipt = "C.N. notification; level=official; kind=depositary-notification"
+    ws.advance("LTU-2", "notify", on="2025-06-27", sources=[receipt])
+    ws.tick(as_of="2025-12-27")
+    with pytest.raises(RetractionRefused) as info:
+        ws.retract("LTU-2", 2, reason="not assessed")
+    assert info.value.dependents == ["5 take-effect"]
+    assert ws.retract("LTU-2", 3, reason="wrong case").state == "effective"
