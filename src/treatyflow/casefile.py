@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from treatyflow.errors import InvalidWorkflow, Problem
+from treatyflow.errors import InvalidCaseFile, Problem
 from treatyflow.evidence import Source
 from treatyflow.loader import load_file
 
@@ -76,7 +76,7 @@ class CaseFile(BaseModel):
 
 
 def read(path: Path) -> CaseFile:
-    """The case file at ``path``, validated; InvalidWorkflow naming file:line otherwise."""
+    """The case file at ``path``, validated; InvalidCaseFile naming file:line otherwise."""
     return read_with_lines(path)[0]
 
 
@@ -90,11 +90,11 @@ def read_with_lines(path: Path) -> tuple[CaseFile, Callable[[tuple[str | int, ..
             Problem(
                 doc.path,
                 doc.line_of(tuple(e["loc"])),
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}",
+                f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}",
             )
             for e in exc.errors()
         ]
-        raise InvalidWorkflow(problems) from exc
+        raise InvalidCaseFile(problems) from exc
 
 
 def examples_dir() -> Path:

@@ -6,6 +6,7 @@
     ├── DefinitionError
     │   ├── WorkflowSyntaxError       .path .line           (YAML that cannot be read)
     │   └── InvalidWorkflow           .problems             (all problems at once, file:line)
+    │       └── InvalidCaseFile       .problems             (a case file, docs/case-files.md)
     ├── NotFound
     │   ├── CaseNotFound              .case_id
     │   ├── TreatyNotFound            .treaty_id
@@ -74,6 +75,18 @@ class InvalidWorkflow(DefinitionError):
         more = len(self.problems) - 1
         suffix = f" (and {more} more)" if more > 0 else ""
         super().__init__(f"invalid workflow definitions: {first}{suffix}")
+
+
+class InvalidCaseFile(InvalidWorkflow):
+    """A case file (docs/case-files.md) does not validate: every problem, with file:line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(problems)
+        first = self.problems[0] if self.problems else "no details"
+        more = len(self.problems) - 1
+        shown = "; ".join(str(p) for p in self.problems[:3])
+        suffix = f" (and {more - 2} more)" if more > 2 else ""
+        self.args = (f"invalid case file: {shown if more else first}{suffix}.",)
 
 
 class NotFound(TreatyflowError):

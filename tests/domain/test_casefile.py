@@ -263,3 +263,21 @@ def test_cli_case_import_of_an_unopenable_name_is_a_clear_error(cli: Any) -> Non
         1,
         "Error: bad\\x00name.yaml: not a regular file\n",
     )
+
+
+def test_cli_an_invalid_case_file_lists_its_problems(cli: Any, tmp_path: Path) -> None:
+    """A case file that does not validate names each problem with file:line; nothing is
+    imported."""
+    bad = _write(
+        tmp_path,
+        "case: {id: X, country: FRA, treaty: ottawa, opened_on: 2025-01-01, bogus: 1}\n"
+        "events:\n  - note: x\n    on: 2025-01-02\n",
+        "bad.yaml",
+    )
+    result = cli("case", "import", str(bad))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: invalid case file: {bad}:1: case.bogus: Extra inputs are not permitted; "
+        f"{bad}:3: events.0.sources: Field required.\n",
+    )
+    assert cli("case", "list", "--json").stdout.strip() == "[]"

@@ -56,6 +56,8 @@ def hint(exc: e.TreatyflowError) -> str:
         return "to record it deliberately add --backdate REASON."
     if isinstance(exc, e.ReportExists):
         return "use --force to overwrite it."
+    if isinstance(exc, e.InvalidCaseFile):
+        return ""
     if isinstance(exc, e.InvalidWorkflow) and len(exc.problems) > 1:
         return "'treatyflow workflow lint' lists them all."
     if isinstance(exc, e.DatabaseNotInitialised):
