@@ -205,7 +205,9 @@ def fuzz_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def check_result(argv: list[str], result: Result, before: str, after: str) -> None:
     shown = f"argv={argv!r}\nexit={result.exit_code}\n{result.output}"
-    assert result.exit_code in (0, 1, 2), shown
+    # `pending --exit-code` exits 3 when it lists something (docs/errors.md): only there.
+    listed = (3,) if "pending" in argv and "--exit-code" in argv else ()
+    assert result.exit_code in (0, 1, 2, *listed), shown
     assert result.exception is None or isinstance(result.exception, SystemExit), shown
     assert "internal error" not in result.output, shown
     if "--debug" not in argv:
@@ -237,10 +239,12 @@ def run_fuzz(populated: Path, invoke: Invoke, dump: Dump, examples: int) -> list
 def test_generated_command_lines_never_crash_or_corrupt(
     populated: Path, fuzz_dir: Path, fast_catalog: None, invoke: Invoke, dump: Dump
 ) -> None:
-    """Random command lines over every command exit 0/1/2, cleanly, changing nothing on error."""
+    """Random command lines over every command exit 0/1/2 (3 only for `pending --exit-code`),
+    cleanly, changing nothing on error."""
     codes = run_fuzz(populated, invoke, dump, examples=500)
     assert (fuzz_dir / "existing.txt").read_text() == "keep me\n"
-    assert set(codes) == {0, 1, 2}  # successes, domain errors and usage errors were all reached
+    # successes, domain errors and usage errors were all reached (3: `pending --exit-code`)
+    assert set(codes) - {3} == {0, 1, 2}
 
 
 @pytest.mark.slow
@@ -249,7 +253,7 @@ def test_generated_command_lines_never_crash_or_corrupt_long(
 ) -> None:
     """Thousands of random command lines exit 0/1/2, cleanly, changing nothing on error."""
     codes = run_fuzz(populated, invoke, dump, examples=10_000)
-    assert set(codes) == {0, 1, 2}
+    assert set(codes) - {3} == {0, 1, 2}
 
 
 def test_every_command_is_fuzzed() -> None:
