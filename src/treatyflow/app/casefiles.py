@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from treatyflow.app.core import retry
+from treatyflow.app.core import Core, retry
 from treatyflow.casefile import CaseFile, CaseHeader, Step, read, read_with_lines
 from treatyflow.errors import CaseFileConflict
 from treatyflow.events import SYSTEM_ACTOR, Event, EventKind
@@ -59,14 +59,15 @@ def replay(ws: Workspace, path: Path, *, progress: Callable[[str], None] | None 
     return _retried(ws, attempt)
 
 
-def import_files(ws: Workspace, paths: Iterable[Path]) -> list[CaseFileImport]:
+def import_files(ws: Workspace, core: Core, paths: Iterable[Path]) -> list[CaseFileImport]:
     """Import every case file of ``paths`` in one transaction: all of them, or (on any
-    error) none. Each file is read and validated before anything is written."""
+    error) none. Each file is read and validated before anything is written; the steps are
+    recorded through ``ws`` (the checks of each command), the log read through ``core``."""
     files = [(path, *read_with_lines(path)) for path in paths]
 
     def attempt() -> list[CaseFileImport]:
-        with ws.store.batch():
-            return [_import(ws, path, data, line_of) for path, data, line_of in files]
+        with core.store.batch():
+            return [_import(ws, core, path, data, line_of) for path, data, line_of in files]
 
     return _retried(ws, attempt)
 
@@ -79,12 +80,12 @@ def _retried(ws: Workspace, attempt: Callable[[], T]) -> T:
 
 def _import(
     ws: Workspace,
+    core: Core,
     path: Path,
     data: CaseFile,
     line_of: Callable[[tuple[str | int, ...]], int | None],
 ) -> CaseFileImport:
     head = data.case
-    core = ws._core
     with core.store.read() as conn:
         record = core.store.get_case(conn, head.id)
         if record is None:

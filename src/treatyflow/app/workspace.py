@@ -428,7 +428,7 @@ class Workspace:
 
         before, self.actor = self.actor, actor or self.actor
         try:
-            return import_files(self, [Path(p) for p in paths])
+            return import_files(self, self._core, [Path(p) for p in paths])
         finally:
             self.actor = before
 
