@@ -20,12 +20,13 @@ fell due earlier is recorded first, as it happened in law.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from treatyflow.errors import InvalidWorkflow, Problem
+from treatyflow.errors import InvalidCaseFile, Problem
 from treatyflow.evidence import Source
 from treatyflow.loader import load_file
 
@@ -83,19 +84,25 @@ class CaseFile(BaseModel):
 
 
 def read(path: Path) -> CaseFile:
+    """The case file at ``path``, validated; InvalidCaseFile naming file:line otherwise."""
+    return read_with_lines(path)[0]
+
+
+def read_with_lines(path: Path) -> tuple[CaseFile, Callable[[tuple[str | int, ...]], int | None]]:
+    """The case file and a function giving the line of a key path (``("events", 2)``)."""
     doc = load_file(path)
     try:
-        return CaseFile.model_validate(doc.data)
+        return CaseFile.model_validate(doc.data), doc.line_of
     except ValidationError as exc:
         problems = [
             Problem(
                 doc.path,
                 doc.line_of(tuple(e["loc"])),
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}",
+                f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}",
             )
             for e in exc.errors()
         ]
-        raise InvalidWorkflow(problems) from exc
+        raise InvalidCaseFile(problems) from exc
 
 
 def examples_dir() -> Path:

@@ -143,6 +143,9 @@ def verify_states(
     ``to_state``), and the last ``to_state`` must be ``expected_state``. A case row edited to
     another state, and any step the service then took from it, are found here: the chain
     itself is intact in that case, so :func:`verify_events` cannot see it.
+
+    A retraction (kind ``retract``) that took back a state transition records the move back
+    as its own ``from_state`` -> ``to_state``, so a log with retractions follows on too.
     """
     state: str | None = None
     seq = 0

@@ -39,6 +39,8 @@ def read_definition(path: Path) -> bytes:
     """The bytes of a definition file (at most ``MAX_BYTES + 1`` of them, so that the parser
     can say it is too long); WorkflowSyntaxError naming the file if it cannot be read."""
     name = str(path)
+    if not name.isprintable():  # a NUL or a control character: never printed as it is
+        name = ascii(name)[1:-1]
     try:
         if not path.is_file():  # a FIFO would block, /dev/zero would never end
             raise WorkflowSyntaxError(name, None, "not a regular file")
@@ -46,3 +48,5 @@ def read_definition(path: Path) -> bytes:
             return handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise WorkflowSyntaxError(name, None, f"cannot read the file ({exc.strerror})") from exc
+    except ValueError as exc:  # a NUL byte or an unencodable character in the name
+        raise WorkflowSyntaxError(name, None, "not a file name that can be opened") from exc

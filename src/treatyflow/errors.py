@@ -6,6 +6,7 @@
     ├── DefinitionError
     │   ├── WorkflowSyntaxError       .path .line           (YAML that cannot be read)
     │   └── InvalidWorkflow           .problems             (all problems at once, file:line)
+    │       └── InvalidCaseFile       .problems             (a case file, docs/case-files.md)
     ├── NotFound
     │   ├── CaseNotFound              .case_id
     │   ├── TreatyNotFound            .treaty_id
@@ -19,6 +20,8 @@
     ├── OutOfOrder                    .case_id .on .last_on
     ├── NoticeTooEarly                .case_id .problems
     ├── StateUnmapped                 .case_id .states .choices  (a migration needs a map)
+    ├── CaseFileConflict              .path .case_id .step .line .seq .differences
+    ├── RetractionRefused             .case_id .seq .dependents
     ├── BundleInvalid                 .problems
     ├── ReportExists                  .path
     └── StoreError                    driver errors, re-raised ``from`` the original
@@ -73,6 +76,18 @@ class InvalidWorkflow(DefinitionError):
         more = len(self.problems) - 1
         suffix = f" (and {more} more)" if more > 0 else ""
         super().__init__(f"invalid workflow definitions: {first}{suffix}")
+
+
+class InvalidCaseFile(InvalidWorkflow):
+    """A case file (docs/case-files.md) does not validate: every problem, with file:line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(problems)
+        first = self.problems[0] if self.problems else "no details"
+        more = len(self.problems) - 1
+        shown = "; ".join(str(p) for p in self.problems[:3])
+        suffix = f" (and {more - 2} more)" if more > 2 else ""
+        self.args = (f"invalid case file: {shown if more else first}{suffix}.",)
 
 
 class NotFound(TreatyflowError):
@@ -184,6 +199,52 @@ class StateUnmapped(TreatyflowError):
             f"{procedure!r} does not have; map each to one of its states "
             f"({', '.join(self.choices)})."
         )
+
+
+class CaseFileConflict(TreatyflowError):
+    """A case file disagrees with the case's log before the file's last step: importing it
+    would rewrite history, so nothing is written.
+
+    ``step`` is 0 for the case header, else the 1-based position in ``events``; ``seq`` the
+    log's event it was compared with (None when the log has no more events); ``differences``
+    are (field, in the log, in the file) triples, as text.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        case_id: str,
+        step: int,
+        line: int | None,
+        seq: int | None,
+        differences: Sequence[tuple[str, str, str]],
+    ) -> None:
+        self.path, self.case_id, self.step, self.line, self.seq = path, case_id, step, line, seq
+        self.differences = list(differences)
+        where = "the case header" if step == 0 else f"step {step}"
+        at = [] if step == 0 else [f"events[{step - 1}]"]
+        if line is not None:
+            at.append(f"line {line}")
+        if seq is not None:
+            at.append(f"the log's seq {seq}")
+        located = f" ({', '.join(at)})" if at else ""
+        what = "; ".join(
+            f"{field}: {old} in the log, {new} in the file" for field, old, new in differences
+        )
+        super().__init__(_end(f"{path} differs from case {case_id!r} at {where}{located}: {what}"))
+
+
+class RetractionRefused(TreatyflowError):
+    """An event cannot be retracted: later steps depend on it, or it is not a step a
+    retraction can take back (the opening, a clock firing, a correction, a retraction).
+    ``dependents`` are the later events (as ``seq trigger``) that rely on it."""
+
+    def __init__(
+        self, case_id: str, seq: int, reason: str, dependents: Sequence[str] = ()
+    ) -> None:
+        self.case_id, self.seq, self.reason = case_id, seq, reason
+        self.dependents = list(dependents)
+        super().__init__(_end(f"can't retract event {seq} of case {case_id!r}: {reason}"))
 
 
 class BundleInvalid(TreatyflowError):

@@ -35,6 +35,10 @@ class EventKind(StrEnum):
     ``data`` holds the old and new content hashes, the state map and the plan. Not a legal
     event: its legal date is the case's latest one, and it applies at every legal date from
     its record time on."""
+    RETRACT = "retract"
+    """A retraction of an earlier step recorded by mistake (``data.target_seq``, the reason
+    in the note): the step stays in the log but no longer counts. When it had moved the case,
+    ``from_state``/``to_state`` record the move back."""
 
 
 #: Kinds of typed, state-neutral events (``case record``).

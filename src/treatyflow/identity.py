@@ -28,14 +28,22 @@ def identity_of(row: Mapping[str, Any]) -> dict[str, Any]:
 def expected_row(events: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The identity columns and facts the log implies, from its events in seq order (each a
     mapping with ``seq``, ``kind``, ``occurred_on`` and ``data`` as a dict: the opening event,
-    fact changes and migrations suffice); None without events.
+    fact changes, migrations and retractions suffice); None without events.
 
     Keys absent from the result (a first-round log's identity) are not checked.
     """
     expected: dict[str, Any] = {}
     facts: dict[str, Any] = {}
     seen = False
+    events = list(events)
+    gone = {
+        ev["data"].get("target_seq")
+        for ev in events
+        if ev.get("kind") == "retract" and isinstance(ev.get("data"), Mapping)
+    }
     for ev in events:
+        if ev.get("seq") in gone:
+            continue  # a retracted step no longer counts (its facts neither)
         data = ev.get("data")
         data = data if isinstance(data, Mapping) else {}
         if not seen:

@@ -2,7 +2,8 @@
 
 Pure: events in, a :class:`CaseState` out. Filters give the two time axes: ``as_of``
 (valid time: events whose legal date is on or before it) and ``known_at`` (record time:
-events recorded by then). Corrections re-date the events they point at.
+events recorded by then). Corrections re-date the events they point at; a retraction
+(recorded by ``known_at``) takes its target out of the fold, whatever the legal dates.
 """
 
 from __future__ import annotations
@@ -58,7 +59,13 @@ def select(
     corrected = apply_corrections(visible)
     if as_of is None:
         return corrected
-    return [e for e in corrected if e.occurred_on <= as_of or e.kind is EventKind.MIGRATED]
+    # A retraction takes its target back whatever the legal dates, and a migration applies
+    # at every legal date from its record time on: both are kept at any as_of.
+    return [
+        e
+        for e in corrected
+        if e.occurred_on <= as_of or e.kind in (EventKind.MIGRATED, EventKind.RETRACT)
+    ]
 
 
 def migration_in_force(events: Sequence[Event], known_at: str | None = None) -> Event | None:
@@ -87,11 +94,18 @@ def pinned_hashes(events: Sequence[Event], known_at: str | None = None) -> tuple
     return str(side["procedure"]), str(side["treaty"])
 
 
+def retracted_seqs(events: Sequence[Event]) -> set[int]:
+    """The seqs of the events a retraction among ``events`` takes back."""
+    return {int(e.data["target_seq"]) for e in events if e.kind is EventKind.RETRACT}
+
+
 def apply_corrections(events: Sequence[Event]) -> list[Event]:
-    """Events with each correction's new legal date applied to the event it targets."""
+    """Events with each correction's new legal date applied to the event it targets (a
+    retracted correction applies to nothing)."""
     new_dates: dict[int, dt.date] = {}
+    gone = retracted_seqs(events)
     for ev in events:
-        if ev.kind is EventKind.CORRECT:
+        if ev.kind is EventKind.CORRECT and ev.seq not in gone:
             new_dates[int(ev.data["target_seq"])] = dt.date.fromisoformat(ev.data["occurred_on"])
     if not new_dates:
         return list(events)
@@ -146,6 +160,7 @@ def fold(
     last_on: dt.date | None = None
     flags: list[str] = []
     kinds: set[str] = set()
+    gone = retracted_seqs(events)
     for ev in events:
         if ev.kind is EventKind.MIGRATED:
             # The case moved to another definition version: states without a counterpart
@@ -154,6 +169,8 @@ def fold(
             if isinstance(mapping, Mapping):
                 state, entered, left = _renamed(mapping, state, entered, left)
             continue
+        if ev.kind is EventKind.RETRACT or ev.seq in gone:
+            continue  # a retracted step stops counting; the retraction itself changes nothing
         last_on = ev.occurred_on if last_on is None else max(last_on, ev.occurred_on)
         kinds.update(str(s["kind"]) for s in ev.sources if s.get("kind"))
         if ev.to_state is not None:

@@ -26,10 +26,15 @@ from treatyflow.values import fact_to_json
 
 __all__ = [
     "BundleResult",
+    "CalendarItem",
+    "CalendarList",
+    "CaseChange",
     "CaseConformance",
+    "CaseFileImport",
     "CaseMigration",
     "CaseSummary",
     "CaseView",
+    "Changes",
     "CheckpointResult",
     "ClockChange",
     "DefinitionChange",
@@ -37,6 +42,7 @@ __all__ = [
     "DefinitionVersion",
     "Deviation",
     "EvidenceGap",
+    "FieldChange",
     "Fired",
     "GuardLost",
     "MigrationResult",
@@ -253,13 +259,18 @@ class PendingList:
     cases: tuple[PendingItem, ...]
     groups: Mapping[str, tuple[str, ...]] | None = None
     """With ``group_by``: group name -> case ids, the names sorted."""
+    due_by: dt.date | None = None
+    """With ``due_within``: only cases whose next date is on or before it (overdue ones
+    included); the document then has a ``due_by`` key."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "as_of": self.as_of.isoformat(),
             "known_at": self.known_at,
-            "cases": [c.to_dict() for c in self.cases],
         }
+        if self.due_by is not None:
+            out["due_by"] = self.due_by.isoformat()
+        out["cases"] = [c.to_dict() for c in self.cases]
         if self.groups is not None:
             out["groups"] = {k: list(v) for k, v in self.groups.items()}
         return out
@@ -707,4 +718,147 @@ class RecordedSince:
             "limit": self.limit,
             "more": self.more,
             "cases": {k: [e.to_dict() for e in v] for k, v in self.cases.items()},
+        }
+
+
+@dataclass(frozen=True)
+class CaseFileImport:
+    """A case file imported (``case import``): the case, how many events the import added
+    (clock firings between the steps included) and whether the log already had it all."""
+
+    path: str
+    case_id: str
+    events_added: int
+    created: bool
+    """The case did not exist before this import."""
+
+    @property
+    def unchanged(self) -> bool:
+        """The log already held every step of the file: nothing was written."""
+        return self.events_added == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "case_id": self.case_id,
+            "events_added": self.events_added,
+            "created": self.created,
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a case that differs between two record times: ``old`` -> ``new``.
+
+    ``field`` is ``state``, ``effective_on``, ``clock:NAME`` (its due date and status),
+    ``fact:NAME`` or ``flags``; the values are JSON-ready (text, dates as ISO text, lists).
+    """
+
+    field: str
+    old: Any
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """A case whose view changed between two record times (``report diff``)."""
+
+    id: str
+    country: str
+    treaty: str
+    action: str
+    state: str
+    """The state as known at the later time."""
+    new: bool
+    """Nothing of the case had been recorded at the earlier time."""
+    changes: tuple[FieldChange, ...]
+    events: int
+    """How many events were recorded between the two times."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "country": self.country,
+            "treaty": self.treaty,
+            "action": self.action,
+            "state": self.state,
+            "new": self.new,
+            "events": self.events,
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Every case whose state, effective date, clock dates, facts or flags differ between
+    what was recorded by ``since`` and by ``until``, both read as of the legal date
+    ``as_of`` (``report diff``, the weekly brief)."""
+
+    since: str
+    until: str
+    as_of: dt.date
+    cases: tuple[CaseChange, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since,
+            "until": self.until,
+            "as_of": self.as_of.isoformat(),
+            "cases": [c.to_dict() for c in self.cases],
+        }
+
+
+@dataclass(frozen=True)
+class CalendarItem:
+    """One upcoming legal date of ``calendar``: a case's clock that is running or due."""
+
+    uid: str
+    """Stable across runs (``{case}-{clock}@treatyflow``): calendars update, not duplicate."""
+    case: str
+    clock: str
+    status: str
+    date: dt.date
+    summary: str
+    basis: str
+    explanation: str
+    state: str | None
+    to_state: str | None
+    country: str | None
+    treaty: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "case": self.case,
+            "clock": self.clock,
+            "status": self.status,
+            "date": self.date.isoformat(),
+            "summary": self.summary,
+            "basis": self.basis,
+            "explanation": self.explanation,
+            "state": self.state,
+            "to_state": self.to_state,
+            "country": self.country,
+            "treaty": self.treaty,
+        }
+
+
+@dataclass(frozen=True)
+class CalendarList:
+    """The upcoming legal dates as of a day (``calendar --json``), soonest first;
+    ``alarms`` are the reminders (days before each date) the iCalendar file carries."""
+
+    as_of: dt.date
+    alarms: tuple[int, ...]
+    items: tuple[CalendarItem, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "alarms": list(self.alarms),
+            "items": [i.to_dict() for i in self.items],
         }

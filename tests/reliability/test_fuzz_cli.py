@@ -219,7 +219,9 @@ def no_server_loop(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
 def check_result(argv: list[str], result: Result, before: str, after: str) -> None:
     shown = f"argv={argv!r}\nexit={result.exit_code}\n{result.output}"
-    assert result.exit_code in (0, 1, 2), shown
+    # `pending --exit-code` exits 3 when it lists something (docs/errors.md): only there.
+    listed = (3,) if "pending" in argv and "--exit-code" in argv else ()
+    assert result.exit_code in (0, 1, 2, *listed), shown
     assert result.exception is None or isinstance(result.exception, SystemExit), shown
     assert "internal error" not in result.output, shown
     if "--debug" not in argv:
@@ -243,6 +245,12 @@ def run_fuzz(populated: Path, invoke: Invoke, dump: Dump, examples: int) -> list
         result = invoke(argv)
         check_result(argv, result, before, dump(populated))
         codes.append(result.exit_code)
+        if "--force" in argv and any(a.endswith("existing.txt") for a in argv):
+            # --force may overwrite it, as documented: put it back, so that the check at the
+            # end still catches a write over it without --force.
+            target = next(Path(a) for a in argv if a.endswith("existing.txt"))
+            if target.is_file() and not target.is_symlink():
+                target.write_text("keep me\n")
 
     fuzz()
     return codes
@@ -256,10 +264,12 @@ def test_generated_command_lines_never_crash_or_corrupt(
     invoke: Invoke,
     dump: Dump,
 ) -> None:
-    """Random command lines over every command exit 0/1/2, cleanly, changing nothing on error."""
+    """Random command lines over every command exit 0/1/2 (3 only for `pending --exit-code`),
+    cleanly, changing nothing on error."""
     codes = run_fuzz(populated, invoke, dump, examples=500)
     assert (fuzz_dir / "existing.txt").read_text() == "keep me\n"
-    assert set(codes) == {0, 1, 2}  # successes, domain errors and usage errors were all reached
+    # successes, domain errors and usage errors were all reached (3: `pending --exit-code`)
+    assert set(codes) - {3} == {0, 1, 2}
 
 
 @pytest.mark.slow
@@ -273,7 +283,7 @@ def test_generated_command_lines_never_crash_or_corrupt_long(
 ) -> None:
     """Thousands of random command lines exit 0/1/2, cleanly, changing nothing on error."""
     codes = run_fuzz(populated, invoke, dump, examples=10_000)
-    assert set(codes) == {0, 1, 2}
+    assert set(codes) - {3} == {0, 1, 2}
 
 
 def test_every_command_is_fuzzed() -> None:

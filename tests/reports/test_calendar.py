@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import stat
 from pathlib import Path
 
@@ -64,3 +65,44 @@ def test_uid_encodes_free_text_case_ids() -> None:
     """A case id with spaces, @ or markup still gives one safe, stable UID."""
     assert ics.uid("LTU-1", "effect") == "LTU-1-effect@treatyflow"
     assert ics.uid("a b@c<d>", "effect") == "a%20b%40c%3Cd%3E-effect@treatyflow"
+
+
+def test_alarm_adds_one_valarm_per_days_value(run: Run, tmp_path: Path) -> None:
+    """--alarm 7 --alarm 1: each event carries two display reminders, 7 and 1 days before."""
+    target = tmp_path / "alarms.ics"
+    run("calendar", "--as-of", "2025-07-01", "--alarm", "7", "--alarm", "1", "-o", str(target))
+    ev = events(target)["LTU-1-effect@treatyflow"]
+    alarms = ev.walk("VALARM")
+    assert [a.decoded("TRIGGER") for a in alarms] == [
+        -dt.timedelta(days=7),
+        -dt.timedelta(days=1),
+    ]
+    assert [str(a["ACTION"]) for a in alarms] == ["DISPLAY", "DISPLAY"]
+    assert str(alarms[0]["DESCRIPTION"]).endswith("(in 7 days)")
+    plain = tmp_path / "plain.ics"
+    run("calendar", "--as-of", "2025-07-01", "-o", str(plain))
+    assert b"VALARM" not in plain.read_bytes()
+
+
+def test_alarm_out_of_range_is_a_usage_error(run: Run) -> None:
+    """A negative number of days is refused by the option (exit 2)."""
+    assert run("calendar", "--alarm", "-1", ok=False).exit_code == 2
+
+
+def test_calendar_json_lists_the_same_items(run: Run) -> None:
+    """--json prints the items the .ics holds, soonest first, with their basis."""
+    doc = json.loads(run("calendar", "--as-of", "2025-07-01", "--json", "--alarm", "3").stdout)
+    assert doc["as_of"] == "2025-07-01" and doc["alarms"] == [3]
+    uids = [i["uid"] for i in doc["items"]]
+    assert uids == sorted(
+        uids, key=lambda u: next(i["date"] for i in doc["items"] if i["uid"] == u)
+    )
+    assert set(uids) == {"EST-1-effect@treatyflow", "LTU-1-effect@treatyflow"}
+    ltu = next(i for i in doc["items"] if i["case"] == "LTU-1")
+    assert (ltu["date"], ltu["clock"], ltu["status"], ltu["to_state"]) == (
+        "2025-12-27",
+        "effect",
+        "running",
+        "effective",
+    )
+    assert ltu["basis"].startswith("APMBC Art. 20(3)")

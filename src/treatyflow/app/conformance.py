@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from treatyflow.app.core import Core, Definitions
 from treatyflow.app.queries import with_events
 from treatyflow.events import Event, EventKind
-from treatyflow.projection import notice_deviations
+from treatyflow.projection import notice_deviations, retracted_seqs
 from treatyflow.results import CaseConformance, Deviation
 from treatyflow.store.sql import CaseRecord
 
@@ -42,7 +42,10 @@ def case_conformance(
     the content its treaty requires: ``defective-notice``) are listed with them but, like a
     case opened mid-procedure, do not make the case non-conforming: they say what the log
     lacks evidence of, not a step that departed from the procedure."""
-    deviations = [d for ev in events if (d := _deviation(ev, defs)) is not None]
+    gone = retracted_seqs(events)  # a retracted step no longer counts, nor its deviations
+    deviations = [
+        d for ev in events if ev.seq not in gone and (d := _deviation(ev, defs)) is not None
+    ]
     deviations = sorted([*deviations, *evidence_gaps], key=lambda d: d.seq)
     if events and events[0].data.get("opened_at_state"):
         first = events[0]

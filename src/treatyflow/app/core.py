@@ -27,7 +27,14 @@ from treatyflow.errors import CaseNotFound, NotFound, StoreError
 from treatyflow.events import Event, EventKind, utc_now
 from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
-from treatyflow.projection import CaseState, fold, pinned_hashes, select
+from treatyflow.projection import (
+    CaseState,
+    apply_corrections,
+    fold,
+    pinned_hashes,
+    retracted_seqs,
+    select,
+)
 from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
 
@@ -223,6 +230,8 @@ class Core:
                     # Re-pinned: later commands read the definitions the case moved to.
                     updated.procedure_hash = str(ev.data["to"]["procedure"])
                     updated.treaty_hash = str(ev.data["to"]["treaty"])
+                if ev.kind is EventKind.RETRACT:
+                    _recount(updated, [*ctx.events, ev])
                 if ev.kind is EventKind.MIGRATED:
                     self.store.append(conn, updated, record.version, ev, repin=True)
                 else:
@@ -230,6 +239,13 @@ class Core:
                 ctx.appended(ev)
                 return updated, ctx
 
+        return self.retry(attempt)
+
+    def retry(self, attempt: Callable[[], T]) -> T:
+        """:func:`retry` ``attempt``; inside a batch (:meth:`Store.batch`) run it once: a
+        conflict there aborts the whole batch, which its caller retries."""
+        if self.store.in_batch:
+            return attempt()
         return retry(attempt)
 
     def next_event(
@@ -304,6 +320,23 @@ class ChangeContext:
     def appended(self, ev: Event) -> None:
         if self._events is not None:
             self._events.append(ev)
+
+
+def _recount(record: CaseRecord, events: Sequence[Event]) -> None:
+    """The case row's last legal date and facts from the events that still count (after a
+    retraction took one back)."""
+    gone = retracted_seqs(events)
+    counted = [
+        e
+        for e in apply_corrections(events)
+        if e.kind is not EventKind.RETRACT and e.seq not in gone
+    ]
+    record.last_on = max(e.occurred_on for e in counted).isoformat()
+    facts: dict[str, Any] = {}
+    for e in counted:
+        if e.kind in (EventKind.OPEN, EventKind.SET_FACT):
+            facts.update(e.data.get("facts", {}))
+    record.facts = facts
 
 
 def seal(ev: Event) -> Event:

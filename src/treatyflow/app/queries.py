@@ -178,14 +178,35 @@ def portfolio(
 
 
 def iter_pending(
-    core: Core, *, as_of: dt.date | None = None, known_at: str | None = None
+    core: Core,
+    *,
+    as_of: dt.date | None = None,
+    known_at: str | None = None,
+    due_by: dt.date | None = None,
 ) -> Iterator[PendingItem]:
     """Every open case's pending item, in case id order (sort by ``sort_key`` for the
-    listing's order)."""
+    listing's order); with ``due_by``, only those whose next date is on or before it (an
+    overdue one's date has passed, so it is always kept)."""
     day = as_of or core.today()
     for view in views(core, as_of=day, known_at=known_at):
         if not view.final:
-            yield pending_item(view)
+            item = pending_item(view)
+            if due_by is None or (item.next_date is not None and item.next_date <= due_by):
+                yield item
+
+
+def due_by(as_of: dt.date, due_within: int | None) -> dt.date | None:
+    """The last day of the horizon ``due_within`` days after ``as_of`` (None: no horizon)."""
+    if due_within is None:
+        return None
+    if isinstance(due_within, bool) or not isinstance(due_within, int) or due_within < 0:
+        raise InvalidInput("due_within", due_within, "due_within is a number of days, 0 or more.")
+    try:
+        return as_of + dt.timedelta(days=due_within)
+    except OverflowError:
+        raise InvalidInput(
+            "due_within", due_within, f"{due_within} days after {as_of} is past the year 9999."
+        ) from None
 
 
 def pending(
@@ -194,16 +215,21 @@ def pending(
     as_of: dt.date | None = None,
     known_at: str | None = None,
     group_by: str | None = None,
+    due_within: int | None = None,
 ) -> PendingList:
     """Every open case: its next steps, who must act, its clocks; nearest date first."""
     check_group_by(group_by)
     day = as_of or core.today()
-    items = sorted(iter_pending(core, as_of=day, known_at=known_at), key=PendingItem.sort_key)
+    last = due_by(day, due_within)
+    items = sorted(
+        iter_pending(core, as_of=day, known_at=known_at, due_by=last), key=PendingItem.sort_key
+    )
     return PendingList(
         as_of=day,
         known_at=known_at,
         cases=tuple(items),
         groups=None if group_by is None else group_ids(items, group_by),
+        due_by=last,
     )
 
 
@@ -232,26 +258,29 @@ def write_pending_json(
     as_of: dt.date | None = None,
     known_at: str | None = None,
     group_by: str | None = None,
-) -> None:
+    due_within: int | None = None,
+) -> int:
     """``pending``'s document (:meth:`PendingList.to_dict`) written to ``out`` as the items
     are computed: each item is encoded at once and the listing is sorted by its keys alone,
     so memory stays flat over any number of cases; the same bytes as ``json.dumps`` of the
-    whole document with ``indent=2``."""
+    whole document with ``indent=2``. Returns the number of cases listed."""
     from treatyflow.streamjson import Spool, write_document
 
     check_group_by(group_by)
     day = as_of or core.today()
+    last = due_by(day, due_within)
     keys: dict[str, list[str]] = {}
+    count = 0
     with Spool(2) as spool:
-        for item in iter_pending(core, as_of=day, known_at=known_at):
+        for item in iter_pending(core, as_of=day, known_at=known_at, due_by=last):
             spool.add(item.to_dict(), key=item.sort_key())
+            count += 1
             if group_by:
                 keys[item.id] = group_keys(item, group_by)
-        fields: list[tuple[str, Any]] = [
-            ("as_of", day.isoformat()),
-            ("known_at", known_at),
-            ("cases", spool),
-        ]
+        fields: list[tuple[str, Any]] = [("as_of", day.isoformat()), ("known_at", known_at)]
+        if last is not None:
+            fields.append(("due_by", last.isoformat()))
+        fields.append(("cases", spool))
         if group_by:
             groups: dict[str, list[str]] = {}
             for _, _, case_id in spool.ordered_keys():
@@ -259,6 +288,7 @@ def write_pending_json(
                     groups.setdefault(key, []).append(case_id)
             fields.append(("groups", dict(sorted(groups.items()))))
         write_document(out, fields)
+    return count
 
 
 def count_cases(core: Core) -> int:

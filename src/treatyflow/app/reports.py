@@ -19,6 +19,7 @@ from treatyflow.app import queries
 from treatyflow.app.core import Core
 from treatyflow.errors import InvalidInput
 from treatyflow.reports.model import Triple
+from treatyflow.results import CalendarItem, CalendarList
 
 #: The formats of ``report case`` and ``report portfolio``.
 REPORT_FORMATS = ("md", "html", "json", "csv")
@@ -165,12 +166,58 @@ def render_matrix(
     return render(built)
 
 
-def render_calendar(core: Core, *, as_of: dt.date) -> tuple[bytes, int]:
+def render_calendar(
+    core: Core, *, as_of: dt.date, alarms: Sequence[int] = ()
+) -> tuple[bytes, int]:
     """Upcoming legal dates as iCalendar bytes, and how many dates it holds."""
     from treatyflow.reports import ics
 
+    check_alarms(alarms)
     items = ics.calendar_items(list(triples(core, as_of=as_of, known_at=None)), as_of=as_of)
-    return ics.render_ics(items, as_of=as_of), len(items)
+    return ics.render_ics(items, as_of=as_of, alarms=alarms), len(items)
+
+
+def calendar_list(core: Core, *, as_of: dt.date, alarms: Sequence[int] = ()) -> CalendarList:
+    """The upcoming legal dates :func:`render_calendar` writes, as typed items."""
+    from treatyflow.reports import ics
+
+    check_alarms(alarms)
+    items = ics.calendar_items(list(triples(core, as_of=as_of, known_at=None)), as_of=as_of)
+    return CalendarList(
+        as_of=as_of,
+        alarms=tuple(sorted(set(alarms), reverse=True)),
+        items=tuple(
+            CalendarItem(
+                uid=i["uid"],
+                case=str(i["case"]),
+                clock=str(i["clock"]),
+                status=str(i["status"]),
+                date=dt.date.fromisoformat(str(i["date"])),
+                summary=i["summary"],
+                basis=i["basis"],
+                explanation=i["explanation"],
+                state=i["state"],
+                to_state=i["to_state"],
+                country=i["country"],
+                treaty=i["treaty"],
+            )
+            for i in items
+        ),
+    )
+
+
+#: The longest reminder (days before a date) a calendar may carry.
+MAX_ALARM_DAYS = 3650
+
+
+def check_alarms(alarms: Sequence[int]) -> None:
+    for days in alarms:
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_ALARM_DAYS:
+            raise InvalidInput(
+                "alarms",
+                days,
+                f"a reminder is a number of days from 0 to {MAX_ALARM_DAYS}, not {days!r}.",
+            )
 
 
 def write_example_reports(

@@ -35,9 +35,12 @@ from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
 from treatyflow.results import (
     BundleResult,
+    CalendarList,
     CaseConformance,
+    CaseFileImport,
     CaseSummary,
     CaseView,
+    Changes,
     CheckpointResult,
     DefinitionDiff,
     Fired,
@@ -391,8 +394,31 @@ class Workspace:
         day = _date(as_of, "as_of") or self._core.today()
         return clocks.tick_case(self._core, case_id, day)
 
+    def retract(
+        self,
+        case_id: str,
+        seq: int,
+        *,
+        reason: str,
+        actor: str | None = None,
+    ) -> CaseView:
+        """Take back event ``seq``, a step recorded by mistake (wrong case, wrong trigger):
+        it stays in the log, struck through in reports, but no longer counts; the state,
+        facts and clocks are recomputed without it.
+
+        Raises:
+            RetractionRefused: later steps depend on it (they are named), or it is the
+                opening, a clock firing, a correction or a retraction, or already retracted.
+            InvalidInput: no event ``seq``, or no reason.
+        """
+        record, ctx = writes.retract(
+            self._core, case_id, seq, reason=reason, actor=actor or self.actor
+        )
+        return self._after(record, ctx)
+
     def load_case_file(self, path: str | os.PathLike[str]) -> Loaded:
-        """Replay a case file (the format of ``examples/ottawa-2025``) step by step."""
+        """Replay a case file (the format of ``examples/ottawa-2025``) into a new case, in
+        one transaction; :meth:`import_case_file` also accepts a case that exists."""
         from treatyflow.app.casefiles import replay  # reads YAML: loaded only when used
 
         return replay(self, Path(path))
@@ -443,6 +469,33 @@ class Workspace:
             actor=actor or self.actor,
         )
 
+    def import_case_file(
+        self, path: str | os.PathLike[str], *, actor: str | None = None
+    ) -> CaseFileImport:
+        """Import a case file (docs/case-files.md) in one transaction: the whole case or
+        nothing. Idempotent: a case the log already holds step for step adds nothing; a
+        file with new steps after those the log holds adds only them.
+
+        Raises:
+            CaseFileConflict: the log and the file differ before the file's last step (the
+                first differing step is named, with each field's two values).
+            InvalidWorkflow: the file is not a valid case file (file:line).
+        """
+        return self.import_case_files([path], actor=actor)[0]
+
+    def import_case_files(
+        self, paths: Iterable[str | os.PathLike[str]], *, actor: str | None = None
+    ) -> list[CaseFileImport]:
+        """:meth:`import_case_file` for each of ``paths``, all in one transaction (every
+        file imported, or none)."""
+        from treatyflow.app.casefiles import import_files  # reads YAML: loaded when used
+
+        before, self.actor = self.actor, actor or self.actor
+        try:
+            return import_files(self, self._core, [Path(p) for p in paths])
+        finally:
+            self.actor = before
+
     # ------------------------------------------------------------------ reading
     def case(
         self, case_id: str, *, as_of: DateLike | None = None, known_at: str | None = None
@@ -490,11 +543,17 @@ class Workspace:
         as_of: DateLike | None = None,
         known_at: str | None = None,
         group_by: str | None = None,
+        due_within: int | None = None,
     ) -> PendingList:
         """Every open case: next steps, who must act, clocks; nearest next date first.
-        ``group_by``: ``actor``, ``country`` or ``treaty``."""
+        ``group_by``: ``actor``, ``country`` or ``treaty``. ``due_within``: only the cases
+        whose next date falls within that many days of ``as_of`` (overdue ones included)."""
         return queries.pending(
-            self._core, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at), group_by=group_by
+            self._core,
+            as_of=_date(as_of, "as_of"),
+            known_at=_stamp(known_at),
+            group_by=group_by,
+            due_within=due_within,
         )
 
     def iter_pending(
@@ -512,15 +571,45 @@ class Workspace:
         as_of: DateLike | None = None,
         known_at: str | None = None,
         group_by: str | None = None,
-    ) -> None:
+        due_within: int | None = None,
+    ) -> int:
         """:meth:`pending`'s ``to_dict()`` document as JSON, written to ``out`` as the
-        cases are read (flat memory over any number of cases)."""
-        queries.write_pending_json(
+        cases are read (flat memory over any number of cases); the number of cases."""
+        return queries.write_pending_json(
             self._core,
             out,
             as_of=_date(as_of, "as_of"),
             known_at=_stamp(known_at),
             group_by=group_by,
+            due_within=due_within,
+        )
+
+    def changes(
+        self,
+        *,
+        since: str | dt.date | dt.datetime,
+        until: str | dt.date | dt.datetime | None = None,
+        as_of: DateLike | None = None,
+    ) -> Changes:
+        """Every case whose state, effective date, clock dates, facts or flags differ
+        between what had been recorded by ``since`` and by ``until`` (default now), both read
+        as of the legal date ``as_of`` (default today): old -> new, the weekly brief.
+
+        ``since`` and ``until`` are UTC timestamps (ISO text or aware datetimes) or dates:
+        a date as ``since`` means the start of that day (changes recorded on it count), as
+        ``until`` the end of it. Only cases with events recorded in between are read twice.
+
+        Raises:
+            InvalidInput: a value that is not a timestamp or date, or ``until`` before
+                ``since``.
+        """
+        from treatyflow.app import changes as diff
+
+        return diff.changes(
+            self._core,
+            since=_bound(since, "since", start=True),
+            until=None if until is None else _bound(until, "until", start=False),
+            as_of=_date(as_of, "as_of"),
         )
 
     def conformance(self, case_ids: Sequence[str] = ()) -> list[CaseConformance]:
@@ -610,10 +699,20 @@ class Workspace:
             self._core, fmt, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
         )
 
-    def calendar(self, *, as_of: DateLike | None = None) -> tuple[bytes, int]:
-        """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates."""
+    def calendar(
+        self, *, as_of: DateLike | None = None, alarms: Sequence[int] = ()
+    ) -> tuple[bytes, int]:
+        """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates;
+        ``alarms``: a VALARM reminder on each date that many days before it (0 to 3650)."""
         day = _date(as_of, "as_of") or self.today()
-        return report_assembly.render_calendar(self._core, as_of=day)
+        return report_assembly.render_calendar(self._core, as_of=day, alarms=alarms)
+
+    def calendar_items(
+        self, *, as_of: DateLike | None = None, alarms: Sequence[int] = ()
+    ) -> CalendarList:
+        """The upcoming legal dates :meth:`calendar` writes, typed (``calendar --json``)."""
+        day = _date(as_of, "as_of") or self.today()
+        return report_assembly.calendar_list(self._core, as_of=day, alarms=alarms)
 
     def write_example_reports(
         self, out: str | os.PathLike[str], *, as_of: DateLike, force: bool = False
@@ -715,6 +814,26 @@ def _stamp(value: str | dt.datetime | None) -> str | None:
 
     text = value.isoformat() if isinstance(value, dt.datetime) else value
     return parse_timestamp(text, "known_at")
+
+
+def _bound(value: str | dt.date | dt.datetime, field: str, *, start: bool) -> str:
+    """A record time from a timestamp or a date (a date is its first or last instant)."""
+    from treatyflow.values import parse_timestamp
+
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(field, value, f"{field} must be an aware (UTC) datetime.")
+        return parse_timestamp(value.isoformat(), field)
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise InvalidInput(field, value, f"{field} must be a timestamp or a date.")
+    text = value.strip()
+    if start and len(text) == 10:
+        from treatyflow.values import parse_date
+
+        return f"{parse_date(text, field).isoformat()}T00:00:00.000000Z"
+    return parse_timestamp(text, field)
 
 
 def _sources(sources: Iterable[SourceLike]) -> list[Source]:

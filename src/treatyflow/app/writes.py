@@ -1,4 +1,4 @@
-"""Changing cases: open, advance, set a fact, note, record, correct.
+"""Changing cases: open, advance, set a fact, note, record, correct, retract.
 
 Each function checks the step against the case's pinned procedure and treaty and appends one
 event in one write transaction (:meth:`Core.change`); when a check fails nothing is written.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from treatyflow import engine
@@ -19,7 +19,6 @@ from treatyflow.app.core import (
     Core,
     Definitions,
     iso_map,
-    retry,
     seal,
 )
 from treatyflow.catalog import content_hash
@@ -33,6 +32,7 @@ from treatyflow.errors import (
     InvalidInput,
     NoticeTooEarly,
     OutOfOrder,
+    RetractionRefused,
     TransitionNotAllowed,
 )
 from treatyflow.events import RECORD_TYPES, Event, EventKind
@@ -40,7 +40,7 @@ from treatyflow.evidence import Source
 from treatyflow.legal.clocks import ClockStatus, check_notice
 from treatyflow.legal.dates import LegalDate
 from treatyflow.legal.facts import FactTimeline
-from treatyflow.projection import CaseState, clause_for, fact_specs, select
+from treatyflow.projection import CaseState, clause_for, fact_specs, retracted_seqs, select
 from treatyflow.store.sql import CaseRecord
 from treatyflow.values import (
     check_actor,
@@ -216,7 +216,7 @@ def open_case(
             core.store.insert_case(conn, record, first)
             return Opened(record, first)
 
-    return retry(attempt)
+    return core.retry(attempt)
 
 
 def advance(
@@ -451,7 +451,11 @@ def correct(
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
         events, st = ctx.events, ctx.state
         target = next((e for e in events if e.seq == seq), None)
-        if target is None or target.kind is EventKind.CORRECT:
+        if (
+            target is None
+            or target.kind in (EventKind.CORRECT, EventKind.RETRACT)
+            or seq in retracted_seqs(events)
+        ):
             raise InvalidInput("seq", seq, f"case {record.id!r} has no correctable event {seq}.")
         current = select(events)[seq - 1].occurred_on
         before = {c.name: c.due_on for c in st.clocks}
@@ -541,3 +545,127 @@ def _free_case_id(core: Core, conn: Any, country: str, treaty: str, day: dt.date
         n += 1
         candidate = f"{base}-{n}"
     return candidate
+
+
+# ---------------------------------------------------------------------------- retraction
+def retract(
+    core: Core,
+    case_id: str,
+    seq: int,
+    *,
+    reason: str,
+    actor: str,
+) -> tuple[CaseRecord, ChangeContext]:
+    """Take back event ``seq``, recorded by mistake: it stays in the log but stops counting.
+
+    Refused (:class:`RetractionRefused`) for the opening, a clock firing, a correction, a
+    retraction, an event already retracted, and a step later steps depend on: a state
+    transition followed by another transition, or a fact read by a later transition's
+    guards or a later clock firing.
+    """
+    actor = check_actor(actor)
+    why = check_text(reason, "reason")
+    if not why or not why.strip():
+        raise InvalidInput("reason", reason, "a retraction needs a reason.")
+
+    def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
+        events = ctx.events
+        target = next((e for e in events if e.seq == seq), None)
+        if target is None:
+            raise InvalidInput("seq", seq, f"case {record.id!r} has no event {seq}.")
+        gone = retracted_seqs(events)
+        refuse = _not_retractable(target, gone)
+        if refuse:
+            raise RetractionRefused(record.id, seq, refuse)
+        counted = [
+            e
+            for e in events
+            if e.seq > seq and e.seq not in gone and e.kind is not EventKind.RETRACT
+        ]
+        dependents = _dependents(target, counted, defs, record.action)
+        if dependents:
+            raise RetractionRefused(
+                record.id,
+                seq,
+                "later steps depend on it: " + ", ".join(dependents),
+                dependents,
+            )
+        before = {c.name: c.due_on for c in ctx.state.clocks}
+        ev = core.next_event(
+            record,
+            EventKind.RETRACT,
+            on=select(events)[seq - 1].occurred_on,
+            actor=actor,
+            note=why,
+            data={"target_seq": seq, "target_kind": str(target.kind), "due_before": {}},
+        )
+        after = core.fold(record, defs, [*events, ev], as_of=None)
+        if after.state != record.state:
+            ev = replace(ev, from_state=record.state, to_state=after.state)
+        ev.data["due_before"] = iso_map(before)
+        ev.data["due_after"] = iso_map({c.name: c.due_on for c in after.clocks})
+        return ev
+
+    return core.change(case_id, change)
+
+
+def _not_retractable(target: Event, gone: set[int]) -> str:
+    """Why ``target`` is not an event a retraction can take back ("" when it is)."""
+    if target.seq in gone:
+        return "it is already retracted"
+    if target.kind is EventKind.OPEN:
+        return "the opening cannot be retracted (a case opened by mistake is left, not undone)"
+    if target.kind is EventKind.RETRACT:
+        return "a retraction cannot be retracted"
+    if target.kind is EventKind.CORRECT:
+        return "a correction is undone by another correction, not retracted"
+    if target.data.get("clock"):
+        return (
+            "a clock firing follows from the log; retract or correct the step or fact "
+            "that made the clock come due"
+        )
+    return ""
+
+
+def _dependents(
+    target: Event, later: Sequence[Event], defs: Definitions, action: str
+) -> list[str]:
+    """The later events (``seq trigger``) that rely on ``target``."""
+    out: list[str] = []
+    if target.to_state is not None:
+        # Every later transition left the state this one entered, or a later one.
+        out = [f"{e.seq} {e.trigger}" for e in later if e.to_state is not None]
+    elif target.kind is EventKind.SET_FACT:
+        names = set(target.data.get("facts", {}))
+        for e in later:
+            if e.to_state is None:
+                continue
+            if e.data.get("clock"):
+                spec = next((c for c in defs.procedure.clocks if c.name == e.data["clock"]), None)
+                clause = clause_for(spec, defs.treaty, action) if spec is not None else None
+                read = _facts_read(clause) if clause is not None else names
+            else:
+                tr = defs.machine.transition(e.from_state or "", e.trigger or "")
+                read = {g.fact for g in tr.guards} if tr is not None else set()
+            if names & read:
+                out.append(f"{e.seq} {e.trigger}")
+    return out
+
+
+def _facts_read(clause: Any) -> set[str]:
+    """The fact names a treaty clause reads (its ``fact`` and ``*_fact`` fields, nested)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and (key == "fact" or key.endswith(("_fact", "_while"))):
+                    found.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(clause.model_dump())
+    return found

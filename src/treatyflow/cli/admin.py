@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 pass_app = click.make_pass_decorator(AppContext)
 
+#: ``pending --exit-code``: something is listed (0: nothing; 1 and 2 stay errors).
+EXIT_LISTED = 3
+
 
 @click.command()
 @pass_app
@@ -89,12 +92,35 @@ def history(as_json: bool) -> None:
     default=None,
     help="Group by who must act, country or treaty.",
 )
+@click.option(
+    "--due-within",
+    type=click.IntRange(min=0, max=36_500),
+    default=None,
+    metavar="DAYS",
+    help="Only cases whose next date falls within DAYS of --as-of (overdue ones included).",
+)
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help=f"Exit {EXIT_LISTED} when any case is listed (for cron jobs that mail a digest).",
+)
 @json_option
 @pass_app
 def pending(
-    app: AppContext, as_of: str | None, known_at: str | None, group_by: str | None, as_json: bool
+    app: AppContext,
+    as_of: str | None,
+    known_at: str | None,
+    group_by: str | None,
+    due_within: int | None,
+    exit_code: bool,
+    as_json: bool,
 ) -> None:
-    """What happens next, when, and who must act: every open case, nearest date first."""
+    """What happens next, when, and who must act: every open case, nearest date first.
+
+    \b
+    treatyflow pending --by actor
+    treatyflow pending --due-within 7 --exit-code   # exit 3 when something is due
+    """
     from treatyflow.values import parse_timestamp
 
     ws = app.workspace()
@@ -102,21 +128,36 @@ def pending(
     stamp = parse_timestamp(known_at) if known_at else None
     if as_json:
         out = binary_stdout()
-        ws.write_pending_json(out, as_of=day, known_at=stamp, group_by=group_by)
+        listed = ws.write_pending_json(
+            out, as_of=day, known_at=stamp, group_by=group_by, due_within=due_within
+        )
         out.flush()
+        _exit_if_listed(exit_code, listed)
         return
-    listing = ws.pending(as_of=day, known_at=stamp, group_by=group_by)
+    listing = ws.pending(as_of=day, known_at=stamp, group_by=group_by, due_within=due_within)
+    horizon = f" (due by {listing.due_by.isoformat()})" if listing.due_by else ""
     if not listing.cases:
-        click.echo(f"Nothing pending as of {day.isoformat()}.")
+        if listing.due_by:
+            click.echo(f"Nothing due by {listing.due_by.isoformat()} (as of {day.isoformat()}).")
+        else:
+            click.echo(f"Nothing pending as of {day.isoformat()}.")
         return
     groups = listing.groups or {"": tuple(i.id for i in listing.cases)}
     by_id = {i.id: i for i in listing.cases}
     for name, ids in groups.items():
         table(
-            f"Pending as of {day.isoformat()}" + (f" - {group_by}: {name}" if name else ""),
+            f"Pending as of {day.isoformat()}{horizon}"
+            + (f" - {group_by}: {name}" if name else ""),
             ["case", "state", "next date", "next steps (who acts)", "flags"],
             [pending_row(by_id[i]) for i in ids],
         )
+    _exit_if_listed(exit_code, len(listing.cases))
+
+
+def _exit_if_listed(exit_code: bool, listed: int) -> None:
+    """With ``--exit-code``, exit EXIT_LISTED when the listing is not empty."""
+    if exit_code and listed:
+        raise click.exceptions.Exit(EXIT_LISTED)
 
 
 def pending_row(item: PendingItem) -> list[Any]:

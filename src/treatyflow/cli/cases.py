@@ -320,6 +320,53 @@ def correct(
 
 @case.command()
 @click.argument("case_id")
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--reason", required=True, metavar="TEXT", help="Why the step was a mistake.")
+@actor_option
+@json_option
+@pass_app
+def retract(
+    app: AppContext, case_id: str, seq: int, reason: str, actor: str, as_json: bool
+) -> None:
+    """Take back event SEQ, recorded by mistake: it stays in the log (struck through in
+    reports) but stops counting; state and clocks are recomputed. Refused, naming them, when
+    later steps depend on it.
+
+    \b
+    treatyflow case retract LTU-1 4 --reason "entered on the wrong case"
+    """
+    view = app.workspace().retract(case_id, seq, reason=reason, actor=actor)
+    _changed(view, as_json)
+
+
+@case.command("import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE.yaml...")
+@actor_option
+@json_option
+@pass_app
+def import_(app: AppContext, files: tuple[str, ...], actor: str, as_json: bool) -> None:
+    """Import case files (the format of examples/ottawa-2025, docs/case-files.md): all of
+    them in one transaction, or none. Importing a file again adds nothing; a file with new
+    steps at its end adds only those; any other difference is refused, naming the first
+    step that differs.
+
+    \b
+    treatyflow case import examples/ottawa-2025/*.yaml
+    """
+    results = app.workspace().import_case_files(files, actor=actor)
+    if as_json:
+        emit_json({"files": [r.to_dict() for r in results]})
+        return
+    for r in results:
+        if r.unchanged:
+            click.echo(f"{r.case_id}: unchanged ({r.path})")
+        else:
+            what = "new case" if r.created else "new steps"
+            click.echo(f"{r.case_id}: {r.events_added} event(s) added ({what}, {r.path})")
+
+
+@case.command()
+@click.argument("case_id")
 @click.option("--as-of", default=None, metavar="DATE", help="What was true on DATE (legal time).")
 @click.option(
     "--known-at", default=None, metavar="TIMESTAMP", help="What was recorded by TIMESTAMP."
@@ -463,6 +510,9 @@ def _step(event: dict[str, Any]) -> str:
         if event["from_state"] != event["to_state"]:
             moved.append(f"state {event['from_state']} -> {event['to_state']}")
         return "migrated: " + "; ".join(moved)
+    if event["kind"] == "retract":
+        back = f" ({event['from_state']} -> {event['to_state']})" if event["to_state"] else ""
+        return f"retracts seq {event['data']['target_seq']}{back}"
     return ""
 
 

@@ -60,6 +60,8 @@ def hint(exc: e.TreatyflowError) -> str:
         return f"add --map {exc.states[0]}=NEW_STATE for each."
     if isinstance(exc, e.ReportExists):
         return "use --force to overwrite it."
+    if isinstance(exc, e.InvalidCaseFile):
+        return ""
     if isinstance(exc, e.InvalidWorkflow) and len(exc.problems) > 1:
         return "'treatyflow workflow lint' lists them all."
     if isinstance(exc, e.DatabaseNotInitialised):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,7 @@ def report() -> None:
     treatyflow report case LTU-ottawa-2025 --format html -o ltu.html
     treatyflow report portfolio --country LTU --format md
     treatyflow report matrix --format csv
+    treatyflow report diff --since 2025-07-01
     """
 
 
@@ -267,12 +269,32 @@ def _generated_at(stamp: bool) -> str | None:
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
 @click.option("--mode", default=None, metavar="OCTAL", help="File mode (default 600).")
+@click.option(
+    "--alarm",
+    "alarms",
+    multiple=True,
+    type=click.IntRange(min=0, max=3650),
+    metavar="DAYS",
+    help="A reminder DAYS before each date (VALARM; repeatable; 0: on the day).",
+)
+@json_option
 @pass_app
 def calendar(
-    app: AppContext, as_of: str | None, output: Path | None, force: bool, mode: str | None
+    app: AppContext,
+    as_of: str | None,
+    output: Path | None,
+    force: bool,
+    mode: str | None,
+    alarms: tuple[int, ...],
+    as_json: bool,
 ) -> None:
     """Upcoming legal dates (expected effective dates, objection-period ends, any running
-    clock) as an iCalendar file; stable UIDs, so re-importing updates instead of duplicating."""
+    clock) as an iCalendar file; stable UIDs, so re-importing updates instead of duplicating.
+
+    \b
+    treatyflow calendar -o dates.ics --alarm 7 --alarm 1
+    treatyflow calendar --json
+    """
     from treatyflow.cli.options import parse_on
     from treatyflow.errors import ReportExists
     from treatyflow.reports.output import check_output_path, parse_mode, write_private
@@ -283,12 +305,96 @@ def calendar(
         if output.exists() and not force:
             raise ReportExists(str(output))
     ws = app.workspace()
-    data, dates = ws.calendar(as_of=parse_on(as_of, "--as-of") or ws.today())
+    day = parse_on(as_of, "--as-of") or ws.today()
+    if as_json:
+        doc = ws.calendar_items(as_of=day, alarms=alarms).to_dict()
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+        if output is None:
+            click.echo(text)
+            return
+        write_private(output, text + "\n", force=force, mode=file_mode)
+        click.echo(f"Wrote {output}", err=True)
+        return
+    data, dates = ws.calendar(as_of=day, alarms=alarms)
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
         return
     write_private(output, data, force=force, mode=file_mode)
     click.echo(f"Wrote {output}: {dates} date(s)", err=True)
+
+
+@report.command("diff")
+@click.option(
+    "--since",
+    required=True,
+    metavar="DATE_OR_TIMESTAMP",
+    help="From what had been recorded by then (UTC; a date: the start of that day).",
+)
+@click.option(
+    "--until",
+    default=None,
+    metavar="DATE_OR_TIMESTAMP",
+    help="To what had been recorded by then (UTC; a date: the end of that day; default now).",
+)
+@click.option(
+    "--as-of",
+    default=None,
+    metavar="DATE",
+    help="Both read as of DATE (legal time; default today).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json", "html"]),
+    default="md",
+    show_default=True,
+    help="Markdown, JSON or self-contained HTML.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Write to PATH (atomically, owner-only) instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@pass_app
+def report_diff(
+    app: AppContext,
+    since: str,
+    until: str | None,
+    as_of: str | None,
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """What changed between two record times: every case whose state, effective date,
+    clock dates, facts or flags differ, old -> new (the weekly brief).
+
+    \b
+    treatyflow report diff --since 2025-07-01
+    treatyflow report diff --since 2025-07-01T09:00:00Z --until 2025-07-08 --format html
+    """
+    from treatyflow.cli.options import parse_on
+    from treatyflow.errors import ReportExists
+    from treatyflow.reports import diff
+    from treatyflow.reports.output import check_output_path, write_private
+
+    if output is not None:
+        check_output_path(output)
+        if output.exists() and not force:
+            raise ReportExists(str(output))
+    found = app.workspace().changes(since=since, until=until, as_of=parse_on(as_of, "--as-of"))
+    text = diff.render(found.to_dict(), "json" if as_json else fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_private(output, text, force=force)
+    click.echo(f"Wrote {output}", err=True)
 
 
 @report.command()

@@ -6,7 +6,8 @@ legal basis in the description. UIDs are ``{case_id}-{clock}@treatyflow`` (the c
 percent-encoded), so a calendar that re-imports the file updates an event instead of
 duplicating it; SEQUENCE is the number of events in the case's log and DTSTAMP the case's
 last record time, so the output is a pure function of the data (byte-identical for the same
-database and ``--as-of``).
+database and ``--as-of``). With ``--alarm DAYS`` each event carries a VALARM reminder that
+many days before the date.
 """
 
 from __future__ import annotations
@@ -68,8 +69,11 @@ def calendar_items(
     return items
 
 
-def render_ics(items: Sequence[Mapping[str, Any]], *, as_of: dt.date) -> bytes:
-    """The items as an iCalendar document (CRLF line ends, folded lines)."""
+def render_ics(
+    items: Sequence[Mapping[str, Any]], *, as_of: dt.date, alarms: Sequence[int] = ()
+) -> bytes:
+    """The items as an iCalendar document (CRLF line ends, folded lines); each event gets
+    one VALARM reminder per number of days in ``alarms`` (0: on the day itself)."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -101,8 +105,20 @@ def render_ics(items: Sequence[Mapping[str, Any]], *, as_of: dt.date) -> bytes:
         ev.add("categories", ["treatyflow", str(item["country"]), str(item["treaty"])])
         ev.add("transp", "TRANSPARENT")
         ev.add("status", "CONFIRMED")
+        for days in sorted(set(alarms), reverse=True):
+            ev.add_component(_alarm(str(item["summary"]), days))
         cal.add_component(ev)
     return bytes(cal.to_ical())
+
+
+def _alarm(summary: str, days: int) -> icalendar.Alarm:
+    """A display reminder ``days`` before the (all-day) event starts (RFC 5545 VALARM)."""
+    alarm = icalendar.Alarm()
+    alarm.add("action", "DISPLAY")
+    when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+    alarm.add("description", f"{summary} ({when})")
+    alarm.add("trigger", -dt.timedelta(days=days))
+    return alarm
 
 
 def _timestamp(text: str) -> dt.datetime:

@@ -119,9 +119,11 @@ class MatrixBuilder:
         self, view: Mapping[str, Any], history: Sequence[Mapping[str, Any]], proc: Procedure
     ) -> Row:
         row = Row(view["id"], view["country"], view["treaty"], view["action"], view["state"])
+        # A retracted step (and the retraction's move back) is not a milestone reached.
+        gone = {int(e["data"]["target_seq"]) for e in history if e.get("kind") == "retract"}
         for ev in history:
             state = ev.get("to_state")
-            if not state:
+            if not state or ev.get("kind") == "retract" or ev.get("seq") in gone:
                 continue
             spec = proc.state(state)
             milestone = (spec.milestone if spec else None) or _default_milestone(state)

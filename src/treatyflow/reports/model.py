@@ -107,7 +107,7 @@ def add_matrix_row(builder: mx.MatrixBuilder, case: Mapping[str, Any], proc: Pro
                 "backdate_reason": e["backdate_reason"],
             },
         }
-        for e in case["timeline"]
+        for e in counting(case["timeline"])
         if e["kind"] not in ("correct", "migrated")  # neither is a step of the procedure
     ]
     view = {
@@ -131,26 +131,29 @@ def build_case(
     """One case of the report: header, clocks, timeline, pending steps, integrity."""
     rows = sorted(rows, key=lambda r: int(r["seq"]))
     fault = verify_events(str(view["id"]), rows)
+    retracted: dict[int, Mapping[str, Any]] = {
+        int(row["data"]["target_seq"]): row for row in rows if row["kind"] == "retract"
+    }
     corrections: dict[int, list[Mapping[str, Any]]] = {}
     for row in rows:
-        if row["kind"] == "correct":
+        if row["kind"] == "correct" and int(row["seq"]) not in retracted:
             corrections.setdefault(int(row["data"]["target_seq"]), []).append(row)
     timeline = []
     for row in rows:
-        event = _event(row, corrections.get(int(row["seq"]), []))
+        event = _event(row, corrections.get(int(row["seq"]), []), retracted.get(int(row["seq"])))
         if event["legal_date"] <= as_of.isoformat():
             timeline.append(event)
     flags = list(view.get("flags") or [])
-    for event in timeline:
-        for flag in event["flags"]:
+    for counted in counting(timeline):
+        for flag in counted["flags"]:
             if flag not in flags:
                 flags.append(flag)
     clocks = [_clock(c) for c in view.get("clocks") or []]
     dates = [c["due_on"] for c in clocks if c["due_on"] and c["status"] in ("running", "due")]
     path: list[str] = []
-    for event in timeline:
-        if event["to_state"] and (not path or path[-1] != event["to_state"]):
-            path.append(event["to_state"])
+    for counted in counting(timeline):
+        if counted["to_state"] and (not path or path[-1] != counted["to_state"]):
+            path.append(counted["to_state"])
     return {
         "id": view["id"],
         "country": view["country"],
@@ -301,7 +304,16 @@ def _source(src: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event(row: Mapping[str, Any], corrected_by: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def counting(timeline: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The timeline's events that count: neither retracted nor retractions."""
+    return [e for e in timeline if e["retracted_by"] is None and e["kind"] != "retract"]
+
+
+def _event(
+    row: Mapping[str, Any],
+    corrected_by: Sequence[Mapping[str, Any]],
+    retracted_by: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     data: Mapping[str, Any] = row.get("data") or {}
     kind = str(row["kind"])
     legal = str(row["occurred_on"])
@@ -318,6 +330,14 @@ def _event(row: Mapping[str, Any], corrected_by: Sequence[Mapping[str, Any]]) ->
             "old": data.get("previous_occurred_on"),
             "new": data.get("occurred_on"),
             "due_before": dict(data.get("due_before") or {}),
+        }
+    retraction = None
+    if kind == "retract":
+        retraction = {
+            "target_seq": int(data["target_seq"]),
+            "reason": row.get("note"),
+            "due_before": dict(data.get("due_before") or {}),
+            "due_after": dict(data.get("due_after") or {}),
         }
     return {
         "seq": int(row["seq"]),
@@ -337,6 +357,8 @@ def _event(row: Mapping[str, Any], corrected_by: Sequence[Mapping[str, Any]]) ->
         "reason": data.get("reason"),
         "backdate_reason": data.get("backdate_reason"),
         "correction": correction,
+        "retracted_by": None if retracted_by is None else int(retracted_by["seq"]),
+        "retraction": retraction,
         "facts": dict(data.get("facts") or {}),
         "hash": row.get("hash"),
     }
@@ -378,6 +400,11 @@ def describe(row: Mapping[str, Any]) -> str:
         if row.get("from_state") != row.get("to_state"):
             moved.append(f"state {row.get('from_state')} {ARROW} {row.get('to_state')}")
         return "migrated to new definitions: " + "; ".join(moved)
+    if kind == "retract":
+        text = f"#{data.get('target_seq')} retracted"
+        if row.get("to_state"):
+            text += f"; state back {row.get('from_state')} {ARROW} {row.get('to_state')}"
+        return text
     return kind
 
 

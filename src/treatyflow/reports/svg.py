@@ -18,7 +18,7 @@ from typing import Any
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 #: Event kinds with a colour of their own (CSS classes ``ev-<kind>``).
-KINDS = ("open", "advance", "take-effect", "set-fact", "note", "record", "correct")
+KINDS = ("open", "advance", "take-effect", "set-fact", "note", "record", "correct", "retract")
 
 
 # ---------------------------------------------------------------------------- timeline
@@ -121,8 +121,9 @@ def timeline(case: Mapping[str, Any], as_of: str) -> Timeline:
                 x=x,
                 y=axis_y - 12 - level * LEVEL,
                 seq=int(ev["seq"]),
-                css=f"ev-{kind}",
-                title=title,
+                css=f"ev-{kind}" + (" retracted" if ev.get("retracted_by") else ""),
+                title=title
+                + (f" (retracted by #{ev['retracted_by']})" if ev.get("retracted_by") else ""),
                 flagged=bool(ev["flags"]),
             )
         )

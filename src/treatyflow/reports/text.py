@@ -174,8 +174,11 @@ def _case_md(case: Mapping[str, Any], as_of: str) -> list[str]:
         if e["corrected_by"]:
             by = ", ".join(f"#{s}" for s in e["corrected_by"])
             date = f"{date} (recorded as {e['occurred_on']}, corrected by {by})"
+        line = f"**{date}** — {md(e['change'])}"
+        if e["retracted_by"] is not None:
+            line = f"~~{line}~~ **retracted by #{e['retracted_by']}**"
         out.append(
-            f"{e['seq']}. **{date}** — {md(e['change'])} "
+            f"{e['seq']}. {line} "
             f"*({md(e['kind'])}; by {md(e['actor'])}; recorded {md(e['recorded_at'])})*"
         )
         if e["correction"]:
@@ -304,7 +307,8 @@ def render_csv(report: Mapping[str, Any]) -> str:
                 e["trigger"] or "",
                 e["from_state"] or "",
                 e["to_state"] or "",
-                e["change"],
+                (f"[retracted by #{e['retracted_by']}] " if e["retracted_by"] else "")
+                + e["change"],
                 ", ".join(e["flags"]),
                 sources,
                 e["note"] or "",

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,11 +148,38 @@ class Store:
         self.engine = engine
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._batch = threading.local()
 
     # -- transactions -------------------------------------------------------------
+    @property
+    def in_batch(self) -> bool:
+        """Whether this thread is inside :meth:`batch` (its writes and reads join it)."""
+        return getattr(self._batch, "conn", None) is not None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Connection]:
+        """One write transaction that every :meth:`write` and :meth:`read` of this thread
+        joins until it ends: many changes committed together, or none of them (a case file
+        imported whole). Nested batches join the outer one."""
+        joined = getattr(self._batch, "conn", None)
+        if joined is not None:
+            yield joined
+            return
+        with self.write() as conn:
+            self._batch.conn = conn
+            try:
+                yield conn
+            finally:
+                self._batch.conn = None
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); rolled back on any error."""
+        """One write transaction (BEGIN IMMEDIATE on SQLite); rolled back on any error.
+        Inside :meth:`batch`, the batch's transaction."""
+        joined = getattr(self._batch, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(treatyflow_write=True)
@@ -166,7 +194,12 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """One read transaction over a consistent snapshot of the whole database."""
+        """One read transaction over a consistent snapshot of the whole database (inside
+        :meth:`batch`, the batch's transaction, which sees its own uncommitted changes)."""
+        joined = getattr(self._batch, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.engine.connect() as conn:
                 if not self.is_sqlite:
@@ -384,16 +417,16 @@ class Store:
 
     def identity_events(self, conn: Connection) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
         """Per case id (in the database's order), the events that say what its row must hold:
-        the opening event, fact changes and migrations (which re-pin the case), each as a
-        dict with seq, kind, occurred_on and data (parsed; unreadable JSON as a marker that
-        matches nothing)."""
+        the opening event, fact changes, migrations (which re-pin the case) and
+        retractions, each as a dict with seq, kind, occurred_on and data (parsed; unreadable
+        JSON as a marker that matches nothing)."""
         query = (
             sa.select(events.c.case_id, events.c.seq, events.c.kind, events.c.occurred_on)
             .add_columns(events.c.data)
             .where(
                 sa.or_(
                     events.c.seq == 1,
-                    events.c.kind.in_(("set-fact", "migrated")),
+                    events.c.kind.in_(("set-fact", "migrated", "retract")),
                 )
             )
             .order_by(events.c.case_id, events.c.seq)
