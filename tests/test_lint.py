@@ -76,6 +76,17 @@ RULES = [
         id="python-tag",
     ),
     pytest.param("duplicate-key.yaml", [(4, "the key 'title' appears twice")], id="duplicate-key"),
+    pytest.param(
+        "review-on-clock.yaml",
+        [
+            (
+                23,
+                "transition 'lapse' is fired by a clock; 'roles' and 'review' apply only "
+                "to an analyst's step",
+            )
+        ],
+        id="review-on-a-clock-step",
+    ),
 ]
 
 

@@ -19,9 +19,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
-    from treatyflow.app.workspace import Workspace, open, verify_bundle
+    from treatyflow.app.workspace import Workspace, generate_key, load_key, open, verify_bundle
     from treatyflow.chain import ChainFault
     from treatyflow.errors import (
+        ActorMismatch,
         BundleInvalid,
         CaseExists,
         CaseNotFound,
@@ -33,11 +34,15 @@ if TYPE_CHECKING:
         GuardsNotMet,
         InvalidInput,
         InvalidWorkflow,
+        KeyFileError,
+        NotAuthorised,
         NotFound,
         NoticeTooEarly,
         OutOfOrder,
         ProcedureNotFound,
         ReportExists,
+        SelfApproval,
+        SignatureRequired,
         StoreBusy,
         StoreError,
         StoreUnavailable,
@@ -57,8 +62,10 @@ if TYPE_CHECKING:
         CheckpointResult,
         Deviation,
         Fired,
+        KeyInfo,
         PendingItem,
         PendingList,
+        Review,
         Step,
         TickFailure,
         TickResult,
@@ -69,6 +76,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "open": "treatyflow.app.workspace",
     "verify_bundle": "treatyflow.app.workspace",
+    "generate_key": "treatyflow.app.workspace",
+    "load_key": "treatyflow.app.workspace",
     "Workspace": "treatyflow.app.workspace",
     "Loaded": "treatyflow.app.casefiles",
     "ChainFault": "treatyflow.chain",
@@ -87,8 +96,10 @@ _HOMES = {
             "CheckpointResult",
             "Deviation",
             "Fired",
+            "KeyInfo",
             "PendingItem",
             "PendingList",
+            "Review",
             "Step",
             "TickFailure",
             "TickResult",
@@ -98,6 +109,7 @@ _HOMES = {
     ),
     **dict.fromkeys(
         (
+            "ActorMismatch",
             "BundleInvalid",
             "CaseExists",
             "CaseNotFound",
@@ -109,11 +121,15 @@ _HOMES = {
             "GuardsNotMet",
             "InvalidInput",
             "InvalidWorkflow",
+            "KeyFileError",
+            "NotAuthorised",
             "NotFound",
             "NoticeTooEarly",
             "OutOfOrder",
             "ProcedureNotFound",
             "ReportExists",
+            "SelfApproval",
+            "SignatureRequired",
             "StoreBusy",
             "StoreError",
             "StoreUnavailable",
@@ -127,6 +143,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "ActorMismatch",
     "BundleInvalid",
     "BundleResult",
     "CaseConformance",
@@ -151,7 +168,10 @@ __all__ = [
     "GuardsNotMet",
     "InvalidInput",
     "InvalidWorkflow",
+    "KeyFileError",
+    "KeyInfo",
     "Loaded",
+    "NotAuthorised",
     "NotFound",
     "NoticeTooEarly",
     "OutOfOrder",
@@ -159,6 +179,9 @@ __all__ = [
     "PendingList",
     "ProcedureNotFound",
     "ReportExists",
+    "Review",
+    "SelfApproval",
+    "SignatureRequired",
     "Source",
     "Step",
     "StoreBusy",
@@ -173,6 +196,8 @@ __all__ = [
     "WorkflowSyntaxError",
     "Workspace",
     "__version__",
+    "generate_key",
+    "load_key",
     "open",
     "verify_bundle",
 ]

@@ -7,14 +7,21 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
 2. one ``{"type": "definition", "hash", "kind", "definition_id", "stored_at", "content"}`` per
    treaty or procedure snapshot (``content`` is the stored JSON text; ``hash`` is
    recomputable from it, exactly as :func:`treatyflow.catalog.content_hash` does);
+   then, when the database has a key registry, one ``{"type": "registry", ...}`` per
+   registry entry (:data:`treatyflow.registry.ENTRY_FIELDS`), by seq;
 3. one ``{"type": "case", ...}`` per case row (``facts`` as an object), by id;
-4. one ``{"type": "event", ...}`` per event (the hashed fields plus ``hash``), by case, seq;
+4. one ``{"type": "event", ...}`` per event (the hashed fields plus ``hash``, and
+   ``signature`` and ``key`` when it is signed), by case, seq;
 5. ``{"type": "trailer", "counts": {...}, "heads": n, "heads_digest": ...,
    "body_digest": ...}`` — ``heads_digest`` is the digest over every case's
    (id, version, head hash), the same as a checkpoint's; ``body_digest`` is SHA-256 over
    the bytes of every line before the trailer (it catches accidental damage; the chain
    and definition hashes catch any edit that was not carefully re-hashed, and a
-   checkpoint kept elsewhere catches the rest).
+   checkpoint kept elsewhere catches the rest). ``counts`` has ``registry`` only when the
+   bundle carries registry entries.
+
+Signatures are checked offline against the bundle's own registry, as it stood when each
+event was recorded (:func:`treatyflow.registry.signature_faults`).
 
 :func:`read_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
 not verify and a database that is not empty, and writes everything in one transaction.
@@ -34,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from treatyflow import __version__
 from treatyflow.chain import digest, verify_events
 from treatyflow.errors import BundleInvalid, InvalidInput, ReportExists, StoreError
+from treatyflow.registry import ENTRY_FIELDS, REGISTRY_CASE, Entry, signature_faults
 
 if TYPE_CHECKING:
     from treatyflow.store.sql import Store
@@ -75,6 +83,8 @@ EVENT_FIELDS = (
     "hash",
 )
 DEFINITION_FIELDS = ("hash", "kind", "definition_id", "stored_at", "content")
+#: Fields an event line has when the event is signed.
+SIGNATURE_FIELDS = ("signature", "key")
 
 
 def heads_digest(heads: Iterable[tuple[str, int, str]]) -> str:
@@ -135,13 +145,16 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
             for d in store.all_definitions(conn):
                 put({"type": "definition", **{k: d[k] for k in DEFINITION_FIELDS}})
                 counts["definitions"] += 1
+            for entry in store.registry_entries(conn):
+                put({"type": "registry", **entry.to_dict()})
+                counts["registry"] = counts.get("registry", 0) + 1
             heads = []
             for record in store.list_cases(conn):
                 row = {k: getattr(record, k) for k in CASE_FIELDS}
                 put({"type": "case", **row})
                 heads.append((record.id, record.version, record.head_hash))
                 counts["cases"] += 1
-            for ev in store.event_rows(conn):
+            for ev in store.event_rows(conn, signed=True):
                 put({"type": "event", **ev})
                 counts["events"] += 1
             trailer = {
@@ -176,6 +189,7 @@ class Bundle:
     definitions: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    registry: list[dict[str, Any]] = field(default_factory=list)
     trailer: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -187,11 +201,14 @@ class Bundle:
         return sorted((c["id"], int(c["version"]), c["head_hash"]) for c in self.cases)
 
     def counts(self) -> dict[str, int]:
-        return {
+        out = {
             "definitions": len(self.definitions),
             "cases": len(self.cases),
             "events": len(self.events),
         }
+        if self.registry:
+            out["registry"] = len(self.registry)
+        return out
 
     def event_hash_at(self, case_id: str, seq: int) -> str | None:
         for ev in self._by_case().get(case_id, []):
@@ -264,8 +281,11 @@ def read_bundle(path: Path) -> Bundle:
             if _check_keys(obj, CASE_FIELDS, where, problems):
                 bundle.cases.append({**obj, "_line": number})
         elif kind == "event":
-            if _check_keys(obj, EVENT_FIELDS, where, problems):
+            if _check_keys(obj, EVENT_FIELDS, where, problems, optional=SIGNATURE_FIELDS):
                 bundle.events.append({**obj, "_line": number})
+        elif kind == "registry":
+            if _check_keys(obj, ENTRY_FIELDS, where, problems):
+                bundle.registry.append({**obj, "_line": number})
         else:
             problems.append(f"{where}: unknown line type {kind!r}")
     _verify(bundle)
@@ -285,13 +305,25 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "to_state": (str, type(None)),
     "note": (str, type(None)),
     "prev_hash": (str, type(None)),
+    "name": (str, type(None)),
+    "key": (str, type(None)),
+    "signature": (str, type(None)),
 }
 
 
-def _check_keys(obj: dict[str, Any], keys: tuple[str, ...], where: str, out: list[str]) -> bool:
-    """Every key present, no other, each of its type; False (with problems) otherwise."""
+def _check_keys(
+    obj: dict[str, Any],
+    keys: tuple[str, ...],
+    where: str,
+    out: list[str],
+    *,
+    optional: tuple[str, ...] = (),
+) -> bool:
+    """Every key present (``optional`` ones may be), no other, each of its type; False
+    (with problems) otherwise."""
     missing = [k for k in keys if k not in obj]
-    extra = sorted(set(obj) - set(keys))
+    extra = sorted(set(obj) - set(keys) - set(optional))
+    keys = keys + tuple(k for k in optional if k in obj)
     if missing:
         out.append(f"{where}: missing {', '.join(missing)}")
     if extra:
@@ -371,6 +403,7 @@ def _verify(bundle: Bundle) -> None:
     for case_id in sorted(set(by_case) - seen):
         line = by_case[case_id][0].get("_line")
         problems.append(f"line {line}: events of case {case_id!r}, which the bundle lacks")
+    _verify_signatures(bundle)
     # trailer
     trailer = bundle.trailer
     if trailer is None:
@@ -387,6 +420,39 @@ def _verify(bundle: Bundle) -> None:
     trailer.pop("body_digest_computed", None)
 
 
+def _verify_signatures(bundle: Bundle) -> None:
+    """Every event's author against the bundle's own key registry (offline)."""
+    signed = any("key" in e or "signature" in e for e in bundle.events)
+    if not bundle.registry and not signed:
+        return
+    try:
+        entries = [
+            Entry(**{k: r[k] for k in ENTRY_FIELDS}) for r in sorted(bundle.registry, key=_seq)
+        ]
+    except (KeyError, TypeError) as exc:
+        bundle.problems.append(f"the key registry is unreadable ({exc})")
+        return
+    rows = sorted(bundle.events, key=lambda e: (str(e.get("case_id")), _seq(e)))
+    for fault in signature_faults(entries, rows):
+        if fault.case_id == REGISTRY_CASE:
+            line = next((r["_line"] for r in bundle.registry if r.get("seq") == fault.seq), None)
+        else:
+            line = next(
+                (
+                    e["_line"]
+                    for e in bundle.events
+                    if e.get("case_id") == fault.case_id and e.get("seq") == fault.seq
+                ),
+                None,
+            )
+        bundle.problems.append(f"line {line}: {fault}" if line else str(fault))
+
+
+def _seq(row: Mapping[str, Any]) -> int:
+    seq = row.get("seq")
+    return seq if isinstance(seq, int) else 0
+
+
 # ====================================================================== import
 def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
     """Load a verified bundle into an empty database in one transaction (batched inserts)."""
@@ -399,8 +465,9 @@ def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
     with store.write() as conn:
         _refuse_non_empty(store, conn)
         store.bulk_insert(conn, "definitions", DEFINITION_FIELDS, _definition_rows(bundle))
+        store.bulk_insert(conn, "registry", ENTRY_FIELDS, _registry_rows(bundle))
         store.bulk_insert(conn, "cases", CASE_FIELDS, _case_rows(bundle))
-        store.bulk_insert(conn, "events", EVENT_FIELDS, _event_rows(bundle))
+        store.bulk_insert(conn, "events", EVENT_FIELDS + SIGNATURE_FIELDS, _event_rows(bundle))
         heads = store.heads(conn)
         if heads != bundle.heads():
             raise StoreError("the imported chain heads differ from the bundle's; nothing written.")
@@ -434,6 +501,11 @@ def _refuse_non_empty(store: Store, conn: Any = None) -> None:
 def _definition_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
     for d in bundle.definitions:
         yield tuple(d[k] for k in DEFINITION_FIELDS)
+
+
+def _registry_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
+    for r in bundle.registry:
+        yield tuple(_json_text(r[k]) if k == "data" else r[k] for k in ENTRY_FIELDS)
 
 
 def _case_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
@@ -477,6 +549,8 @@ def _event_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
             _json_text(e["data"]),
             e["prev_hash"],
             e["hash"],
+            e.get("signature"),
+            e.get("key"),
         )
 
 

@@ -17,6 +17,10 @@ from typing import Any
 
 HASH_PREFIX = "sha256:"
 
+#: Fields stored with an event that its hash does not cover: the hash itself, and who wrote
+#: it (the signature is over the hash; the login role is the server's note).
+UNHASHED = frozenset(("hash", "signature", "key", "recorded_by"))
+
 
 def _normalise(value: Any) -> Any:
     # exact types first (nearly every value): no ABC checks, no NFC pass over ASCII text
@@ -108,7 +112,7 @@ def verify_events(
             return ChainFault(case_id, bad, f"expected seq {expected_seq}, found {seq}")
         if row.get("prev_hash") != prev:
             return ChainFault(case_id, seq, "prev_hash does not match the previous event")
-        fields = {k: row[k] for k in row if k != "hash"}
+        fields = {k: row[k] for k in row if k not in UNHASHED}
         try:
             computed = event_hash(fields)
         except (TypeError, ValueError):

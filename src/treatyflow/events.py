@@ -30,6 +30,11 @@ class EventKind(StrEnum):
     """A typed event that changes no state: objection, finding, judgment, press report..."""
     CORRECT = "correct"
     """A correction of an earlier event's legal date; the old event stays in the log."""
+    PROPOSE = "propose"
+    """A step that needs review (team mode), proposed: the state does not change until a
+    reviewer approves it (the approving event is the step itself) or rejects it."""
+    REJECT = "reject"
+    """A reviewer rejected a proposed step (``data.proposal_seq``); nothing else changes."""
 
 
 #: Kinds of typed, state-neutral events (``case record``).
@@ -58,6 +63,13 @@ class Event:
     """Kind-specific payload: facts, record type, correction target, flags."""
     prev_hash: str | None = None
     hash: str = ""
+    signature: str | None = None
+    """Ed25519 signature of ``hash`` (``ed25519:...``); None when unsigned. Not hashed."""
+    key: str | None = None
+    """Fingerprint (``SHA256:...``) of the key that signed it; None when unsigned."""
+    recorded_by: str | None = field(default=None, compare=False)
+    """The database login role that inserted it (PostgreSQL, set by the server); None on
+    SQLite. Not part of the event's identity (not compared): the server adds it."""
 
     def hashed_fields(self) -> dict[str, Any]:
         """The fields the hash covers, as JSON-ready values."""
@@ -78,9 +90,13 @@ class Event:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """The event as ``case history --json`` shows it: the hashed fields and the hash."""
+        """The event as ``case history --json`` shows it: the hashed fields, the hash, and
+        who wrote it (signature, key, recorded_by; none of them hashed)."""
         out = self.hashed_fields()
         out["hash"] = self.hash
+        out["signature"] = self.signature
+        out["key"] = self.key
+        out["recorded_by"] = self.recorded_by
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -73,7 +73,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "clock) as an iCalendar file; stable UIDs, so re-importing updates instead of "
         "duplicating.",
     ),
-    "db": ("treatyflow.cli.admin", "db", "Schema migrations: upgrade, current, history."),
+    "db": (
+        "treatyflow.cli.admin",
+        "db",
+        "Schema migrations, required signatures, PostgreSQL roles.",
+    ),
+    "keys": (
+        "treatyflow.cli.keys",
+        "keys",
+        "Signing keys: generate one; add, list and retire the analysts' keys.",
+    ),
     "export": (
         "treatyflow.cli.admin",
         "export",

@@ -10,6 +10,7 @@ from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import (
     actor_option,
     json_option,
+    key_option,
     note_option,
     parse_facts,
     parse_on,
@@ -78,7 +79,7 @@ def open_(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Open a case and print its id."""
@@ -142,7 +143,7 @@ def advance(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Fire TRIGGER on CASE_ID as of the legal date --on."""
@@ -184,7 +185,7 @@ def set_fact(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Record that a fact has a value from a legal date on.
@@ -221,7 +222,7 @@ def note(
     sources: tuple[str, ...],
     source_level: str | None,
     source_kind: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Add a note (and sources) to a case's log."""
@@ -255,7 +256,7 @@ def record(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Record an event that changes no state.
@@ -292,7 +293,7 @@ def correct(
     sources: tuple[str, ...],
     source_level: str | None,
     source_kind: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Correct the legal date of event SEQ; the old event stays, clocks are recomputed."""
@@ -305,6 +306,33 @@ def correct(
         sources=parse_sources(sources, source_level, source_kind),
     )
     _changed(view, as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("seq", type=click.IntRange(min=1))
+@note_option
+@key_option
+@json_option
+@pass_app
+def approve(app: AppContext, case_id: str, seq: int, note: str | None, as_json: bool) -> None:
+    """Approve the proposed step SEQ (four eyes): it is applied with its proposed legal date.
+
+    Needs a reviewer's --key; the proposer cannot approve their own proposal.
+    """
+    _changed(app.workspace().approve(case_id, seq, note=note), as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--reason", required=True, metavar="TEXT", help="Why the step is rejected.")
+@key_option
+@json_option
+@pass_app
+def reject(app: AppContext, case_id: str, seq: int, reason: str, as_json: bool) -> None:
+    """Reject the proposed step SEQ; nothing else changes (a reviewer, or its proposer)."""
+    _changed(app.workspace().reject(case_id, seq, reason=reason), as_json)
 
 
 @case.command()
@@ -475,3 +503,8 @@ def _changed(view: CaseView, as_json: bool) -> None:
         emit_json(view.to_dict())
     else:
         click.echo(f"{view.id}: {view.state} (version {view.version})")
+        for r in view.awaiting_review:
+            click.echo(
+                f"  awaiting review: step {r.seq} ({r.trigger} on {r.on.isoformat()}, "
+                f"proposed by {r.proposed_by}): 'treatyflow case approve {view.id} {r.seq}'"
+            )

@@ -17,6 +17,8 @@ class AppContext:
         self.db = db
         self.workflows = workflows
         self.debug = debug
+        self.key: str | None = None
+        """``--key`` of the command (set by its option before the workspace is opened)."""
         self._workspace: Any = None
         self._catalog: Any = None
 
@@ -25,7 +27,9 @@ class AppContext:
         if self._workspace is None:
             from treatyflow.app.workspace import open as open_workspace
 
-            self._workspace = open_workspace(self.db, workflows=self.workflows, create=create)
+            self._workspace = open_workspace(
+                self.db, workflows=self.workflows, create=create, key=self.key or ""
+            )
         return self._workspace  # type: ignore[no-any-return]
 
     def catalog(self) -> Catalog:

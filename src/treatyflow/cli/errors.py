@@ -12,6 +12,9 @@ from treatyflow import errors as e
 #: API parameter -> the option that sets it on the command line.
 OPTIONS = {
     "actor": "--actor",
+    "as": "--as",
+    "public_key": "PUBKEY_OR_FILE",
+    "role": "--role",
     "action": "--action",
     "at": "--at",
     "as_of": "--as-of",
@@ -54,6 +57,12 @@ def hint(exc: e.TreatyflowError) -> str:
         return f"to record it anyway use {OUT_OF_PROCEDURE}."
     if isinstance(exc, e.OutOfOrder):
         return "to record it deliberately add --backdate REASON."
+    if isinstance(exc, e.SignatureRequired):
+        return "sign it with --key FILE (or TREATYFLOW_KEY)."
+    if isinstance(exc, e.ActorMismatch):
+        return "leave out --actor (and TREATYFLOW_ACTOR) when signing."
+    if isinstance(exc, e.KeyFileError):
+        return "'treatyflow keys generate -o FILE' writes a new key."
     if isinstance(exc, e.ReportExists):
         return "use --force to overwrite it."
     if isinstance(exc, e.InvalidWorkflow) and len(exc.problems) > 1:

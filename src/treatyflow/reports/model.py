@@ -184,8 +184,40 @@ def build_case(
             "verified": fault is None,
             "first_bad_seq": fault.seq if fault else None,
             "reason": fault.reason if fault else None,
+            **_authorship(rows),
         },
     }
+
+
+def _authorship(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Who signed the case's events and how many steps a second reviewer approved."""
+    signers: dict[str, str] = {}
+    for row in rows:
+        if row.get("signature") and row.get("key"):
+            signers.setdefault(str(row["key"]), str(row.get("actor")))
+    return {
+        "signed": sum(1 for r in rows if r.get("signature")),
+        "signers": [f"{name} ({key})" for key, name in sorted(signers.items(), key=_by_name)],
+        "reviewed": sum(1 for r in rows if (r.get("data") or {}).get("proposal_seq")),
+    }
+
+
+def _by_name(item: tuple[str, str]) -> tuple[str, str]:
+    return (item[1], item[0])
+
+
+def authorship_sentence(integrity: Mapping[str, Any]) -> str:
+    """The integrity statement's sentence on who signed (and reviewed) the events."""
+    if not integrity.get("signed"):
+        return "Events not signed; not reviewed (no key registry)."
+    text = (
+        f"Signed: {integrity['signed']} of {integrity['events']} event(s), by "
+        f"{', '.join(integrity['signers'])}; "
+    )
+    reviewed = integrity.get("reviewed") or 0
+    if reviewed:
+        return text + f"{reviewed} step(s) approved by a second reviewer."
+    return text + "no step reviewed."
 
 
 def title(kind: str, count: int, first_id: str | None = None) -> str:
