@@ -33,6 +33,7 @@ HOMES = {
     "alembic": ("store/",),
     "jinja2": ("reports/",),
     "icalendar": ("reports/",),
+    "cryptography": ("keys.py",),
 }
 
 

@@ -627,3 +627,16 @@ def test_json_of_the_setup_commands(tmp_path: Path) -> None:
     assert json.loads(on.stdout) == {"require_signatures": True}
     bad = runner.invoke(main, ["case", "note", "X", "hi", "--key", "\x00"])
     assert bad.exit_code == 1 and "not a file name" in bad.stderr
+
+
+def test_import_refuses_a_database_that_has_a_key_registry(
+    tmp_path: Path, keyfiles: dict[str, Path]
+) -> None:
+    with treatyflow.open(tmp_path / "a.db", actor="analyst", create=True, key="") as ws:
+        ws.open_case(country="LTU", treaty="ottawa", id="L1", on="2025-01-10")
+        ws.export(tmp_path / "a.jsonl")
+    with treatyflow.open(tmp_path / "b.db", create=True, key="") as ws:
+        ws.add_key("alice", f"{keyfiles['alice']}.pub", roles=["admin"])
+        with pytest.raises(treatyflow.InvalidInput, match="1 key registry"):
+            ws.import_bundle(tmp_path / "a.jsonl")
+        assert ws.cases() == []

@@ -486,14 +486,17 @@ def _refuse_non_empty(store: Store, conn: Any = None) -> None:
             return
         with store.read() as c:
             counts = store.counts(c)
+            keys = store.registry_count(c) if "registry" in table_names(store) else 0
     else:
         counts = store.counts(conn)
-    if counts["cases"] or counts["events"]:
+        keys = store.registry_count(conn)
+    if counts["cases"] or counts["events"] or keys:
         raise InvalidInput(
             "--db",
             redact(store.url, store.url),
             f"the database {redact(store.url, store.url)} is not empty "
-            f"({counts['cases']} case(s), {counts['events']} event(s)); "
+            f"({counts['cases']} case(s), {counts['events']} event(s), {keys} key "
+            "registry entries); "
             "import into a new, empty database.",
         )
 
