@@ -250,33 +250,36 @@ def test_system_is_refused_to_every_write_and_tick_alone_writes_it(
 def test_forged_signature_fails_verify_naming_case_and_seq(
     team: str, keyfiles: dict[str, Path]
 ) -> None:
-    import sqlalchemy as sa
-
     from treatyflow.store.schema import events
 
-    with _as(team, keyfiles, "carol") as ws:
-        ws.open_case(country="LTU", treaty="ottawa", id="LTU-1", on="2025-01-10")
-        ws.note("LTU-1", "one", on="2025-01-11")
-        ws.note("LTU-1", "two", on="2025-01-12")
-        forged = load_signer(keyfiles["bob"]).sign(ws.history("LTU-1")[1].hash)
+    def edit(ws: Any, case_id: str, seq: int, **values: Any) -> None:
         with ws.store.engine.begin() as conn:
             conn.execute(
                 events.update()
-                .where(events.c.case_id == "LTU-1", events.c.seq == 2)
-                .values(signature=forged)
+                .where(events.c.case_id == case_id, events.c.seq == seq)
+                .values(**values)
             )
-        problems = ws.verify().problems
-        assert [(p.case_id, p.seq) for p in problems] == [("LTU-1", 2)]
-        assert "does not verify" in problems[0].reason
-        with ws.store.engine.begin() as conn:  # signature and key stripped: unsigned
-            conn.execute(
-                events.update()
-                .where(events.c.case_id == "LTU-1", events.c.seq == 3)
-                .values(signature=None, key=None)
-            )
-            conn.execute(sa.text("SELECT 1"))
-        problems = ws.verify().problems
-        assert [(p.case_id, p.seq) for p in problems] == [("LTU-1", 2)]
+
+    with _as(team, keyfiles, "carol") as ws:
+        for case_id in ("A", "B", "C"):
+            ws.open_case(country="LTU", treaty="ottawa", id=case_id, on="2025-01-10")
+            ws.note(case_id, "one", on="2025-01-11")
+            ws.note(case_id, "two", on="2025-01-12")
+        assert ws.verify().ok
+        # A: a valid signature, but by another registered key (bob's)
+        edit(ws, "A", 2, signature=load_signer(keyfiles["bob"]).sign(ws.history("A")[1].hash))
+        # B: signature and key stripped from an event recorded while they were required
+        edit(ws, "B", 3, signature=None, key=None)
+        # C: bob's key named, carol's signature kept
+        edit(ws, "C", 2, key=load_signer(keyfiles["bob"]).fingerprint)
+        problems = {p.case_id: p for p in ws.verify().problems}
+        assert {c: p.seq for c, p in problems.items()} == {"A": 2, "B": 3, "C": 2}
+        assert "does not verify" in problems["A"].reason
+        assert "not signed" in problems["B"].reason
+        assert "names 'carol' but is signed by the key of 'bob'" in problems["C"].reason
+    result = CliRunner().invoke(main, ["--db", team, "verify"])
+    assert result.exit_code == 1
+    assert "case 'B': first bad event is seq 3" in result.stdout
 
 
 def test_a_retired_key_s_signature_fails_verify_and_old_ones_hold(
@@ -371,11 +374,17 @@ def test_self_approval_on_the_command_line_exits_1(db: Path, keyfiles: dict[str,
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
     assert "awaiting review: step 2" in result.stdout
+    shown = runner.invoke(main, ["case", "show", "L1"]).stdout
+    assert "step 2 (notify on 2025-06-27, by alice)" in shown
+    history = runner.invoke(main, ["case", "history", "L1"]).stdout
+    assert "proposed: law_signed → notified (notify; awaiting review)" in history
     own = runner.invoke(main, ["case", "approve", "L1", "2", "--key", alice])
     assert own.exit_code == 1 and "cannot approve" in own.stderr
     ok = runner.invoke(main, ["case", "approve", "L1", "2", "--key", bob, "--json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["state"] == "notified"
+    report = runner.invoke(main, ["report", "case", "L1", "--format", "md"]).stdout
+    assert "proposal #2 by alice, approved" in report
 
 
 def test_a_correction_of_a_legal_date_needs_review_and_can_be_rejected(
@@ -625,6 +634,8 @@ def test_json_of_the_setup_commands(tmp_path: Path) -> None:
         main, ["db", "require-signatures", "on", "--key", str(tmp_path / "k"), "--json"]
     )
     assert json.loads(on.stdout) == {"require_signatures": True}
+    grant = runner.invoke(main, ["db", "grant", "someone", "--as", "analyst"])
+    assert grant.exit_code == 1 and "PostgreSQL" in grant.stderr
     bad = runner.invoke(main, ["case", "note", "X", "hi", "--key", "\x00"])
     assert bad.exit_code == 1 and "not a file name" in bad.stderr
 

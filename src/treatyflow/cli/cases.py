@@ -374,6 +374,14 @@ def print_case(view: CaseView) -> None:
             ("effective on", doc["effective_on"] or "-"),
             ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in doc["facts"].items()) or "-"),
             ("flags", ", ".join(view.flags) or "-"),
+            (
+                "awaiting review",
+                "; ".join(
+                    f"step {r.seq} ({r.trigger} on {r.on.isoformat()}, by {r.proposed_by})"
+                    for r in view.awaiting_review
+                )
+                or "-",
+            ),
         ]
     )
     if view.clocks:
@@ -457,6 +465,10 @@ def history(
 
 
 def _step(event: dict[str, Any]) -> str:
+    if event["kind"] in ("propose", "reject"):
+        from treatyflow.reports.model import describe
+
+        return describe(event)
     if event["kind"] == "open":
         return f"opened at {event['to_state']}"
     if event["trigger"]:

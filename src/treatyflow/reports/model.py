@@ -382,7 +382,23 @@ def describe(row: Mapping[str, Any]) -> str:
         return text + (f"; {fact_text}" if fact_text else "")
     if kind in ("advance", "take-effect"):
         how = f"clock {data['clock']}" if data.get("clock") else str(row.get("trigger"))
-        return f"{row.get('from_state')} {ARROW} {row.get('to_state')} ({how})"
+        text = f"{row.get('from_state')} {ARROW} {row.get('to_state')} ({how})"
+        return text + _approval(data)
+    if kind == "propose":
+        proposal = data.get("proposal") or {}
+        if proposal.get("kind") == "correct":
+            fix = proposal.get("data") or {}
+            return (
+                f"proposed: legal date of #{fix.get('target_seq')} "
+                f"{fix.get('previous_occurred_on')} {ARROW} {fix.get('occurred_on')} "
+                "(awaiting review)"
+            )
+        return (
+            f"proposed: {proposal.get('from_state')} {ARROW} {proposal.get('to_state')} "
+            f"({row.get('trigger')}; awaiting review)"
+        )
+    if kind == "reject":
+        return f"proposal #{data.get('proposal_seq')} rejected"
     if kind == "set-fact":
         return fact_text or "fact set"
     if kind == "note":
@@ -394,8 +410,14 @@ def describe(row: Mapping[str, Any]) -> str:
         return (
             f"legal date of #{data.get('target_seq')} corrected: "
             f"{data.get('previous_occurred_on')} {ARROW} {data.get('occurred_on')}"
-        )
+        ) + _approval(data)
     return kind
+
+
+def _approval(data: Mapping[str, Any]) -> str:
+    if not data.get("proposal_seq"):
+        return ""
+    return f"; proposal #{data['proposal_seq']} by {data.get('proposed_by')}, approved"
 
 
 def _value(value: Any) -> str:
