@@ -374,6 +374,8 @@ def test_self_approval_on_the_command_line_exits_1(db: Path, keyfiles: dict[str,
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
     assert "awaiting review: step 2" in result.stdout
+    pending = runner.invoke(main, ["pending", "--as-of", "2025-07-01"]).stdout
+    assert "REVIEW step 2 (notify)" in pending
     shown = runner.invoke(main, ["case", "show", "L1"]).stdout
     assert "step 2 (notify on 2025-06-27, by alice)" in shown
     history = runner.invoke(main, ["case", "history", "L1"]).stdout

@@ -172,6 +172,7 @@ def pending_row(item: PendingItem) -> list[Any]:
             due = c.due_on.isoformat() if c.due_on else ""
             steps.append(f"clock {c.name}: {c.status.value} {due}".rstrip())
     flags = [f for f, on in (("OVERDUE", item.overdue), ("BLOCKED", item.blocked)) if on]
+    flags += [f"REVIEW step {r.seq} ({r.trigger})" for r in item.awaiting_review]
     return [
         item.id,
         item.state,
