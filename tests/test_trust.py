@@ -653,3 +653,35 @@ def test_import_refuses_a_database_that_has_a_key_registry(
         with pytest.raises(treatyflow.InvalidInput, match="1 key registry"):
             ws.import_bundle(tmp_path / "a.jsonl")
         assert ws.cases() == []
+
+
+def test_trust_fields_left_unset_do_not_change_a_definition_s_hash(catalog: Any) -> None:
+    """roles/review/corrections are dumped only when set: a procedure that does not use
+    them hashes as before they existed, so its cases stay pinned to it."""
+    from treatyflow.catalog import content_hash
+    from treatyflow.definitions.procedure import Procedure
+
+    generic = catalog.procedure("generic")
+    dumped = generic.model_dump(mode="json")
+    notify = [t for t in dumped["transitions"] if t["trigger"] == "notify"]
+    assert [t["review"] for t in notify] == ["required"]
+    assert all("roles" not in t for t in dumped["transitions"])
+    assert all("review" not in t for t in dumped["transitions"] if t["trigger"] != "notify")
+    plain = Procedure.model_validate(
+        {"id": "p", "title": "P", "transitions": [{"trigger": "go", "source": "a", "dest": "b"}]}
+    )
+    assert set(plain.model_dump(mode="json")["transitions"][0]) == {
+        "trigger",
+        "source",
+        "dest",
+        "title",
+        "institution",
+        "guards",
+        "evidence",
+        "clock",
+        "optional",
+        "contested",
+        "description",
+    }
+    assert "corrections" not in plain.model_dump(mode="json")
+    assert content_hash(plain) == content_hash(Procedure.model_validate(plain.model_dump()))
