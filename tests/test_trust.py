@@ -685,3 +685,145 @@ def test_trust_fields_left_unset_do_not_change_a_definition_s_hash(catalog: Any)
     }
     assert "corrections" not in plain.model_dump(mode="json")
     assert content_hash(plain) == content_hash(Procedure.model_validate(plain.model_dump()))
+
+
+# ---------------------------------------------------------------------------- pure checks
+def _registry(keyfiles: dict[str, Path]) -> list[Any]:
+    """A valid registry: alice adds herself (self-signed), adds bob, requires signatures."""
+    from dataclasses import replace
+
+    from treatyflow.registry import Entry
+
+    alice, bob = load_signer(keyfiles["alice"]), load_signer(keyfiles["bob"])
+    entries: list[Any] = []
+
+    def add(kind: str, name: str | None, data: dict[str, Any], signer: Any, actor: str) -> None:
+        entry = Entry(
+            seq=len(entries) + 1,
+            kind=kind,
+            name=name,
+            data=data,
+            recorded_at=f"2025-01-0{len(entries) + 1}T00:00:00.000000Z",
+            actor=actor,
+            prev_hash=entries[-1].hash if entries else None,
+        ).sealed()
+        entries.append(replace(entry, key=signer.fingerprint, signature=signer.sign(entry.hash)))
+
+    def key(s: Any, roles: list[str]) -> dict[str, Any]:
+        return {"public_key": s.public.openssh, "fingerprint": s.fingerprint, "roles": roles}
+
+    add("add", "alice", key(alice, ["admin"]), alice, "alice")
+    add("add", "bob", key(bob, ["reviewer"]), alice, "alice")
+    add("policy", None, {"require_signatures": True}, alice, "alice")
+    return entries
+
+
+def _resealed(entry: Any, signer: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    new = replace(entry, **changes).sealed()
+    return replace(new, key=signer.fingerprint, signature=signer.sign(new.hash))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "seq", "reason"),
+    [
+        ("seq", 2, "expected registry entry 2"),
+        ("prev", 2, "prev_hash does not match"),
+        ("content", 2, "does not match its hash"),
+        ("kind", 3, "unknown kind"),
+        ("first-not-add", 1, "the first entry must add a key"),
+        ("first-bad-signature", 1, "signature does not verify"),
+        ("unsigned", 3, "not signed"),
+        ("non-admin", 3, "not an admin"),
+        ("actor", 3, "names 'mallory'"),
+        ("bad-signature", 3, "signature does not verify"),
+        ("unknown-signer", 3, "not valid then"),
+        ("fingerprint", 2, "not the public key's"),
+    ],
+)
+def test_every_registry_tamper_is_named(
+    keyfiles: dict[str, Path], tamper: str, seq: int, reason: str
+) -> None:
+    from dataclasses import replace
+
+    from treatyflow.registry import check_entries
+
+    entries = _registry(keyfiles)
+    alice, bob = load_signer(keyfiles["alice"]), load_signer(keyfiles["bob"])
+    carol = load_signer(keyfiles["carol"])
+    assert check_entries(entries) is None
+    e = entries
+    if tamper == "seq":
+        e[1] = replace(e[1], seq=5)
+    elif tamper == "prev":
+        e[1] = _resealed(e[1], alice, prev_hash="sha256:" + "0" * 64)
+    elif tamper == "content":
+        e[1] = replace(e[1], data={**e[1].data, "roles": ["admin"]})
+    elif tamper == "kind":
+        e[2] = _resealed(e[2], alice, kind="promote")
+    elif tamper == "first-not-add":
+        e[0] = _resealed(e[0], alice, kind="policy")
+    elif tamper == "first-bad-signature":
+        e[0] = replace(e[0], signature=bob.sign(e[0].hash))
+    elif tamper == "unsigned":
+        e[2] = replace(e[2], key=None, signature=None)
+    elif tamper == "non-admin":
+        e[2] = _resealed(e[2], bob, actor="bob")
+    elif tamper == "actor":
+        e[2] = _resealed(e[2], alice, actor="mallory")
+    elif tamper == "bad-signature":
+        e[2] = replace(e[2], signature=alice.sign("sha256:" + "1" * 64))
+    elif tamper == "unknown-signer":
+        e[2] = _resealed(e[2], carol, actor="carol")
+    elif tamper == "fingerprint":
+        e[1] = _resealed(e[1], alice, data={**e[1].data, "fingerprint": carol.fingerprint})
+    problem = check_entries(e)
+    assert problem is not None and problem[0] == seq and reason in problem[1]
+
+
+def test_event_author_checks(keyfiles: dict[str, Path]) -> None:
+    from treatyflow.registry import Registry, check_event
+
+    reg = Registry.fold(_registry(keyfiles))
+    bob, carol = load_signer(keyfiles["bob"]), load_signer(keyfiles["carol"])
+    h = "sha256:" + "a" * 64
+    base = {"kind": "note", "actor": "bob", "hash": h, "data": {}}
+    late = "2025-02-01T00:00:00.000000Z"
+    ok = {**base, "recorded_at": late, "signature": bob.sign(h), "key": bob.fingerprint}
+    assert check_event(ok, reg) is None
+    cases = [
+        ({**ok, "key": None}, "without a key"),
+        ({**ok, "key": carol.fingerprint, "signature": carol.sign(h)}, "not in the registry"),
+        ({**ok, "recorded_at": "2024-12-31T00:00:00.000000Z"}, "before that key was registered"),
+        ({**base, "recorded_at": late, "signature": None, "key": None}, "not signed"),
+    ]
+    for row, reason in cases:
+        assert reason in (check_event(row, reg) or ""), row
+    early = {**base, "recorded_at": "2025-01-02T12:00:00.000000Z"}
+    assert check_event(early, reg) is None  # before signatures were required
+    clock = {**ok, "actor": "system", "kind": "take-effect"}
+    assert check_event(clock, reg) is None  # tick's event, signed by whoever ran it
+
+
+def test_approve_and_reject_refusals(team: str, keyfiles: dict[str, Path]) -> None:
+    with _as(team, keyfiles, "carol") as ws:
+        ws.open_case(country="LTU", treaty="ottawa", id="L1", at="law_signed", on="2025-01-10")
+        ws.advance("L1", "notify", on="2025-06-27", sources=[NOTICE])
+        with pytest.raises(treatyflow.InvalidInput, match="no proposed step 1"):
+            ws.reject("L1", 1, reason="not a proposal")
+        ws.reject("L1", 2, reason="withdrawn by its proposer")  # the proposer may withdraw
+        ws.advance("L1", "notify", on="2025-06-28", sources=[NOTICE])
+    with _as(team, keyfiles, "alice") as ws:  # neither a reviewer nor the proposer
+        with pytest.raises(treatyflow.NotAuthorised, match="not a reviewer"):
+            ws.reject("L1", 4, reason="no")
+        # the case moves on (an out-of-procedure step by the admin) before the review
+        ws.advance("L1", "shelve", on="2025-06-29", out_of_procedure="test", to="rejected")
+    with _as(team, keyfiles, "bob") as ws:
+        with pytest.raises(treatyflow.InvalidInput, match="has moved from 'law_signed'"):
+            ws.approve("L1", 4)
+        with pytest.raises(treatyflow.InvalidInput, match="already rejected"):
+            ws.approve("L1", 2)
+        assert [r.seq for r in ws.case("L1").awaiting_review] == [4]
+        ws.reject("L1", 4, reason="overtaken")
+        assert ws.case("L1").awaiting_review == () and ws.verify().ok
