@@ -47,12 +47,21 @@ def _arguments() -> None:
         "the same run; prints a table and writes bench/results.json (docs/performance.md).",
     )
     parser.add_argument(
+        "--only",
+        choices=["signatures"],
+        default=None,
+        help="run only these rows (signatures: sign_rate and verify_signatures_rate, "
+        "about 10 s, no generated databases)",
+    )
+    parser.add_argument(
         "--sizes",
         default=",".join(map(str, SIZES)),
         help="case counts to measure, comma-separated (default %(default)s; the budgets "
         "apply to the largest)",
     )
     args = parser.parse_args()
+    global ONLY
+    ONLY = args.only
     try:
         SIZES = sorted({int(s) for s in args.sizes.split(",")})
     except ValueError:
@@ -63,6 +72,8 @@ def _arguments() -> None:
 
 
 MB = 1024 * 1024
+#: ``--only``: the one group of rows to run (None: all of them).
+ONLY: str | None = None
 
 results: list[dict[str, Any]] = []
 scaling: dict[str, dict[int, float]] = {}
@@ -546,6 +557,80 @@ def bench_verify(dbs: dict[int, Path]) -> None:
             )
 
 
+# ============================================================== signatures
+SIGN_CHILD = r"""
+import datetime as dt, json, os, sys, time
+from pathlib import Path
+import treatyflow
+from treatyflow.app.core import seal
+from treatyflow.app.trust import check_signatures
+from treatyflow.bundle import CASE_FIELDS, EVENT_FIELDS, SIGNATURE_FIELDS
+from treatyflow.events import Event, EventKind, utc_now
+from treatyflow.store.sql import event_row
+
+tmp, n = Path(sys.argv[1]), int(sys.argv[2])
+key = tmp / "bench.key"
+treatyflow.generate_key(key)
+signer = treatyflow.load_key(key)
+raw = signer._private
+pub = raw.public_key()
+ws = treatyflow.open(tmp / "signed.db", create=True, key=key)
+ws.add_key("bench", f"{key}.pub", roles=["admin", "analyst"])
+per_case, now = 20, utc_now()
+events, cases = [], []
+for c in range(n // per_case):
+    cid, prev = f"S{c:06d}", None
+    for seq in range(1, per_case + 1):
+        ev = seal(Event(cid, seq, EventKind.NOTE, dt.date(2025, 1, 1), now, "bench",
+                        note=f"note {seq}", prev_hash=prev,
+                        to_state="considering" if seq == 1 else None))
+        events.append(ev)
+        prev = ev.hash
+    cases.append((cid, "LTU", "ottawa", "generic", "h", "h", "withdrawal", "considering",
+                  per_case, prev, "2025-01-01", "2025-01-01", "{}", now, now))
+hashes = [ev.hash for ev in events]
+messages = [h.encode("ascii") for h in hashes]
+
+def rate(fn):
+    t0 = time.perf_counter(); fn(); return len(hashes) / (time.perf_counter() - t0)
+
+raw_sigs = []
+ref_sign = rate(lambda: raw_sigs.extend(raw.sign(m) for m in messages))
+sigs = []
+tf_sign = rate(lambda: sigs.extend(signer.sign(h) for h in hashes))
+def ref_verify_all():
+    for s, m in zip(raw_sigs, messages):
+        pub.verify(s, m)
+ref_verify = rate(ref_verify_all)
+rows = []
+for ev, sig in zip(events, sigs):
+    r = event_row(ev)
+    rows.append(tuple(r[k] for k in EVENT_FIELDS) + (sig, signer.fingerprint))
+with ws.store.write() as conn:
+    ws.store.bulk_insert(conn, "cases", CASE_FIELDS, cases)
+    ws.store.bulk_insert(conn, "events", EVENT_FIELDS + SIGNATURE_FIELDS, rows)
+faults = []
+tf_verify = rate(lambda: faults.extend(check_signatures(ws._core)))
+assert not faults, faults[:3]
+print(json.dumps({"n": len(hashes), "ref_sign": ref_sign, "tf_sign": tf_sign,
+                  "ref_verify": ref_verify, "tf_verify": tf_verify}))
+"""
+
+
+def bench_signatures(tmp: Path) -> None:
+    """Signing (``Signer.sign``) and checking every signature of a database (``verify``'s
+    signature pass, reading the events from SQLite) against cryptography's own Ed25519
+    sign and verify over the same event hashes, in the same process."""
+    got = child_json([PY, "-c", SIGN_CHILD, str(tmp), "20000"])
+    for name, tf, ref in (
+        ("sign_rate", got["tf_sign"], got["ref_sign"]),
+        ("verify_signatures_rate", got["tf_verify"], got["ref_verify"]),
+    ):
+        record(
+            name, tf, "sigs/s", ref, tf / ref, ">= 0.70 x ref", tf / ref >= 0.70, events=got["n"]
+        )
+
+
 # ============================================================== main
 # ============================================================== the web view
 WEB_CLIENTS = 8
@@ -735,6 +820,12 @@ def main() -> None:
     info = machine()
     print(f"treatyflow bench on {info['nproc']} x {info['cpu']}, Python {info['python']}")
     tmp = Path(tempfile.mkdtemp(prefix="treatyflow-bench-"))
+    if ONLY == "signatures":
+        try:
+            timed("signatures", lambda: bench_signatures(tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
         gen.empty_db(tmp / "schema.db")
         dbs = {}
@@ -758,6 +849,7 @@ def main() -> None:
         timed("engine", lambda: bench_engine(dbs[BIG]))
         timed("verify", lambda: bench_verify(dbs))
         timed("web", lambda: [bench_web(db, n) for n, db in dbs.items()])
+        timed("signatures", lambda: bench_signatures(tmp))
         sizes = " -> ".join(_size(n) for n in SIZES)
         print(f"\nscaling ({sizes} cases; exponent of a log-log fit, 1 = linear):")
         for name, points in scaling.items():

@@ -35,6 +35,7 @@ HOMES = {
     "icalendar": ("reports/",),
     "starlette": ("web/",),
     "uvicorn": ("web/",),
+    "cryptography": ("keys.py",),
 }
 
 

@@ -88,6 +88,17 @@ RULES = [
         ],
         id="party-kind-not-admitted",  # (#14)
     ),
+    pytest.param(
+        "review-on-clock.yaml",
+        [
+            (
+                23,
+                "transition 'lapse' is fired by a clock; 'roles' and 'review' apply only "
+                "to an analyst's step",
+            )
+        ],
+        id="review-on-a-clock-step",
+    ),
 ]
 
 

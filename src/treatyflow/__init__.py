@@ -19,9 +19,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
-    from treatyflow.app.workspace import Workspace, open, verify_bundle
+    from treatyflow.app.workspace import Workspace, generate_key, load_key, open, verify_bundle
     from treatyflow.chain import ChainFault
     from treatyflow.errors import (
+        ActorMismatch,
         BundleInvalid,
         CaseExists,
         CaseFileConflict,
@@ -35,12 +36,16 @@ if TYPE_CHECKING:
         InvalidCaseFile,
         InvalidInput,
         InvalidWorkflow,
+        KeyFileError,
+        NotAuthorised,
         NotFound,
         NoticeTooEarly,
         OutOfOrder,
         ProcedureNotFound,
         ReportExists,
         RetractionRefused,
+        SelfApproval,
+        SignatureRequired,
         StateUnmapped,
         StoreBusy,
         StoreError,
@@ -74,9 +79,11 @@ if TYPE_CHECKING:
         FieldChange,
         Fired,
         GuardLost,
+        KeyInfo,
         MigrationResult,
         PendingItem,
         PendingList,
+        Review,
         Step,
         TickFailure,
         TickResult,
@@ -87,6 +94,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "open": "treatyflow.app.workspace",
     "verify_bundle": "treatyflow.app.workspace",
+    "generate_key": "treatyflow.app.workspace",
+    "load_key": "treatyflow.app.workspace",
     "Workspace": "treatyflow.app.workspace",
     "Loaded": "treatyflow.app.casefiles",
     "ChainFault": "treatyflow.chain",
@@ -118,9 +127,11 @@ _HOMES = {
             "FieldChange",
             "Fired",
             "GuardLost",
+            "KeyInfo",
             "MigrationResult",
             "PendingItem",
             "PendingList",
+            "Review",
             "Step",
             "TickFailure",
             "TickResult",
@@ -130,6 +141,7 @@ _HOMES = {
     ),
     **dict.fromkeys(
         (
+            "ActorMismatch",
             "BundleInvalid",
             "CaseExists",
             "CaseFileConflict",
@@ -143,13 +155,17 @@ _HOMES = {
             "InvalidCaseFile",
             "InvalidInput",
             "InvalidWorkflow",
+            "KeyFileError",
+            "NotAuthorised",
             "NotFound",
             "NoticeTooEarly",
             "OutOfOrder",
             "ProcedureNotFound",
             "ReportExists",
-            "StateUnmapped",
             "RetractionRefused",
+            "SelfApproval",
+            "SignatureRequired",
+            "StateUnmapped",
             "StoreBusy",
             "StoreError",
             "StoreUnavailable",
@@ -163,6 +179,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "ActorMismatch",
     "BundleInvalid",
     "BundleResult",
     "CalendarItem",
@@ -202,8 +219,11 @@ __all__ = [
     "InvalidCaseFile",
     "InvalidInput",
     "InvalidWorkflow",
+    "KeyFileError",
+    "KeyInfo",
     "Loaded",
     "MigrationResult",
+    "NotAuthorised",
     "NotFound",
     "NoticeTooEarly",
     "OutOfOrder",
@@ -212,6 +232,9 @@ __all__ = [
     "ProcedureNotFound",
     "ReportExists",
     "RetractionRefused",
+    "Review",
+    "SelfApproval",
+    "SignatureRequired",
     "Source",
     "StateUnmapped",
     "Step",
@@ -227,6 +250,8 @@ __all__ = [
     "WorkflowSyntaxError",
     "Workspace",
     "__version__",
+    "generate_key",
+    "load_key",
     "open",
     "verify_bundle",
 ]

@@ -7,14 +7,21 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
 2. one ``{"type": "definition", "hash", "kind", "definition_id", "stored_at", "content"}`` per
    treaty or procedure snapshot (``content`` is the stored JSON text; ``hash`` is
    recomputable from it, exactly as :func:`treatyflow.catalog.content_hash` does);
+   then, when the database has a key registry, one ``{"type": "registry", ...}`` per
+   registry entry (:data:`treatyflow.registry.ENTRY_FIELDS`), by seq;
 3. one ``{"type": "case", ...}`` per case row (``facts`` as an object), by id;
-4. one ``{"type": "event", ...}`` per event (the hashed fields plus ``hash``), by case, seq;
+4. one ``{"type": "event", ...}`` per event (the hashed fields plus ``hash``, and
+   ``signature`` and ``key`` when it is signed), by case, seq;
 5. ``{"type": "trailer", "counts": {...}, "heads": n, "heads_digest": ...,
    "body_digest": ...}`` — ``heads_digest`` is the digest over every case's
    (id, version, head hash), the same as a checkpoint's; ``body_digest`` is SHA-256 over
    the bytes of every line before the trailer (it catches accidental damage; the chain
    and definition hashes catch any edit that was not carefully re-hashed, and a
-   checkpoint kept elsewhere catches the rest).
+   checkpoint kept elsewhere catches the rest). ``counts`` has ``registry`` only when the
+   bundle carries registry entries.
+
+Signatures are checked offline against the bundle's own registry, as it stood when each
+event was recorded (:func:`treatyflow.registry.check_event`, one case at a time).
 
 :func:`read_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
 not verify and a database that is not empty, and writes everything in one transaction.
@@ -34,10 +41,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from treatyflow import __version__
-from treatyflow.chain import HASH_PREFIX, digest, verify_events, verify_states
+from treatyflow.chain import HASH_PREFIX, ChainFault, digest, verify_events, verify_states
 from treatyflow.errors import BundleInvalid, InvalidInput, ReportExists, StoreError
 from treatyflow.events import EventKind
 from treatyflow.identity import identity_fault
+from treatyflow.registry import (
+    ENTRY_FIELDS,
+    REGISTRY_CASE,
+    Entry,
+    Registry,
+    check_entries,
+    check_event,
+)
 from treatyflow.values import printable
 
 if TYPE_CHECKING:
@@ -81,6 +96,8 @@ EVENT_FIELDS = (
     "hash",
 )
 DEFINITION_FIELDS = ("hash", "kind", "definition_id", "stored_at", "content")
+#: Fields an event line has when the event is signed.
+SIGNATURE_FIELDS = ("signature", "key")
 
 
 def heads_digest(heads: Iterable[tuple[str, int, str]]) -> str:
@@ -152,13 +169,16 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
             for d in store.all_definitions(conn):
                 put({"type": "definition", **{k: d[k] for k in DEFINITION_FIELDS}})
                 counts["definitions"] += 1
+            for entry in store.registry_entries(conn):
+                put({"type": "registry", **entry.to_dict()})
+                counts["registry"] = counts.get("registry", 0) + 1
             heads = []
             for record in store.iter_cases(conn):
                 row = {k: getattr(record, k) for k in CASE_FIELDS}
                 put({"type": "case", **row})
                 heads.append((record.id, record.version, record.head_hash))
                 counts["cases"] += 1
-            for ev in store.event_rows(conn):
+            for ev in store.event_rows(conn, signed=True):
                 put({"type": "event", **ev})
                 counts["events"] += 1
             trailer = {
@@ -195,6 +215,7 @@ class Bundle:
     header: dict[str, Any] = field(default_factory=dict)
     definitions: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
+    registry: list[dict[str, Any]] = field(default_factory=list)
     trailer: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     event_count: int = 0
@@ -223,11 +244,14 @@ class Bundle:
         return sorted((c["id"], int(c["version"]), c["head_hash"]) for c in self.cases)
 
     def counts(self) -> dict[str, int]:
-        return {
+        out = {
             "definitions": len(self.definitions),
             "cases": len(self.cases),
             "events": self.event_count,
         }
+        if self.registry:
+            out["registry"] = len(self.registry)
+        return out
 
     def event_hash_at(self, case_id: str, seq: int) -> str | None:
         """The hash of the case's event ``seq`` (None when there is none); constant time."""
@@ -323,6 +347,7 @@ class _Reader:
         self.rows: list[dict[str, Any]] = []
         self.seen_events = False
         self.body = hashlib.sha256()
+        self._registry: Registry | None = None
 
     # -- the pass ------------------------------------------------------------------------
     def read(self, path: Path) -> None:
@@ -402,10 +427,40 @@ class _Reader:
                 self.case({**obj, "_line": number})
         elif kind == "event":
             self.seen_events = True
-            if _check_keys(obj, EVENT_FIELDS, where, problems):
+            if _check_keys(obj, EVENT_FIELDS, where, problems, optional=SIGNATURE_FIELDS):
                 self.event({**obj, "_line": number})
+        elif kind == "registry":
+            if self.seen_events or self.cases:
+                problems.append(f"{where}: a registry entry after the cases (not bundle order)")
+            elif _check_keys(obj, ENTRY_FIELDS, where, problems):
+                bundle.registry.append({**obj, "_line": number})
         else:
             problems.append(f"{where}: unknown line type {kind!r}")
+
+    def registry(self) -> Registry | None:
+        """The bundle's key registry, folded once (None: the bundle has none); a registry
+        that does not verify is a problem of its own."""
+        if not self.bundle.registry:
+            return None
+        if self._registry is None:
+            try:
+                entries = [
+                    Entry(**{k: r[k] for k in ENTRY_FIELDS})
+                    for r in sorted(self.bundle.registry, key=_seq)
+                ]
+            except (KeyError, TypeError) as exc:
+                self.problems.append(f"the key registry is unreadable ({exc})")
+                entries = []
+            problem = check_entries(entries)
+            if problem is not None:
+                line = next(
+                    (r["_line"] for r in self.bundle.registry if r.get("seq") == problem[0]), None
+                )
+                self.problems.append(
+                    f"line {line}: {REGISTRY_CASE} seq {problem[0]}: {problem[1]}"
+                )
+            self._registry = Registry.fold(entries)
+        return self._registry
 
     # -- each kind of line -----------------------------------------------------------------
     def definition(self, d: dict[str, Any]) -> None:
@@ -496,6 +551,15 @@ class _Reader:
         if mismatch is not None:  # the case row must say what its log says (as verify checks)
             self.problems.append(f"case {printable(str(case_id))!r}: {mismatch}")
             return
+        reg = self.registry()
+        if reg is not None or any("key" in e or "signature" in e for e in rows):
+            # Every event's author against the bundle's own key registry, offline.
+            for e in rows:
+                reason = check_event(e, reg or Registry.fold([]))
+                if reason is not None:
+                    fault = ChainFault(case_id, e["seq"], reason)
+                    self.problems.append(f"line {e['_line']}: {printable(str(fault))}")
+                    return
         self.bundle._hashes[case_id] = b"".join(bytes.fromhex(e["hash"][7:]) for e in rows)
 
     # -- the trailer -----------------------------------------------------------------------
@@ -529,13 +593,25 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "to_state": (str, type(None)),
     "note": (str, type(None)),
     "prev_hash": (str, type(None)),
+    "name": (str, type(None)),
+    "key": (str, type(None)),
+    "signature": (str, type(None)),
 }
 
 
-def _check_keys(obj: dict[str, Any], keys: tuple[str, ...], where: str, out: list[str]) -> bool:
-    """Every key present, no other, each of its type; False (with problems) otherwise."""
+def _check_keys(
+    obj: dict[str, Any],
+    keys: tuple[str, ...],
+    where: str,
+    out: list[str],
+    *,
+    optional: tuple[str, ...] = (),
+) -> bool:
+    """Every key present (``optional`` ones may be), no other, each of its type; False
+    (with problems) otherwise."""
     missing = [k for k in keys if k not in obj]
-    extra = sorted(set(obj) - set(keys))
+    extra = sorted(set(obj) - set(keys) - set(optional))
+    keys = keys + tuple(k for k in optional if k in obj)
     if missing:
         out.append(f"{where}: missing {', '.join(missing)}")
     if extra:
@@ -672,6 +748,11 @@ def _check_strings(value: Any, field: str) -> None:
             stack.extend(item)
 
 
+def _seq(row: Mapping[str, Any]) -> int:
+    seq = row.get("seq")
+    return seq if isinstance(seq, int) else 0
+
+
 # ====================================================================== import
 def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
     """Load a verified bundle into an empty database in one transaction (batched inserts)."""
@@ -684,8 +765,9 @@ def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
     with store.write() as conn:
         _refuse_non_empty(store, conn)
         store.bulk_insert(conn, "definitions", DEFINITION_FIELDS, _definition_rows(bundle))
+        store.bulk_insert(conn, "registry", ENTRY_FIELDS, _registry_rows(bundle))
         store.bulk_insert(conn, "cases", CASE_FIELDS, _case_rows(bundle))
-        store.bulk_insert(conn, "events", EVENT_FIELDS, _event_rows(bundle))
+        store.bulk_insert(conn, "events", EVENT_FIELDS + SIGNATURE_FIELDS, _event_rows(bundle))
         heads = store.heads(conn)
         if heads != bundle.heads():
             raise StoreError("the imported chain heads differ from the bundle's; nothing written.")
@@ -704,14 +786,17 @@ def _refuse_non_empty(store: Store, conn: Any = None) -> None:
             return
         with store.read() as c:
             counts = store.counts(c)
+            keys = store.registry_count(c) if "registry" in table_names(store) else 0
     else:
         counts = store.counts(conn)
-    if counts["cases"] or counts["events"]:
+        keys = store.registry_count(conn)
+    if counts["cases"] or counts["events"] or keys:
         raise InvalidInput(
             "--db",
             redact(store.url, store.url),
             f"the database {redact(store.url, store.url)} is not empty "
-            f"({counts['cases']} case(s), {counts['events']} event(s)); "
+            f"({counts['cases']} case(s), {counts['events']} event(s), {keys} key "
+            "registry entries); "
             "import into a new, empty database.",
         )
 
@@ -719,6 +804,11 @@ def _refuse_non_empty(store: Store, conn: Any = None) -> None:
 def _definition_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
     for d in bundle.definitions:
         yield tuple(d[k] for k in DEFINITION_FIELDS)
+
+
+def _registry_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
+    for r in bundle.registry:
+        yield tuple(_json_text(r[k]) if k == "data" else r[k] for k in ENTRY_FIELDS)
 
 
 def _case_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
@@ -781,6 +871,8 @@ def _event_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
                 _json_text(obj["data"]),
                 obj["prev_hash"],
                 obj["hash"],
+                obj.get("signature"),
+                obj.get("key"),
             )
     if "sha256:" + body.hexdigest() != bundle.body_digest or count != bundle.event_count:
         raise StoreError(

@@ -19,6 +19,10 @@ from treatyflow.events import HASHED_FIELDS
 
 HASH_PREFIX = "sha256:"
 
+#: Fields stored with an event that its hash does not cover: the hash itself, and who wrote
+#: it (the signature is over the hash; the login role is the server's note).
+UNHASHED = frozenset(("hash", "signature", "key", "recorded_by"))
+
 
 def _normalise(value: Any) -> Any:
     # exact types first (nearly every value): no ABC checks, no NFC pass over ASCII text

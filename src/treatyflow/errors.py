@@ -24,6 +24,11 @@
     ├── RetractionRefused             .case_id .seq .dependents
     ├── BundleInvalid                 .problems
     ├── ReportExists                  .path
+    ├── KeyFileError                  .path                (a key file unreadable or not Ed25519)
+    ├── NotAuthorised                 .who                 (registry, roles, review: refused)
+    │   ├── SignatureRequired                              (team mode: a write without a key)
+    │   ├── ActorMismatch             .actor .name         (the actor is not the key's name)
+    │   └── SelfApproval              .case_id .seq        (four eyes: not the proposer)
     └── StoreError                    driver errors, re-raised ``from`` the original
         ├── ConcurrentUpdate          .case_id
         ├── StoreBusy                 (a transient conflict; retried before it is raised)
@@ -258,6 +263,55 @@ class ReportExists(TreatyflowError):
     def __init__(self, path: str) -> None:
         self.path = path
         super().__init__(f"{path} exists.")
+
+
+class KeyFileError(TreatyflowError):
+    """A private or public key cannot be read, or is not an Ed25519 key."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class NotAuthorised(TreatyflowError):
+    """The key registry, a role or the review rule refuses a change (nothing is written)."""
+
+    def __init__(self, who: str | None, message: str) -> None:
+        self.who = who
+        super().__init__(message)
+
+
+class SignatureRequired(NotAuthorised):
+    """The database requires signed writes and the change has no registered key."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            None, "this database requires every change to be signed by a registered key."
+        )
+
+
+class ActorMismatch(NotAuthorised):
+    """A signed change names an actor other than the key's registered name."""
+
+    def __init__(self, actor: str, name: str) -> None:
+        self.actor, self.name = actor, name
+        super().__init__(
+            name,
+            f"the key is registered to {name!r}; a change signed with it cannot be recorded "
+            f"as {actor!r}.",
+        )
+
+
+class SelfApproval(NotAuthorised):
+    """Four eyes: the proposer of a step cannot approve it."""
+
+    def __init__(self, who: str, case_id: str, seq: int) -> None:
+        self.case_id, self.seq = case_id, seq
+        super().__init__(
+            who,
+            f"{who!r} proposed step {seq} of case {case_id!r} and cannot approve it; "
+            "another reviewer must.",
+        )
 
 
 class StoreError(TreatyflowError):

@@ -39,6 +39,11 @@ class EventKind(StrEnum):
     """A retraction of an earlier step recorded by mistake (``data.target_seq``, the reason
     in the note): the step stays in the log but no longer counts. When it had moved the case,
     ``from_state``/``to_state`` record the move back."""
+    PROPOSE = "propose"
+    """A step that needs review (team mode), proposed: the state does not change until a
+    reviewer approves it (the approving event is the step itself) or rejects it."""
+    REJECT = "reject"
+    """A reviewer rejected a proposed step (``data.proposal_seq``); nothing else changes."""
 
 
 #: Kinds of typed, state-neutral events (``case record``).
@@ -84,6 +89,13 @@ class Event:
     """Kind-specific payload: facts, record type, correction target, flags."""
     prev_hash: str | None = None
     hash: str = ""
+    signature: str | None = None
+    """Ed25519 signature of ``hash`` (``ed25519:...``); None when unsigned. Not hashed."""
+    key: str | None = None
+    """Fingerprint (``SHA256:...``) of the key that signed it; None when unsigned."""
+    recorded_by: str | None = field(default=None, compare=False)
+    """The database login role that inserted it (PostgreSQL, set by the server); None on
+    SQLite. Not part of the event's identity (not compared): the server adds it."""
 
     def hashed_fields(self) -> dict[str, Any]:
         """The fields the hash covers, as JSON-ready values."""
@@ -104,9 +116,13 @@ class Event:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """The hashed fields and the hash: the record a checker verifies (bundles, reports)."""
+        """The hashed fields, the hash, and who wrote it (signature, key, recorded_by; none of
+        them hashed): the record bundles and reports carry."""
         out = self.hashed_fields()
         out["hash"] = self.hash
+        out["signature"] = self.signature
+        out["key"] = self.key
+        out["recorded_by"] = self.recorded_by
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,11 +45,13 @@ __all__ = [
     "FieldChange",
     "Fired",
     "GuardLost",
+    "KeyInfo",
     "MigrationResult",
     "PendingItem",
     "PendingList",
     "RecordedEvent",
     "RecordedSince",
+    "Review",
     "SearchHit",
     "SearchResult",
     "Step",
@@ -139,6 +141,8 @@ class CaseView:
     flags: tuple[str, ...]
     as_of: dt.date
     known_at: str | None
+    awaiting_review: tuple[Review, ...] = ()
+    """Proposed steps no reviewer has approved or rejected yet (team mode)."""
 
     def clock(self, name: str) -> Clock | None:
         """The clock called ``name`` (``effect``, ``objection_period`` ...), if any."""
@@ -174,6 +178,7 @@ class CaseView:
             "flags": list(self.flags),
             "as_of": self.as_of.isoformat(),
             "known_at": self.known_at,
+            "awaiting_review": [r.to_dict() for r in self.awaiting_review],
         }
 
 
@@ -206,6 +211,52 @@ class CaseSummary:
 
 
 @dataclass(frozen=True)
+class Review:
+    """A proposed step awaiting a second reviewer (team mode's four eyes)."""
+
+    seq: int
+    """The proposal's event; ``case approve CASE_ID SEQ`` applies it."""
+    trigger: str
+    """The trigger proposed, or ``correct`` for a correction of a legal date."""
+    proposed_by: str
+    on: dt.date
+    """The legal date the step will take when approved."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "trigger": self.trigger,
+            "proposed_by": self.proposed_by,
+            "on": self.on.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A key in the registry (``keys list``)."""
+
+    name: str
+    fingerprint: str
+    """OpenSSH's ``SHA256:...`` fingerprint, as events' ``key`` names it."""
+    public_key: str
+    roles: tuple[str, ...]
+    added: str
+    """UTC record time of its registration."""
+    retired: str | None
+    """UTC record time of its retirement; None while it is valid."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "public_key": self.public_key,
+            "roles": list(self.roles),
+            "added": self.added,
+            "retired": self.retired,
+        }
+
+
+@dataclass(frozen=True)
 class PendingItem:
     """One open case in ``pending``: its next date, who must act, its clocks."""
 
@@ -226,6 +277,8 @@ class PendingItem:
     clocks: tuple[Clock, ...]
     effective_on: dt.date | None
     flags: tuple[str, ...]
+    awaiting_review: tuple[Review, ...] = ()
+    """Proposed steps no reviewer has approved or rejected yet (team mode)."""
 
     def sort_key(self) -> tuple[bool, str, str]:
         """The listing's order: nearest next date first, undated last, then id."""
@@ -247,6 +300,7 @@ class PendingItem:
             "clocks": [c.to_json() for c in self.clocks],
             "effective_on": _iso(self.effective_on),
             "flags": list(self.flags),
+            "awaiting_review": [r.to_dict() for r in self.awaiting_review],
         }
 
 

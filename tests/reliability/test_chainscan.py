@@ -103,7 +103,8 @@ def _many_cases(db: Path, n: int) -> None:
         new_id = f"C{k:05d}"
         prev = None
         for row in sorted(rows, key=lambda r: r["seq"]):
-            fields = {key: row[key] for key in row if key not in ("hash", "id")}
+            unhashed = ("hash", "id", "signature", "key", "recorded_by")
+            fields = {key: row[key] for key in row if key not in unhashed}
             fields.update(case_id=new_id, prev_hash=prev)
             hashed = dict(fields, sources=json.loads(row["sources"]), data=json.loads(row["data"]))
             prev = event_hash(hashed)

@@ -296,6 +296,8 @@ def test_concurrent_init_on_a_fresh_postgresql_database(postgres_url: str) -> No
         try:
             assert migrate.current(store) == migrate.head()
             with store.engine.begin() as conn:  # a fresh schema again for the next round
-                conn.exec_driver_sql("DROP TABLE events, cases, definitions, alembic_version")
+                schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         finally:
             store.engine.dispose()

@@ -23,7 +23,7 @@ from click.testing import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from treatyflow.chain import ChainFault, event_hash, verify_events
+from treatyflow.chain import UNHASHED, ChainFault, event_hash, verify_events
 from treatyflow.events import Event, EventKind
 
 CASE = "LTU-ottawa-2025"
@@ -91,7 +91,7 @@ def rehash(rows: list[Row], start: int = 0) -> list[Row]:
     prev = rows[start - 1]["hash"] if start > 0 else None
     for row in rows[start:]:
         row["prev_hash"] = prev
-        row["hash"] = event_hash({k: v for k, v in row.items() if k != "hash"})
+        row["hash"] = event_hash({k: v for k, v in row.items() if k not in UNHASHED})
         prev = row["hash"]
     return rows
 

@@ -172,20 +172,21 @@ def test_revision_moves_with_each_event(found: Any) -> None:
 
 
 def test_migration_indexes_existing_events(db_url: str, catalog: Any) -> None:
-    """A database at revision 0001 with events gets them indexed by the upgrade."""
+    """A database at the revision before the search index (0002_13) with events gets them
+    indexed by the upgrade."""
     from treatyflow.app.core import Core
     from treatyflow.app.workspace import Workspace
 
     store = open_store(db_url, create=True)
     try:
-        migrate.upgrade(store, "0001")
+        migrate.upgrade(store, "0002_13")
         ws = Workspace(Core(store, catalog), actor="a")
         ws.open_case(country="EST", treaty="ottawa", id="EST-1", on=ON, note="Riigikogu")
         with pytest.raises(Exception):  # noqa: B017 - no index before the upgrade
             ws.search("riigikogu")
         migrate.upgrade(store)
         assert [h.case_id for h in ws.search("riigikogu").hits] == ["EST-1"]
-        migrate.downgrade(store, "0001")
+        migrate.downgrade(store, "0002_13")
         names = set(sa.inspect(store.engine).get_table_names())
         assert not {n for n in names if n.startswith("events_fts")}
     finally:

@@ -16,15 +16,22 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from treatyflow import engine
 from treatyflow.catalog import Catalog, content_hash
 from treatyflow.chain import event_hash
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.definitions.treaty import Treaty
-from treatyflow.errors import CaseNotFound, NotFound, StoreError
-from treatyflow.events import Event, EventKind, utc_now
+from treatyflow.errors import (
+    ActorMismatch,
+    CaseNotFound,
+    NotAuthorised,
+    NotFound,
+    SignatureRequired,
+    StoreError,
+)
+from treatyflow.events import SYSTEM_ACTOR, Event, EventKind, utc_now
 from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
 from treatyflow.projection import (
@@ -35,8 +42,12 @@ from treatyflow.projection import (
     retracted_seqs,
     select,
 )
+from treatyflow.registry import KeyRecord, Registry
 from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
+
+if TYPE_CHECKING:
+    from treatyflow.keys import Signer
 
 T = TypeVar("T")
 
@@ -75,6 +86,8 @@ class Core:
         self._catalog = catalog
         self.now = now
         self.today = today
+        self.signer: Signer | None = None
+        """The key that signs every event this core writes (None: unsigned)."""
         self._definitions: dict[tuple[str, str], Definitions] = {}
 
     @property
@@ -190,6 +203,40 @@ class Core:
             as_of=as_of or self.today(),
         )
 
+    # ------------------------------------------------------------------ who writes
+    def registry(self, conn: Any) -> Registry:
+        """The key registry as it stands in this transaction."""
+        return Registry.fold(self.store.registry_entries(conn))
+
+    def signer_record(self, reg: Registry) -> KeyRecord | None:
+        """The registry's record of this core's key: None when it signs nothing; refused
+        when the key is not registered or retired."""
+        signer = self.signer
+        if signer is None:
+            return None
+        record = reg.active(signer.fingerprint)
+        if record is None:
+            known = reg.keys.get(signer.fingerprint)
+            state = f"was retired at {known.retired_at}" if known else "is not registered"
+            raise NotAuthorised(
+                known.name if known else None,
+                f"the key {signer.fingerprint} {state} in this database's key registry.",
+            )
+        return record
+
+    def authorise(self, reg: Registry, ev: Event) -> Event:
+        """The sealed event signed with this core's key, after checking that the registry
+        lets it be written: required signatures, a registered key, the actor its name."""
+        record = self.signer_record(reg)
+        if record is None:
+            if reg.required:
+                raise SignatureRequired()
+            return ev
+        if ev.actor != record.name and ev.actor != SYSTEM_ACTOR:
+            raise ActorMismatch(ev.actor, record.name)
+        assert self.signer is not None
+        return replace(ev, signature=self.signer.sign(ev.hash), key=self.signer.fingerprint)
+
     # ------------------------------------------------------------------ writing
     def change(
         self,
@@ -216,6 +263,7 @@ class Core:
                 if ev is None:
                     return record, ctx
                 ev = seal(replace(ev, prev_hash=record.head_hash))
+                ev = self.authorise(ctx.registry, ev)
                 updated = replace(
                     record,
                     state=ev.to_state or record.state,
@@ -304,6 +352,18 @@ class ChangeContext:
         self._as_of = as_of
         self._events: list[Event] | None = None
         self._state: CaseState | None = None
+        self._registry: Registry | None = None
+
+    @property
+    def registry(self) -> Registry:
+        """The key registry, read in this transaction on first use."""
+        if self._registry is None:
+            self._registry = self._core.registry(self.conn)
+        return self._registry
+
+    @property
+    def core(self) -> Core:
+        return self._core
 
     @property
     def events(self) -> list[Event]:

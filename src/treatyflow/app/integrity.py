@@ -1,4 +1,5 @@
-"""Integrity: verifying every case's hash chain, and checkpoints of the chain heads.
+"""Integrity: verifying every case's hash chain (and every signature, against the key
+registry: :func:`treatyflow.app.trust.check_signatures`), and checkpoints of the chain heads.
 
 On SQLite a fast pass (:mod:`treatyflow.store.chainscan`) clears the cases whose chain is
 certainly intact; the rest are checked here the exact way (:func:`verify_case`), in one
@@ -29,11 +30,12 @@ _NO_CASE_YET = object()
 def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     """Every case's chain (and, with ``checkpoint``, that nothing it recorded was truncated or
     rewritten)."""
+    from treatyflow.app.trust import check_signatures
+
     heads = checkpoints.load_checkpoint(checkpoint) if checkpoint is not None else None
     count, faults = check_chains(core)
-    faults = sorted(
-        faults + check_identities(core, skip={f.case_id for f in faults}),
-        key=lambda f: (id_order(f.case_id), f.seq),
+    faults = first_per_case(
+        faults + check_identities(core, skip={f.case_id for f in faults}) + check_signatures(core)
     )
     info = None
     if heads is not None:
@@ -90,6 +92,15 @@ def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
     for case_id in sorted(set(records) - seen, key=id_order):
         _add(faults, verify_case(case_id, [], records[case_id]))
     return len(records), sorted(faults, key=lambda f: id_order(f.case_id))
+
+
+def first_per_case(faults: Sequence[ChainFault]) -> list[ChainFault]:
+    """The first fault (lowest seq) of each case, by case id."""
+    first: dict[Any, ChainFault] = {}
+    for f in faults:
+        if f.case_id not in first or f.seq < first[f.case_id].seq:
+            first[f.case_id] = f
+    return sorted(first.values(), key=lambda f: id_order(f.case_id))
 
 
 def _add(faults: list[ChainFault], fault: ChainFault | None) -> None:

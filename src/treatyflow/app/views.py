@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 from treatyflow.app.core import Core, Definitions
 from treatyflow.definitions.procedure import Procedure
-from treatyflow.events import Event
+from treatyflow.events import Event, EventKind
 from treatyflow.legal.clocks import ClockStatus
 from treatyflow.parties import party_name
-from treatyflow.projection import effective_on, migration_in_force
-from treatyflow.results import CaseView, PendingItem, Step
+from treatyflow.projection import effective_on, migration_in_force, select
+from treatyflow.results import CaseView, PendingItem, Review, Step
 from treatyflow.store.sql import CaseRecord
 
 #: Clock flags that are also shown as flags of the case.
@@ -98,6 +98,17 @@ def case_view(
         flags=tuple(flags),
         as_of=day,
         known_at=known_at,
+        awaiting_review=awaiting_review(select(events, known_at=known_at)),
+    )
+
+
+def awaiting_review(events: Sequence[Event]) -> tuple[Review, ...]:
+    """The proposed steps (four eyes) that no later event approves or rejects."""
+    closed = {e.data.get("proposal_seq") for e in events if "proposal_seq" in e.data}
+    return tuple(
+        Review(e.seq, e.trigger or "correct", e.actor, e.occurred_on)
+        for e in events
+        if e.kind is EventKind.PROPOSE and e.seq not in closed
     )
 
 
@@ -126,6 +137,7 @@ def pending_item(view: CaseView) -> PendingItem:
         clocks=view.clocks,
         effective_on=view.effective_on,
         flags=view.flags,
+        awaiting_review=view.awaiting_review,
     )
 
 

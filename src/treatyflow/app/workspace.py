@@ -22,14 +22,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from treatyflow.app import bundles, clocks, conformance, integrity, queries, versions, writes
+from treatyflow.app import (
+    bundles,
+    clocks,
+    conformance,
+    integrity,
+    queries,
+    trust,
+    versions,
+    writes,
+)
 from treatyflow.app import reports as report_assembly
 from treatyflow.app import search as finding
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view
 from treatyflow.catalog import Catalog
 from treatyflow.definitions.treaty import FactValue
-from treatyflow.errors import InvalidInput
+from treatyflow.errors import ActorMismatch, InvalidInput
 from treatyflow.events import Event
 from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
@@ -44,6 +53,7 @@ from treatyflow.results import (
     CheckpointResult,
     DefinitionDiff,
     Fired,
+    KeyInfo,
     MigrationResult,
     PendingItem,
     PendingList,
@@ -56,6 +66,7 @@ from treatyflow.store.sql import Store
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
+    from treatyflow.keys import Signer
 
 #: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``). Where a step is
 #: dated (``on=`` of the writes but ``correct``), text may also give a range when only that is
@@ -73,6 +84,7 @@ def open(
     actor: str | None = None,
     workflows: str | os.PathLike[str] | None = None,
     create: bool = False,
+    key: str | os.PathLike[str] | None = None,
 ) -> Workspace:
     """Open the treatyflow database ``db``: a SQLite file path, ``":memory:"``, or an
     SQLAlchemy URL (``sqlite:///t.db``, ``postgresql+psycopg://...``).
@@ -85,14 +97,21 @@ def open(
             add to, or override by id, the shipped ones.
         create: create the database if it does not exist and bring its schema up to date
             (like ``treatyflow init``). Without it the database must exist.
+        key: an Ed25519 private key file (OpenSSH format; default: the ``TREATYFLOW_KEY``
+            environment variable; ``""``: none) that signs every event written through
+            this workspace; the actor is then the key's registered name (docs/trust.md).
 
     Raises:
         DatabaseNotInitialised: there is no database there (and ``create`` is false).
         InvalidInput: ``workflows`` is not a directory.
+        KeyFileError: ``key`` is not a readable Ed25519 private key.
     """
     from treatyflow.store import migrate, open_store
 
     dirs = workflow_dirs(workflows)
+    if key is None:
+        key = os.environ.get("TREATYFLOW_KEY")
+    signer = load_key(key) if key else None
     store = open_store(os.fspath(db), create=create)
     try:
         if create:
@@ -100,7 +119,26 @@ def open(
     except BaseException:
         store.engine.dispose()
         raise
-    return Workspace(Core(store, lambda: _load_catalog(dirs)), actor=actor)
+    return Workspace(Core(store, lambda: _load_catalog(dirs)), actor=actor, key=signer)
+
+
+def load_key(path: str | os.PathLike[str]) -> Signer:
+    """The Ed25519 private key at ``path`` (OpenSSH format), to sign with."""
+    from treatyflow.keys import load_signer
+
+    return load_signer(path)
+
+
+def generate_key(path: str | os.PathLike[str], *, force: bool = False) -> str:
+    """Write a new Ed25519 private key to ``path`` (mode 0600; ``path.pub`` beside it) and
+    return its public key in OpenSSH format (``ssh-ed25519 AAAA...``).
+
+    Raises:
+        ReportExists: ``path`` or ``path.pub`` exists (and ``force`` is false).
+    """
+    from treatyflow.keys import generate
+
+    return generate(Path(path), force=force).openssh
 
 
 def workflow_dirs(extra: str | os.PathLike[str] | None) -> list[Path]:
@@ -150,11 +188,16 @@ class Workspace:
 
     Use it as a context manager (or call :meth:`close`) so its connections are released.
     ``actor`` is who records the changes; each write also takes ``actor=`` for one call.
+    With ``key`` (a :class:`treatyflow.keys.Signer`, see :func:`load_key`) every event is
+    signed and the actor is the key's registered name; an ``actor`` that differs is refused.
     """
 
-    def __init__(self, core: Core, *, actor: str | None = None) -> None:
+    def __init__(self, core: Core, *, actor: str | None = None, key: Signer | None = None) -> None:
         self._core = core
+        self._explicit_actor = actor
         self.actor = actor or default_actor()
+        core.signer = key
+        self._key_name: str | None = None
 
     # ------------------------------------------------------------------ lifetime
     def __enter__(self) -> Workspace:
@@ -218,7 +261,7 @@ class Workspace:
             self._core,
             country=country,
             treaty=treaty,
-            actor=actor or self.actor,
+            actor=self._who(actor),
             on=None if when is None else when.latest,
             occurred=when,
             procedure=procedure,
@@ -267,7 +310,7 @@ class Workspace:
             trigger,
             on=when.latest,
             occurred=when,
-            actor=actor or self.actor,
+            actor=self._who(actor),
             sources=_sources(sources),
             note=note,
             out_of_procedure=out_of_procedure,
@@ -301,7 +344,7 @@ class Workspace:
             value,
             on=when.latest,
             occurred=when,
-            actor=actor or self.actor,
+            actor=self._who(actor),
             sources=_sources(sources),
             note=note,
             backdate=backdate,
@@ -325,7 +368,7 @@ class Workspace:
             text,
             on=None if when is None else when.latest,
             occurred=when,
-            actor=actor or self.actor,
+            actor=self._who(actor),
             sources=_sources(sources),
         )
         return self._after(record, ctx)
@@ -350,7 +393,7 @@ class Workspace:
             record_type,
             on=when.latest,
             occurred=when,
-            actor=actor or self.actor,
+            actor=self._who(actor),
             by=by,
             sources=_sources(sources),
             note=note,
@@ -375,7 +418,7 @@ class Workspace:
             seq,
             on=_required_date(on, "on"),
             reason=reason,
-            actor=actor or self.actor,
+            actor=self._who(actor),
             sources=_sources(sources),
         )
         return self._after(record, ctx)
@@ -412,7 +455,7 @@ class Workspace:
             InvalidInput: no event ``seq``, or no reason.
         """
         record, ctx = writes.retract(
-            self._core, case_id, seq, reason=reason, actor=actor or self.actor
+            self._core, case_id, seq, reason=reason, actor=self._who(actor)
         )
         return self._after(record, ctx)
 
@@ -466,7 +509,7 @@ class Workspace:
             to=to,
             mapping=map,
             dry_run=dry_run,
-            actor=actor or self.actor,
+            actor=self._who(actor),
         )
 
     def import_case_file(
@@ -745,7 +788,69 @@ class Workspace:
         """Load a bundle into this (empty) database; refuses one that does not verify."""
         return bundles.import_(self._core, Path(path))
 
+    # ------------------------------------------------------------------ trust
+    def approve(self, case_id: str, seq: int, *, note: str | None = None) -> CaseView:
+        """Approve the proposed step ``seq`` (four eyes): applied with the proposal's legal
+        date. Needs a reviewer's key that did not propose it.
+
+        Raises:
+            SelfApproval, NotAuthorised, InvalidInput (no open proposal ``seq``).
+        """
+        record, ctx = writes.approve(self._core, case_id, seq, actor=self._who(None), note=note)
+        return self._after(record, ctx)
+
+    def reject(self, case_id: str, seq: int, *, reason: str) -> CaseView:
+        """Reject the proposed step ``seq`` (a reviewer, or its proposer withdrawing it)."""
+        record, ctx = writes.reject(self._core, case_id, seq, actor=self._who(None), reason=reason)
+        return self._after(record, ctx)
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every key of the registry (retired ones too), oldest first."""
+        return trust.keys(self._core)
+
+    def add_key(
+        self, name: str, public_key: str | os.PathLike[str], *, roles: Sequence[str] = ()
+    ) -> KeyInfo:
+        """Register ``public_key`` (an OpenSSH line, or a file holding one) under ``name``
+        with ``roles`` (``analyst`` by default; ``reviewer``, ``admin``). The first key may
+        be added by anyone; every later change needs this workspace's key to be an admin's.
+        """
+        return trust.add_key(self._core, name, os.fspath(public_key), roles)
+
+    def retire_key(self, name: str) -> KeyInfo:
+        """Retire ``name``'s key (admin): it signs nothing new; its old signatures hold."""
+        return trust.retire_key(self._core, name)
+
+    def require_signatures(self, on: bool = True) -> bool:
+        """Turn team mode on or off (admin): when on, every write needs a registered key
+        and review-required steps become proposals."""
+        return trust.set_require_signatures(self._core, on)
+
+    def signatures_required(self) -> bool:
+        """Whether the database requires signed writes now."""
+        return trust.require_signatures(self._core)
+
+    def grant(self, role: str, *, as_: str) -> dict[str, Any]:
+        """PostgreSQL: give the login ``role`` the privileges of ``as_`` (``analyst``,
+        ``reviewer`` or ``admin``) through a group role; none may rewrite the log."""
+        return trust.grant(self._core, role, as_)
+
     # ------------------------------------------------------------------ internals
+    def _who(self, actor: str | None) -> str:
+        """Who a write is recorded as: with a key, its registered name (an explicit actor
+        that differs is refused); without one, ``actor`` or the workspace's."""
+        explicit = actor or self._explicit_actor
+        if self._core.signer is None:
+            return explicit or self.actor
+        if self._key_name is None:
+            with self._core.store.read() as conn:
+                record = self._core.signer_record(self._core.registry(conn))
+            assert record is not None
+            self._key_name = record.name
+        if explicit and explicit != self._key_name:
+            raise ActorMismatch(explicit, self._key_name)
+        return self._key_name
+
     def _after(self, record: Any, ctx: Any) -> CaseView:
         return case_view(self._core, record, ctx.defs, ctx.events, as_of=None, known_at=None)
 

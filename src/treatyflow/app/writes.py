@@ -30,9 +30,11 @@ from treatyflow.errors import (
     EvidenceMissing,
     GuardsNotMet,
     InvalidInput,
+    NotAuthorised,
     NoticeTooEarly,
     OutOfOrder,
     RetractionRefused,
+    SelfApproval,
     TransitionNotAllowed,
 )
 from treatyflow.events import RECORD_TYPES, Event, EventKind
@@ -182,19 +184,22 @@ def open_case(
             core.store.save_definition(
                 conn, treaty_hash, "treaty", treaty_def.id, treaty_def.model_dump_json(), now
             )
-            first = seal(
-                Event(
-                    case_id=new_id,
-                    seq=1,
-                    kind=EventKind.OPEN,
-                    occurred_on=day,
-                    recorded_at=now,
-                    actor=actor,
-                    to_state=state,
-                    sources=tuple(source_json(s) for s in sources),
-                    note=note,
-                    data=data,
-                )
+            first = core.authorise(
+                core.registry(conn),
+                seal(
+                    Event(
+                        case_id=new_id,
+                        seq=1,
+                        kind=EventKind.OPEN,
+                        occurred_on=day,
+                        recorded_at=now,
+                        actor=actor,
+                        to_state=state,
+                        sources=tuple(source_json(s) for s in sources),
+                        note=note,
+                        data=data,
+                    )
+                ),
             )
             record = CaseRecord(
                 id=new_id,
@@ -245,6 +250,8 @@ def advance(
         flags: list[str] = []
         data: dict[str, Any] = {}
         spec = defs.machine.transition(record.state, trigger)
+        if spec is not None:
+            _check_roles(core, ctx, spec.roles, f"firing {trigger!r}")
         if spec is not None and spec.clock is not None:
             raise InvalidInput(
                 "trigger",
@@ -302,6 +309,19 @@ def advance(
             data["reason"] = reason
         if flags:
             data["flags"] = list(dict.fromkeys(flags))
+        if ctx.registry.required and _needs_review(defs.procedure, spec, dest):
+            # four eyes: recorded as a proposal, the state unchanged until it is approved
+            proposal = {"kind": "advance", "from_state": record.state, "to_state": dest}
+            return core.next_event(
+                record,
+                EventKind.PROPOSE,
+                on=on,
+                actor=actor,
+                trigger=trigger,
+                sources=sources,
+                note=note,
+                data={"proposal": {**proposal, "data": data}},
+            )
         return core.next_event(
             record,
             EventKind.ADVANCE,
@@ -457,8 +477,26 @@ def correct(
             or seq in retracted_seqs(events)
         ):
             raise InvalidInput("seq", seq, f"case {record.id!r} has no correctable event {seq}.")
+        policy = defs.procedure.corrections
+        _check_roles(core, ctx, policy.roles if policy else [], "correcting a legal date")
         current = select(events)[seq - 1].occurred_on
         before = {c.name: c.due_on for c in st.clocks}
+        if policy is not None and policy.review == "required" and ctx.registry.required:
+            correction = {
+                "target_seq": seq,
+                "occurred_on": on.isoformat(),
+                "previous_occurred_on": current.isoformat(),
+            }
+            return core.next_event(
+                record,
+                EventKind.PROPOSE,
+                on=on,
+                actor=actor,
+                trigger="correct",
+                sources=sources,
+                note=why,
+                data={"proposal": {"kind": "correct", "data": correction}},
+            )
         ev = core.next_event(
             record,
             EventKind.CORRECT,
@@ -478,6 +516,136 @@ def correct(
         return ev
 
     return core.change(case_id, change)
+
+
+# ---------------------------------------------------------------------------- review
+def approve(
+    core: Core, case_id: str, seq: int, *, actor: str, note: str | None = None
+) -> tuple[CaseRecord, ChangeContext]:
+    """Apply the proposed step ``seq`` (four eyes): by a reviewer who did not propose it,
+    with the proposal's legal date and sources. The approving event is the step itself."""
+    actor = check_actor(actor)
+    note = check_text(note, "note")
+
+    def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
+        reviewer = _reviewer(core, ctx, "approve a proposed step")
+        proposal = _open_proposal(record, ctx.events, seq)
+        if proposal.actor == reviewer:
+            raise SelfApproval(reviewer, record.id, seq)
+        spec = proposal.data["proposal"]
+        data = {**spec["data"], "proposal_seq": seq, "proposed_by": proposal.actor}
+        if spec["kind"] == "advance":
+            if record.state != spec["from_state"]:
+                raise InvalidInput(
+                    "seq",
+                    seq,
+                    f"case {record.id!r} has moved from {spec['from_state']!r} to "
+                    f"{record.state!r} since step {seq} was proposed; reject it instead.",
+                )
+            ev = core.next_event(
+                record,
+                EventKind.ADVANCE,
+                on=proposal.occurred_on,
+                actor=actor,
+                trigger=proposal.trigger,
+                from_state=record.state,
+                to_state=spec["to_state"],
+                note=note if note is not None else proposal.note,
+                data=data,
+            )
+            return replace(ev, sources=proposal.sources)
+        events, st = ctx.events, ctx.state
+        data["due_before"] = iso_map({c.name: c.due_on for c in st.clocks})
+        ev = core.next_event(
+            record,
+            EventKind.CORRECT,
+            on=proposal.occurred_on,
+            actor=actor,
+            note=proposal.note,
+            data=data,
+        )
+        ev = replace(ev, sources=proposal.sources)
+        after = core.fold(record, defs, [*events, ev], as_of=None)
+        ev.data["due_after"] = iso_map({c.name: c.due_on for c in after.clocks})
+        return ev
+
+    return core.change(case_id, change)
+
+
+def reject(
+    core: Core, case_id: str, seq: int, *, actor: str, reason: str
+) -> tuple[CaseRecord, ChangeContext]:
+    """Close the proposed step ``seq`` without applying it (a reviewer, or its proposer
+    withdrawing it); nothing else changes."""
+    actor = check_actor(actor)
+    why = check_text(reason, "reason")
+    if not why or not why.strip():
+        raise InvalidInput("reason", reason, "a rejection needs a reason.")
+
+    def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
+        proposal = _open_proposal(record, ctx.events, seq)
+        signer = core.signer_record(ctx.registry)
+        if signer is None or signer.name != proposal.actor:
+            _reviewer(core, ctx, "reject a proposed step")
+        return core.next_event(
+            record,
+            EventKind.REJECT,
+            on=proposal.occurred_on,
+            actor=actor,
+            trigger=proposal.trigger,
+            note=why,
+            data={"proposal_seq": seq, "proposed_by": proposal.actor},
+        )
+
+    return core.change(case_id, change)
+
+
+def _reviewer(core: Core, ctx: ChangeContext, doing: str) -> str:
+    """The signing reviewer's name; refused without a registered key with the role."""
+    record = core.signer_record(ctx.registry)
+    if record is None:
+        raise NotAuthorised(None, f"only a reviewer's registered key may {doing}.")
+    if "reviewer" not in record.roles:
+        raise NotAuthorised(record.name, f"{record.name!r} is not a reviewer and may not {doing}.")
+    return record.name
+
+
+def _open_proposal(record: CaseRecord, events: Sequence[Event], seq: int) -> Event:
+    proposal = next((e for e in events if e.seq == seq), None)
+    if proposal is None or proposal.kind is not EventKind.PROPOSE:
+        raise InvalidInput("seq", seq, f"case {record.id!r} has no proposed step {seq}.")
+    closed = next((e for e in events if e.data.get("proposal_seq") == seq), None)
+    if closed is not None:
+        what = "rejected" if closed.kind is EventKind.REJECT else "approved"
+        raise InvalidInput(
+            "seq",
+            seq,
+            f"step {seq} of case {record.id!r} was already {what} (event {closed.seq}).",
+        )
+    return proposal
+
+
+def _check_roles(core: Core, ctx: ChangeContext, roles: Sequence[str], doing: str) -> None:
+    """In a team (a signed write), the signer must hold one of ``roles`` (none: anyone)."""
+    if not roles:
+        return
+    record = core.signer_record(ctx.registry)
+    if record is None:
+        return  # no identity, no roles: a single analyst's database
+    if not set(record.roles) & set(roles):
+        raise NotAuthorised(
+            record.name,
+            f"{doing} needs the role {' or '.join(roles)}; {record.name!r} has "
+            f"{', '.join(record.roles) or 'none'}.",
+        )
+
+
+def _needs_review(procedure: Procedure, spec: TransitionSpec | None, dest: str) -> bool:
+    """The step needs four eyes: its transition says so, or (a step outside the procedure)
+    a transition to the same state does."""
+    if spec is not None:
+        return spec.review == "required"
+    return any(t.review == "required" for t in procedure.transitions if t.dest == dest)
 
 
 # ---------------------------------------------------------------------------- checks

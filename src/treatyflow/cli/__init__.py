@@ -83,7 +83,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "serve",
         "Serve the read-only web view of the database: pending, cases, search, what changed.",
     ),
-    "db": ("treatyflow.cli.admin", "db", "Schema migrations: upgrade, current, history."),
+    "db": (
+        "treatyflow.cli.admin",
+        "db",
+        "Schema migrations, required signatures, PostgreSQL roles.",
+    ),
+    "keys": (
+        "treatyflow.cli.keys",
+        "keys",
+        "Signing keys: generate one; add, list and retire the analysts' keys.",
+    ),
     "export": (
         "treatyflow.cli.admin",
         "export",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from treatyflow.cli.context import AppContext
-from treatyflow.cli.options import json_option, parse_on
+from treatyflow.cli.options import json_option, key_option, parse_on
 from treatyflow.cli.output import binary_stdout, emit_json, say, table
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def init(app: AppContext) -> None:
 
 @click.group()
 def db() -> None:
-    """Schema migrations: upgrade, current, history."""
+    """Schema migrations, required signatures, PostgreSQL roles."""
 
 
 @db.command()
@@ -73,6 +73,46 @@ def history(as_json: bool) -> None:
     else:
         for r, d, m in revs:
             click.echo(f"{d or '<base>'} -> {r}: {m}")
+
+
+@db.command("require-signatures")
+@click.argument("setting", type=click.Choice(["on", "off"]))
+@key_option
+@json_option
+@pass_app
+def require_signatures(app: AppContext, setting: str, as_json: bool) -> None:
+    """Turn team mode on or off (an admin's --key): when on, every write must be signed by
+    a registered key, and steps that need review become proposals."""
+    on = app.workspace().require_signatures(setting == "on")
+    if as_json:
+        emit_json({"require_signatures": on})
+    else:
+        click.echo(f"signatures are {'required' if on else 'not required'}")
+
+
+@db.command()
+@click.argument("role")
+@click.option(
+    "--as",
+    "as_",
+    required=True,
+    type=click.Choice(["analyst", "reviewer", "admin"]),
+    help="The treatyflow role the login ROLE gets.",
+)
+@json_option
+@pass_app
+def grant(app: AppContext, role: str, as_: str, as_json: bool) -> None:
+    """PostgreSQL: give the login ROLE a treatyflow role through a group role.
+
+    Every role reads, appends events and updates case rows; none may UPDATE, DELETE or
+    TRUNCATE the events or the key registry (a trigger refuses it too); admins may also
+    append to the registry. Run it as the database owner.
+    """
+    result = app.workspace().grant(role, as_=as_)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{role} is now in {result['group']} on schema {result['schema']}")
 
 
 @click.command()
@@ -173,6 +213,7 @@ def pending_row(item: PendingItem) -> list[Any]:
             due = c.due_on.isoformat() if c.due_on else ""
             steps.append(f"clock {c.name}: {c.status.value} {due}".rstrip())
     flags = [f for f, on in (("OVERDUE", item.overdue), ("BLOCKED", item.blocked)) if on]
+    flags += [f"REVIEW step {r.seq} ({r.trigger})" for r in item.awaiting_review]
     return [
         item.id,
         item.state,
@@ -189,6 +230,7 @@ def pending_row(item: PendingItem) -> list[Any]:
     metavar="DATE",
     help="Fire clocks due on or before DATE (default today).",
 )
+@key_option
 @json_option
 @pass_app
 def tick(app: AppContext, as_of: str | None, as_json: bool) -> None:

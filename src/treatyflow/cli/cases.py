@@ -10,6 +10,7 @@ from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import (
     actor_option,
     json_option,
+    key_option,
     note_option,
     parse_facts,
     parse_on,
@@ -83,7 +84,7 @@ def open_(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Open a case and print its id."""
@@ -153,7 +154,7 @@ def advance(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Fire TRIGGER on CASE_ID as of the legal date --on."""
@@ -195,7 +196,7 @@ def set_fact(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Record that a fact has a value from a legal date on.
@@ -232,7 +233,7 @@ def note(
     sources: tuple[str, ...],
     source_level: str | None,
     source_kind: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Add a note (and sources) to a case's log."""
@@ -266,7 +267,7 @@ def record(
     source_level: str | None,
     source_kind: str | None,
     note: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Record an event that changes no state.
@@ -303,7 +304,7 @@ def correct(
     sources: tuple[str, ...],
     source_level: str | None,
     source_kind: str | None,
-    actor: str,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """Correct the legal date of event SEQ; the old event stays, clocks are recomputed."""
@@ -367,6 +368,33 @@ def import_(app: AppContext, files: tuple[str, ...], actor: str, as_json: bool) 
 
 @case.command()
 @click.argument("case_id")
+@click.argument("seq", type=click.IntRange(min=1))
+@note_option
+@key_option
+@json_option
+@pass_app
+def approve(app: AppContext, case_id: str, seq: int, note: str | None, as_json: bool) -> None:
+    """Approve the proposed step SEQ (four eyes): it is applied with its proposed legal date.
+
+    Needs a reviewer's --key; the proposer cannot approve their own proposal.
+    """
+    _changed(app.workspace().approve(case_id, seq, note=note), as_json)
+
+
+@case.command()
+@click.argument("case_id")
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--reason", required=True, metavar="TEXT", help="Why the step is rejected.")
+@key_option
+@json_option
+@pass_app
+def reject(app: AppContext, case_id: str, seq: int, reason: str, as_json: bool) -> None:
+    """Reject the proposed step SEQ; nothing else changes (a reviewer, or its proposer)."""
+    _changed(app.workspace().reject(case_id, seq, reason=reason), as_json)
+
+
+@case.command()
+@click.argument("case_id")
 @click.option("--as-of", default=None, metavar="DATE", help="What was true on DATE (legal time).")
 @click.option(
     "--known-at", default=None, metavar="TIMESTAMP", help="What was recorded by TIMESTAMP."
@@ -406,6 +434,14 @@ def print_case(view: CaseView) -> None:
             ("effective on", doc["effective_on"] or "-"),
             ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in doc["facts"].items()) or "-"),
             ("flags", ", ".join(view.flags) or "-"),
+            (
+                "awaiting review",
+                "; ".join(
+                    f"step {r.seq} ({r.trigger} on {r.on.isoformat()}, by {r.proposed_by})"
+                    for r in view.awaiting_review
+                )
+                or "-",
+            ),
         ]
     )
     if view.clocks:
@@ -489,6 +525,10 @@ def history(
 
 
 def _step(event: dict[str, Any]) -> str:
+    if event["kind"] in ("propose", "reject"):
+        from treatyflow.reports.model import describe
+
+        return describe(event)
     if event["kind"] == "open":
         return f"opened at {event['to_state']}"
     if event["trigger"]:
@@ -646,3 +686,8 @@ def _changed(view: CaseView, as_json: bool) -> None:
         emit_json(view.to_dict())
     else:
         say(f"{view.id}: {view.state} (version {view.version})")
+        for r in view.awaiting_review:
+            say(
+                f"  awaiting review: step {r.seq} ({r.trigger} on {r.on.isoformat()}, "
+                f"proposed by {r.proposed_by}): 'treatyflow case approve {view.id} {r.seq}'"
+            )

@@ -17,6 +17,8 @@ class AppContext:
         self.db = db
         self.workflows = workflows
         self.debug = debug
+        self.key: str | None = None
+        """``--key`` of the command (set by its option before the workspace is opened)."""
         self._workspace: Any = None
         self._catalog: Any = None
 
@@ -26,7 +28,7 @@ class AppContext:
             from treatyflow.app.workspace import open as open_workspace
 
             self._workspace = open_workspace(
-                self.db, workflows=self.workflows or None, create=create
+                self.db, workflows=self.workflows or None, create=create, key=self.key or ""
             )
         return self._workspace  # type: ignore[no-any-return]
 

@@ -12,6 +12,9 @@ from treatyflow import errors as e
 #: API parameter -> the option that sets it on the command line.
 OPTIONS = {
     "actor": "--actor",
+    "as": "--as",
+    "public_key": "PUBKEY_OR_FILE",
+    "role": "--role",
     "action": "--action",
     "at": "--at",
     "as_of": "--as-of",
@@ -58,6 +61,12 @@ def hint(exc: e.TreatyflowError) -> str:
         return "to record it deliberately add --backdate REASON."
     if isinstance(exc, e.StateUnmapped):
         return f"add --map {exc.states[0]}=NEW_STATE for each."
+    if isinstance(exc, e.SignatureRequired):
+        return "sign it with --key FILE (or TREATYFLOW_KEY)."
+    if isinstance(exc, e.ActorMismatch):
+        return "leave out --actor (and TREATYFLOW_ACTOR) when signing."
+    if isinstance(exc, e.KeyFileError):
+        return "'treatyflow keys generate -o FILE' writes a new key."
     if isinstance(exc, e.ReportExists):
         return "use --force to overwrite it."
     if isinstance(exc, e.InvalidCaseFile):

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from treatyflow.cli.context import default_actor
+from treatyflow.cli.context import AppContext
 
 F = Callable[..., Any]
 
@@ -17,12 +17,34 @@ def json_option(f: F) -> F:
 
 
 def actor_option(f: F) -> F:
+    """``--actor`` (None when not given: the workspace's default) and ``--key``."""
+    f = key_option(f)
     return click.option(
         "--actor",
         envvar="TREATYFLOW_ACTOR",
-        default=default_actor,
-        show_default="login name",
+        default=None,
+        show_default="login name; with --key, the key's registered name",
         help="Who records this [env: TREATYFLOW_ACTOR].",
+    )(f)
+
+
+def _store_key(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    app = ctx.find_object(AppContext)
+    if app is not None and value:
+        app.key = value
+
+
+def key_option(f: F) -> F:
+    """``--key FILE``: the Ed25519 private key that signs what the command writes."""
+    return click.option(
+        "--key",
+        envvar="TREATYFLOW_KEY",
+        default=None,
+        metavar="FILE",
+        expose_value=False,
+        callback=_store_key,
+        help="Sign what this writes with this Ed25519 private key (OpenSSH format) "
+        "[env: TREATYFLOW_KEY].",
     )(f)
 
 

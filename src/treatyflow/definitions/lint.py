@@ -189,6 +189,14 @@ def _lint_edges(
                 )
         if tr.clock is not None and tr.clock not in clocks:
             rep((*where, "clock"), f"transition {tr.trigger!r} names unknown clock {tr.clock!r}")
+        if tr.clock is not None and (tr.roles or tr.review):
+            # tick fires it as 'system': no analyst's role applies, no reviewer can stop it
+            field = "review" if tr.review else "roles"
+            rep(
+                (*where, field),
+                f"transition {tr.trigger!r} is fired by a clock; 'roles' and 'review' "
+                "apply only to an analyst's step",
+            )
     triggers = {t.trigger for t in proc.transitions}
     for i, clock in enumerate(raw.clocks):
         if clock.starts_at not in states:

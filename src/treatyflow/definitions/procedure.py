@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValue
 from treatyflow.evidence import EvidenceLevel, Source
@@ -121,6 +129,19 @@ class EvidenceRequirement(BaseModel):
     description: str = ""
 
 
+#: Who may act in a team (the key registry's roles).
+Role = Literal["analyst", "reviewer", "admin"]
+
+
+def _without_unset_trust(data: dict[str, object]) -> dict[str, object]:
+    """Drop ``roles``/``review``/``corrections`` left at their defaults, so that a definition
+    that does not use them hashes as it did before they existed (cases stay pinned)."""
+    for key in ("roles", "review", "corrections"):
+        if key in data and data[key] in (None, []):
+            del data[key]
+    return data
+
+
 class TransitionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,10 +159,32 @@ class TransitionSpec(BaseModel):
     optional: bool = False
     contested: Contest | None = None
     description: str = ""
+    roles: list[Role] = Field(
+        default_factory=list,
+        description="In a team (signed writes): only keys with one of these roles may fire it.",
+    )
+    review: Literal["required"] | None = Field(
+        default=None,
+        description="'required': in team mode the step is a proposal until another "
+        "reviewer approves it (four eyes).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return _without_unset_trust(handler(self))
 
     @property
     def sources(self) -> list[str]:
         return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class CorrectionPolicy(BaseModel):
+    """Who may correct a legal date (``case correct``), and whether it needs review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[Role] = Field(default_factory=list)
+    review: Literal["required"] | None = None
 
 
 class ClockSpec(BaseModel):
@@ -179,6 +222,15 @@ class Procedure(BaseModel):
     facts: dict[str, FactSpec] = Field(default_factory=dict)
     sources: list[Source] = Field(default_factory=list)
     description: str = ""
+    corrections: CorrectionPolicy | None = Field(
+        default=None,
+        description="Corrections of a legal date: roles and review (a part's applies when "
+        "the procedure sets none).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return _without_unset_trust(handler(self))
 
     @field_validator("country")
     @classmethod
@@ -206,6 +258,7 @@ class Procedure(BaseModel):
         clocks = list(self.clocks)
         facts = dict(self.facts)
         sources = list(self.sources)
+        corrections = self.corrections
         seen_states = {s.id for s in states}
         seen_clocks = {c.name for c in clocks}
         for name in self.include:
@@ -218,6 +271,7 @@ class Procedure(BaseModel):
             for key, spec in part.facts.items():
                 facts.setdefault(key, spec)
             sources += [s for s in part.sources if s not in sources]
+            corrections = corrections or part.corrections
         return self.model_copy(
             update={
                 "include": [],
@@ -226,6 +280,7 @@ class Procedure(BaseModel):
                 "clocks": clocks,
                 "facts": facts,
                 "sources": sources,
+                "corrections": corrections,
             }
         )
 

@@ -15,6 +15,7 @@ import jinja2
 
 from treatyflow import __version__
 from treatyflow.reports import svg
+from treatyflow.reports.model import authorship_sentence
 
 LEVELS = ("reported", "official", "confirmed")
 STATUSES = ("running", "due", "suspended", "unknown", "satisfied", "void")
@@ -38,6 +39,7 @@ def environment() -> jinja2.Environment:
         statuses=STATUSES,
         due_classes=DUE_CLASSES,
         version=__version__,
+        authorship=authorship_sentence,
     )
     return env
 

@@ -192,8 +192,40 @@ def build_case(
             "verified": fault is None,
             "first_bad_seq": fault.seq if fault else None,
             "reason": fault.reason if fault else None,
+            **_authorship(rows),
         },
     }
+
+
+def _authorship(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Who signed the case's events and how many steps a second reviewer approved."""
+    signers: dict[str, str] = {}
+    for row in rows:
+        if row.get("signature") and row.get("key"):
+            signers.setdefault(str(row["key"]), str(row.get("actor")))
+    return {
+        "signed": sum(1 for r in rows if r.get("signature")),
+        "signers": [f"{name} ({key})" for key, name in sorted(signers.items(), key=_by_name)],
+        "reviewed": sum(1 for r in rows if (r.get("data") or {}).get("proposal_seq")),
+    }
+
+
+def _by_name(item: tuple[str, str]) -> tuple[str, str]:
+    return (item[1], item[0])
+
+
+def authorship_sentence(integrity: Mapping[str, Any]) -> str:
+    """The integrity statement's sentence on who signed (and reviewed) the events."""
+    if not integrity.get("signed"):
+        return "Events not signed; not reviewed (no key registry)."
+    text = (
+        f"Signed: {integrity['signed']} of {integrity['events']} event(s), by "
+        f"{', '.join(integrity['signers'])}; "
+    )
+    reviewed = integrity.get("reviewed") or 0
+    if reviewed:
+        return text + f"{reviewed} step(s) approved by a second reviewer."
+    return text + "no step reviewed."
 
 
 def title(kind: str, count: int, first_id: str | None = None) -> str:
@@ -377,7 +409,23 @@ def describe(row: Mapping[str, Any]) -> str:
         return text + (f"; {fact_text}" if fact_text else "")
     if kind in ("advance", "take-effect"):
         how = f"clock {data['clock']}" if data.get("clock") else str(row.get("trigger"))
-        return f"{row.get('from_state')} {ARROW} {row.get('to_state')} ({how})"
+        text = f"{row.get('from_state')} {ARROW} {row.get('to_state')} ({how})"
+        return text + _approval(data)
+    if kind == "propose":
+        proposal = data.get("proposal") or {}
+        if proposal.get("kind") == "correct":
+            fix = proposal.get("data") or {}
+            return (
+                f"proposed: legal date of #{fix.get('target_seq')} "
+                f"{fix.get('previous_occurred_on')} {ARROW} {fix.get('occurred_on')} "
+                "(awaiting review)"
+            )
+        return (
+            f"proposed: {proposal.get('from_state')} {ARROW} {proposal.get('to_state')} "
+            f"({row.get('trigger')}; awaiting review)"
+        )
+    if kind == "reject":
+        return f"proposal #{data.get('proposal_seq')} rejected"
     if kind == "set-fact":
         return fact_text or "fact set"
     if kind == "note":
@@ -389,7 +437,7 @@ def describe(row: Mapping[str, Any]) -> str:
         return (
             f"legal date of #{data.get('target_seq')} corrected: "
             f"{data.get('previous_occurred_on')} {ARROW} {data.get('occurred_on')}"
-        )
+        ) + _approval(data)
     if kind == "migrated":
         old, new = data.get("from") or {}, data.get("to") or {}
         moved = [
@@ -406,6 +454,12 @@ def describe(row: Mapping[str, Any]) -> str:
             text += f"; state back {row.get('from_state')} {ARROW} {row.get('to_state')}"
         return text
     return kind
+
+
+def _approval(data: Mapping[str, Any]) -> str:
+    if not data.get("proposal_seq"):
+        return ""
+    return f"; proposal #{data['proposal_seq']} by {data.get('proposed_by')}, approved"
 
 
 def _value(value: Any) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from treatyflow.reports import matrix as mx
+from treatyflow.reports.model import authorship_sentence
 
 HEADLINE = ("out-of-procedure", "contested", "month-end-review")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -249,6 +250,7 @@ def _case_md(case: Mapping[str, Any], as_of: str) -> list[str]:
             f"({md(ig['reason'])}); {ig['events']} event(s) recorded{shown}. "
             f"Chain head: `{ig['head']}`."
         )
+    out += ["", md(authorship_sentence(ig)) + " Signatures are checked by `treatyflow verify`."]
     out.append("")
     return out
 

@@ -1,4 +1,4 @@
-"""The three tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
+"""The four tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
 
 The schema is declared once, as SQLModel classes, in :mod:`treatyflow.store.tables` (what
 the Alembic migrations were written from and are checked against). Importing SQLModel also
@@ -66,6 +66,9 @@ events = Table(
     Column("data", _text(), nullable=False),
     Column("prev_hash", _text(80), nullable=True),
     Column("hash", _text(80), nullable=False),
+    Column("signature", _text(120), nullable=True),
+    Column("key", _text(80), nullable=True, index=True),
+    Column("recorded_by", _text(200), nullable=True),
     UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
     Index("ix_events_recorded_at", "recorded_at"),
 )
@@ -78,4 +81,20 @@ definitions = Table(
     Column("definition_id", _text(100), nullable=False),
     Column("content", _text(), nullable=False),
     Column("stored_at", _text(32), nullable=False),
+)
+
+registry = Table(
+    "registry",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", _text(20), nullable=False),
+    Column("name", _text(200), nullable=True),
+    Column("data", _text(), nullable=False),
+    Column("recorded_at", _text(32), nullable=False),
+    Column("actor", _text(200), nullable=False),
+    Column("prev_hash", _text(80), nullable=True),
+    Column("hash", _text(80), nullable=False),
+    Column("key", _text(80), nullable=True),
+    Column("signature", _text(120), nullable=True),
+    Column("recorded_by", _text(200), nullable=True),
 )

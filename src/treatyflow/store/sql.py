@@ -43,7 +43,7 @@ from treatyflow.errors import (
 )
 from treatyflow.events import Event, EventKind
 from treatyflow.redaction import redact, redact_url
-from treatyflow.store.schema import cases, definitions, events
+from treatyflow.store.schema import cases, definitions, events, registry
 
 BUSY_TIMEOUT_MS = 10_000
 #: Rows per ``executemany`` batch in bulk inserts (import).
@@ -293,15 +293,21 @@ class Store:
         )
         return [event_from_row(r._mapping) for r in rows]
 
-    def event_rows(self, conn: Connection, case_id: str | None = None) -> Iterator[dict[str, Any]]:
-        """Raw event rows (hashed fields + hash), ordered by case and seq."""
+    def event_rows(
+        self, conn: Connection, case_id: str | None = None, *, signed: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """Raw event rows (hashed fields + hash), ordered by case and seq; ``signed``: with
+        ``signature`` and ``key`` too where the event has them."""
         query = sa.select(events).order_by(events.c.case_id, events.c.seq)
         if case_id is not None:
             query = query.where(events.c.case_id == case_id)
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
         with contextlib.closing(result):
             for row in result:
-                yield hashed_row(row._mapping)
+                out = hashed_row(row._mapping)
+                if signed and (row.signature is not None or row.key is not None):
+                    out["signature"], out["key"] = row.signature, row.key
+                yield out
 
     def events_by_case(self, conn: Connection) -> Iterator[tuple[str, list[Event]]]:
         """(case id, its events by seq) for every case, from one streaming query ordered by
@@ -321,6 +327,95 @@ class Store:
                 batch.append(_event_from_tuple(row))
         if current is not None:
             yield current, batch
+
+    def signature_rows(
+        self, conn: Connection, *, signed_only: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """What the signature check reads of each event (case_id, seq, kind, actor,
+        recorded_at, hash, signature, key, data), by case and seq; ``signed_only``: only the
+        events that carry a signature or a key."""
+        cols = ("case_id", "seq", "kind", "actor", "recorded_at", "hash", "signature", "key")
+        query = sa.select(*(events.c[c] for c in cols), events.c.data).order_by(
+            events.c.case_id, events.c.seq
+        )
+        if signed_only:
+            query = query.where(sa.or_(events.c.signature.is_not(None), events.c.key.is_not(None)))
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        for row in result:
+            out = dict(zip(cols, row, strict=False))
+            out["data"] = _loads(row[-1], {})
+            yield out
+
+    def has_signed_events(self, conn: Connection) -> bool:
+        """Whether any event carries a key (an index lookup)."""
+        query = sa.select(events.c.key).where(events.c.key.is_not(None)).limit(1)
+        return conn.execute(query).first() is not None
+
+    def grant_role(self, login: str, group: str, *, admin: bool) -> dict[str, Any]:
+        """PostgreSQL: create the group role ``group`` if missing, give it treatyflow's
+        privileges on the current schema and grant it to the login role ``login``."""
+        from treatyflow.errors import InvalidInput
+
+        quote = self.engine.dialect.identifier_preparer.quote
+        g = quote(group)
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                found = conn.execute(
+                    sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}
+                ).first()
+                if found is None:
+                    raise InvalidInput(
+                        "role", login, f"there is no PostgreSQL role {login!r}; create it first."
+                    )
+                schema = str(conn.execute(sa.text("SELECT current_schema()")).scalar_one())
+                s = quote(schema)
+                statements = [
+                    # concurrent creators: the loser's error is swallowed
+                    f"DO $$ BEGIN CREATE ROLE {g} NOLOGIN; EXCEPTION WHEN duplicate_object "
+                    "OR unique_violation THEN NULL; END $$",
+                    f"GRANT USAGE ON SCHEMA {s} TO {g}",
+                    f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {g}",
+                    f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {g}",
+                    f"GRANT INSERT ON {s}.cases, {s}.events, {s}.definitions TO {g}",
+                    f"GRANT UPDATE ON {s}.cases TO {g}",
+                    f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.events, {s}.registry FROM {g}",
+                    f"REVOKE DELETE, TRUNCATE ON {s}.cases, {s}.definitions FROM {g}",
+                ]
+                if admin:
+                    statements.append(f"GRANT INSERT ON {s}.registry TO {g}")
+                else:
+                    statements.append(f"REVOKE INSERT ON {s}.registry FROM {g}")
+                statements.append(f"GRANT {g} TO {quote(login)}")
+                for sql in statements:
+                    conn.exec_driver_sql(sql)
+        except DBAPIError as exc:
+            raise _operational(exc, self.url) from exc
+        return {"role": login, "group": group, "schema": schema, "registry": admin}
+
+    # -- the key registry ---------------------------------------------------------------
+    def registry_entries(self, conn: Connection) -> list[Any]:
+        """Every entry of the key registry, by seq."""
+        from treatyflow.registry import Entry
+
+        rows = conn.execute(sa.select(registry).order_by(registry.c.seq))
+        out = []
+        for r in rows:
+            m = dict(r._mapping)
+            m["data"] = _loads(m["data"], {})
+            out.append(Entry(**m))
+        return out
+
+    def append_registry(self, conn: Connection, entry: Any) -> None:
+        """Append a registry entry; another writer's entry at the same seq is a conflict."""
+        names = [c.name for c in registry.c if c.name != "recorded_by"]
+        row = {k: getattr(entry, k) for k in names}
+        row["data"] = json.dumps(entry.data, sort_keys=True, ensure_ascii=False)
+        try:
+            conn.execute(registry.insert().values(**row))
+        except IntegrityError as exc:
+            raise StoreBusy(
+                "the key registry was changed by someone else at the same time."
+            ) from exc
 
     # -- definitions ------------------------------------------------------------------
     def save_definition(
@@ -387,6 +482,9 @@ class Store:
             name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
             for name, table in (("definitions", definitions), ("cases", cases), ("events", events))
         }
+
+    def registry_count(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(registry)).scalar_one())
 
     def heads(self, conn: Connection) -> list[tuple[str, int, str]]:
         """(case id, version, head hash) of every case, by id."""
@@ -524,7 +622,12 @@ class Store:
         The driver's own ``executemany`` over tuples (every column is text or an integer, so
         Core's per-row parameter processing would change nothing).
         """
-        target = {"definitions": definitions, "cases": cases, "events": events}[table]
+        target = {
+            "definitions": definitions,
+            "cases": cases,
+            "events": events,
+            "registry": registry,
+        }[table]
         unknown = [c for c in columns if c not in target.c]
         if unknown:
             raise StoreError(f"no such column in {target.name}: {', '.join(unknown)}")
@@ -570,6 +673,8 @@ def event_row(ev: Event) -> dict[str, Any]:
         "data": json.dumps(ev.data, sort_keys=True, ensure_ascii=False),
         "prev_hash": ev.prev_hash,
         "hash": ev.hash,
+        "signature": ev.signature,
+        "key": ev.key,
     }
 
 
@@ -643,6 +748,9 @@ _EVENT_COLUMNS = (
     "data",
     "prev_hash",
     "hash",
+    "signature",
+    "key",
+    "recorded_by",
 )
 _KINDS = {str(kind): kind for kind in EventKind}
 _date = dt.date.fromisoformat
@@ -666,6 +774,9 @@ def _event_from_tuple(row: Any) -> Event:
         json.loads(row[11]),
         row[12],
         row[13],
+        row[14],
+        row[15],
+        row[16],
     )
 
 
@@ -685,6 +796,9 @@ def event_from_row(row: Any) -> Event:
         data=json.loads(row["data"]),
         prev_hash=row["prev_hash"],
         hash=row["hash"],
+        signature=row["signature"],
+        key=row["key"],
+        recorded_by=row["recorded_by"],
     )
 
 

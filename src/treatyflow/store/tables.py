@@ -52,6 +52,15 @@ class EventRow(SQLModel, table=True):
     data: str = Field(default="{}", description="JSON payload")
     prev_hash: str | None = Field(default=None, max_length=80)
     hash: str = Field(max_length=80)
+    signature: str | None = Field(
+        default=None, max_length=120, description="Ed25519 signature of hash (not hashed)"
+    )
+    key: str | None = Field(
+        default=None, max_length=80, index=True, description="signing key fingerprint"
+    )
+    recorded_by: str | None = Field(
+        default=None, max_length=200, description="PostgreSQL login role (set by a trigger)"
+    )
 
 
 class DefinitionRow(SQLModel, table=True):
@@ -66,7 +75,26 @@ class DefinitionRow(SQLModel, table=True):
     stored_at: str = Field(max_length=32)
 
 
+class RegistryRow(SQLModel, table=True):
+    """One change of the key registry (a signed, hash-chained, append-only log)."""
+
+    __tablename__ = "registry"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    data: str = Field(default="{}", description="JSON payload")
+    recorded_at: str = Field(max_length=32)
+    actor: str = Field(max_length=200)
+    prev_hash: str | None = Field(default=None, max_length=80)
+    hash: str = Field(max_length=80)
+    key: str | None = Field(default=None, max_length=80)
+    signature: str | None = Field(default=None, max_length=120)
+    recorded_by: str | None = Field(default=None, max_length=200)
+
+
 metadata = SQLModel.metadata
 cases = CaseRow.__table__  # type: ignore[attr-defined]
 events = EventRow.__table__  # type: ignore[attr-defined]
 definitions = DefinitionRow.__table__  # type: ignore[attr-defined]
+registry = RegistryRow.__table__  # type: ignore[attr-defined]

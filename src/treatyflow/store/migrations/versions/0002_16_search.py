@@ -27,7 +27,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0002_16"
-down_revision = "0001"
+down_revision = "0002_13"
 branch_labels = None
 depends_on = None
 
