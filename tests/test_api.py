@@ -204,9 +204,9 @@ def test_all_is_sorted_complete_and_importable() -> None:
     tree = ast.parse((SRC / "errors.py").read_text(encoding="utf-8"))
     errors = {n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name != "Problem"}
     assert errors <= set(treatyflow.__all__)
-    import treatyflow.results
+    from treatyflow import results
 
-    assert set(treatyflow.results.__all__) <= set(treatyflow.__all__)  # every result type
+    assert set(results.__all__) <= set(treatyflow.__all__)  # every result type
     assert (SRC / "py.typed").is_file()
 
 
