@@ -205,6 +205,12 @@ def generate(path: Path, n_cases: int, workdir: Path, *, schema: Path | None = N
         prev: str | None = None
         for e, (sources_text, data_text) in zip(t.events, pre[k], strict=True):
             fields = dict(e)
+            if e["seq"] == 1 and "case" in e["data"]:
+                # The opening event records the case row's identity (verify checks the row
+                # against it): this copy's country.
+                data = {**e["data"], "case": {**e["data"]["case"], "country": country}}
+                fields["data"] = data
+                data_text = json.dumps(data, sort_keys=True, ensure_ascii=False)
             fields["case_id"] = cid
             fields["prev_hash"] = prev
             h = event_hash(fields)

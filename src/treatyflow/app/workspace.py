@@ -106,7 +106,7 @@ def open(
         InvalidInput: ``workflows`` is not a directory.
         KeyFileError: ``key`` is not a readable Ed25519 private key.
     """
-    from treatyflow.store import migrate, open_store
+    from treatyflow.store import open_store
 
     dirs = workflow_dirs(workflows)
     if key is None:
@@ -115,6 +115,8 @@ def open(
     store = open_store(os.fspath(db), create=create)
     try:
         if create:
+            from treatyflow.store import migrate  # Alembic: loaded only to change the schema
+
             migrate.upgrade(store)
     except BaseException:
         store.engine.dispose()
