@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from treatyflow import __version__
 from treatyflow.chain import HASH_PREFIX, ChainFault, digest, verify_events, verify_states
 from treatyflow.errors import BundleInvalid, InvalidInput, ReportExists, StoreError
-from treatyflow.events import EventKind
+from treatyflow.events import EVENT_COLUMNS, EventKind
 from treatyflow.identity import identity_fault
 from treatyflow.registry import (
     ENTRY_FIELDS,
@@ -79,22 +79,7 @@ CASE_FIELDS = (
     "created_at",
     "updated_at",
 )
-EVENT_FIELDS = (
-    "case_id",
-    "seq",
-    "kind",
-    "trigger",
-    "from_state",
-    "to_state",
-    "occurred_on",
-    "recorded_at",
-    "actor",
-    "sources",
-    "note",
-    "data",
-    "prev_hash",
-    "hash",
-)
+EVENT_FIELDS = EVENT_COLUMNS
 DEFINITION_FIELDS = ("hash", "kind", "definition_id", "stored_at", "content")
 #: Fields an event line has when the event is signed.
 SIGNATURE_FIELDS = ("signature", "key")

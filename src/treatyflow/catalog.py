@@ -42,7 +42,11 @@ def shipped_workflows() -> Path:
 
 def content_hash(model: BaseModel) -> str:
     """SHA-256 over the canonical JSON of a definition: what a case is pinned to."""
-    data = model.model_dump(mode="json")
+    return _definition_digest(model.model_dump(mode="json"))
+
+
+def _definition_digest(data: Any) -> str:
+    """The one definition hash: SHA-256 over sorted, compact, UTF-8 JSON of ``data``."""
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -56,9 +60,7 @@ def snapshot_hash(content: str) -> str:
     object is refused (``ValueError``): the hash would cover one copy and a reader could
     take the other.
     """
-    data = json.loads(content, object_pairs_hook=_unique_keys)
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return _definition_digest(json.loads(content, object_pairs_hook=_unique_keys))
 
 
 def snapshot_problem(digest: str, kind: str, content: Any) -> str | None:

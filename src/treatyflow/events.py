@@ -68,6 +68,25 @@ HASHED_FIELDS = (
     "trigger",
 )
 
+#: An event's columns as the store and bundles carry them (the hashed fields and ``hash``),
+#: in the order bundles and bulk inserts use; a test keeps every other list of them equal.
+EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "kind",
+    "trigger",
+    "from_state",
+    "to_state",
+    "occurred_on",
+    "recorded_at",
+    "actor",
+    "sources",
+    "note",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
 
 @dataclass(frozen=True)
 class Event:

@@ -52,3 +52,28 @@ def test_a_database_command_imports_neither_sqlmodel_nor_the_orm(tmp_path: Path)
         [sys.executable, "-c", probe, str(db)], env=env, check=True, capture_output=True, text=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_list_of_event_columns_is_the_one_in_events() -> None:
+    """The event columns are declared once (treatyflow.events): the hashed fields, the
+    columns bundles and the store carry, the fast pass's canonical JSON, the store's decoder
+    and the tables all agree with it."""
+    from treatyflow import bundle, events
+    from treatyflow.store import chainscan, schema, sql
+
+    hashed = set(events.HASHED_FIELDS)
+    assert list(events.HASHED_FIELDS) == sorted(events.HASHED_FIELDS)  # canonical key order
+    assert set(events.EVENT_COLUMNS) == hashed | {"hash"}
+    assert bundle.EVENT_FIELDS == events.EVENT_COLUMNS
+    assert [name for name, _ in chainscan._FIELDS] == list(events.HASHED_FIELDS)
+    assert set(events.EVENT_COLUMNS) <= set(schema.events.c.keys())
+    ev = events.Event(
+        "c", 1, events.EventKind.OPEN, __import__("datetime").date(2025, 1, 1), "t", "a"
+    )
+    assert set(ev.hashed_fields()) == hashed
+    from treatyflow.chain import UNHASHED
+
+    # ... plus who wrote it, which no hash covers: the client writes the signature and key,
+    # the server fills recorded_by (so the store reads it but never writes it)
+    assert set(sql.event_row(ev)) == set(events.EVENT_COLUMNS) | {"signature", "key"}
+    assert set(sql._EVENT_COLUMNS) == set(events.EVENT_COLUMNS) | UNHASHED
