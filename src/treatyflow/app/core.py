@@ -42,12 +42,12 @@ from treatyflow.projection import (
     retracted_seqs,
     select,
 )
-from treatyflow.registry import KeyRecord, Registry
 from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
 
 if TYPE_CHECKING:
     from treatyflow.keys import Signer
+    from treatyflow.registry import KeyRecord, Registry
 
 T = TypeVar("T")
 
@@ -206,6 +206,8 @@ class Core:
     # ------------------------------------------------------------------ who writes
     def registry(self, conn: Any) -> Registry:
         """The key registry as it stands in this transaction."""
+        from treatyflow.registry import Registry
+
         return Registry.fold(self.store.registry_entries(conn))
 
     def signer_record(self, reg: Registry) -> KeyRecord | None:

@@ -22,17 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from treatyflow.app import (
-    bundles,
-    clocks,
-    conformance,
-    integrity,
-    queries,
-    trust,
-    versions,
-    writes,
-)
-from treatyflow.app import reports as report_assembly
+from treatyflow.app import clocks, queries, writes
 from treatyflow.app import search as finding
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view
@@ -66,6 +56,7 @@ from treatyflow.store.sql import Store
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
+    from treatyflow.app.reports import Filters
     from treatyflow.keys import Signer
 
 #: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``). Where a step is
@@ -180,6 +171,8 @@ def verify_bundle(
     path: str | os.PathLike[str], *, checkpoint: str | os.PathLike[str] | None = None
 ) -> BundleResult:
     """Check an exported bundle offline (no database needed); ``.ok`` and ``.problems``."""
+    from treatyflow.app import bundles
+
     return bundles.verify_bundle(
         Path(path), checkpoint=None if checkpoint is None else Path(checkpoint)
     )
@@ -477,6 +470,8 @@ class Workspace:
         Raises:
             NotFound (no such treaty or procedure, current or stored), InvalidInput (a part).
         """
+        from treatyflow.app import versions
+
         return versions.diff(self._core, ident)
 
     def migrate(
@@ -504,6 +499,8 @@ class Workspace:
             StateUnmapped, InvalidInput (an unknown state in ``map``, no cases named),
             CaseNotFound, ProcedureNotFound, TreatyNotFound, ConcurrentUpdate.
         """
+        from treatyflow.app import versions
+
         return versions.migrate(
             self._core,
             case_ids,
@@ -659,6 +656,8 @@ class Workspace:
 
     def conformance(self, case_ids: Sequence[str] = ()) -> list[CaseConformance]:
         """Per case (or per ``case_ids``), every deviation from its procedure."""
+        from treatyflow.app import conformance
+
         return list(conformance.conformance(self._core, case_ids))
 
     def search(
@@ -702,6 +701,8 @@ class Workspace:
     ) -> str:
         """A ``case`` report (of ``case_ids``) or a ``portfolio`` report (filtered) in
         ``fmt``: ``md``, ``html``, ``json`` or ``csv``."""
+        from treatyflow.app import reports as report_assembly
+
         return report_assembly.render_report(
             self._core,
             kind,
@@ -726,6 +727,8 @@ class Workspace:
         progress: Callable[[], None] | None = None,
     ) -> int:
         """The JSON portfolio report written to ``out`` case by case; the number of cases."""
+        from treatyflow.app import reports as report_assembly
+
         return report_assembly.write_portfolio_json(
             self._core,
             out,
@@ -740,6 +743,8 @@ class Workspace:
         self, fmt: str = "text", *, as_of: DateLike | None = None, known_at: str | None = None
     ) -> str:
         """The country-by-step matrix in ``fmt``: ``text``, ``md``, ``csv`` or ``json``."""
+        from treatyflow.app import reports as report_assembly
+
         return report_assembly.render_matrix(
             self._core, fmt, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
         )
@@ -749,6 +754,8 @@ class Workspace:
     ) -> tuple[bytes, int]:
         """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates;
         ``alarms``: a VALARM reminder on each date that many days before it (0 to 3650)."""
+        from treatyflow.app import reports as report_assembly
+
         day = _date(as_of, "as_of") or self.today()
         return report_assembly.render_calendar(self._core, as_of=day, alarms=alarms)
 
@@ -756,6 +763,8 @@ class Workspace:
         self, *, as_of: DateLike | None = None, alarms: Sequence[int] = ()
     ) -> CalendarList:
         """The upcoming legal dates :meth:`calendar` writes, typed (``calendar --json``)."""
+        from treatyflow.app import reports as report_assembly
+
         day = _date(as_of, "as_of") or self.today()
         return report_assembly.calendar_list(self._core, as_of=day, alarms=alarms)
 
@@ -764,6 +773,8 @@ class Workspace:
     ) -> list[Path]:
         """The demo's set of reports in the directory ``out``; the paths written. Without
         ``force`` nothing is written when any of those files exists already."""
+        from treatyflow.app import reports as report_assembly
+
         day = _required_date(as_of, "as_of")
         return report_assembly.write_example_reports(self._core, Path(out), as_of=day, force=force)
 
@@ -771,12 +782,16 @@ class Workspace:
     def verify(self, *, checkpoint: str | os.PathLike[str] | None = None) -> VerifyResult:
         """Check every case's hash chain (``.ok``, ``.problems`` naming case and first bad
         seq); with ``checkpoint``, also that nothing it recorded was truncated or rewritten."""
+        from treatyflow.app import integrity
+
         path = None if checkpoint is None else Path(checkpoint)
         return integrity.verify(self._core, checkpoint=path)
 
     def checkpoint(self, path: str | os.PathLike[str], *, force: bool = False) -> CheckpointResult:
         """Write every case's chain head and a digest over them to ``path``, to keep
         elsewhere (``verify(checkpoint=path)`` checks against it later)."""
+        from treatyflow.app import integrity
+
         doc = integrity.write_checkpoint(self._core, Path(path), force=force)
         return CheckpointResult(
             checkpoint=os.fspath(path), cases=doc["count"], digest=doc["digest"]
@@ -784,10 +799,14 @@ class Workspace:
 
     def export(self, path: str | os.PathLike[str], *, force: bool = False) -> BundleResult:
         """Write the whole database as a verifiable JSON Lines bundle (atomically)."""
+        from treatyflow.app import bundles
+
         return bundles.export(self._core, Path(path), force=force)
 
     def import_bundle(self, path: str | os.PathLike[str]) -> BundleResult:
         """Load a bundle into this (empty) database; refuses one that does not verify."""
+        from treatyflow.app import bundles
+
         return bundles.import_(self._core, Path(path))
 
     # ------------------------------------------------------------------ trust
@@ -808,6 +827,8 @@ class Workspace:
 
     def list_keys(self) -> list[KeyInfo]:
         """Every key of the registry (retired ones too), oldest first."""
+        from treatyflow.app import trust
+
         return trust.keys(self._core)
 
     def add_key(
@@ -817,24 +838,34 @@ class Workspace:
         with ``roles`` (``analyst`` by default; ``reviewer``, ``admin``). The first key may
         be added by anyone; every later change needs this workspace's key to be an admin's.
         """
+        from treatyflow.app import trust
+
         return trust.add_key(self._core, name, os.fspath(public_key), roles)
 
     def retire_key(self, name: str) -> KeyInfo:
         """Retire ``name``'s key (admin): it signs nothing new; its old signatures hold."""
+        from treatyflow.app import trust
+
         return trust.retire_key(self._core, name)
 
     def require_signatures(self, on: bool = True) -> bool:
         """Turn team mode on or off (admin): when on, every write needs a registered key
         and review-required steps become proposals."""
+        from treatyflow.app import trust
+
         return trust.set_require_signatures(self._core, on)
 
     def signatures_required(self) -> bool:
         """Whether the database requires signed writes now."""
+        from treatyflow.app import trust
+
         return trust.require_signatures(self._core)
 
     def grant(self, role: str, *, as_: str) -> dict[str, Any]:
         """PostgreSQL: give the login ``role`` the privileges of ``as_`` (``analyst``,
         ``reviewer`` or ``admin``) through a group role; none may rewrite the log."""
+        from treatyflow.app import trust
+
         return trust.grant(self._core, role, as_)
 
     # ------------------------------------------------------------------ internals
@@ -857,9 +888,8 @@ class Workspace:
         return case_view(self._core, record, ctx.defs, ctx.events, as_of=None, known_at=None)
 
     @staticmethod
-    def _filters(
-        country: Sequence[str], treaty: Sequence[str], state: Sequence[str]
-    ) -> report_assembly.Filters:
+    def _filters(country: Sequence[str], treaty: Sequence[str], state: Sequence[str]) -> Filters:
+        from treatyflow.app import reports as report_assembly
         from treatyflow.values import check_country
 
         return report_assembly.Filters(
