@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from treatyflow.definitions.factories import empty_dict, empty_list
 from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValue
 from treatyflow.evidence import EvidenceLevel, Source
 
@@ -74,8 +75,8 @@ class Contest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1)
-    sources_for: list[Source] = Field(default_factory=list)
-    sources_against: list[Source] = Field(default_factory=list)
+    sources_for: list[Source] = Field(default_factory=empty_list)
+    sources_against: list[Source] = Field(default_factory=empty_list)
 
 
 class StateSpec(BaseModel):
@@ -150,8 +151,8 @@ class TransitionSpec(BaseModel):
     dest: str = Field(pattern=STATE_PATTERN)
     title: str = ""
     institution: str | None = None
-    guards: list[Guard] = Field(default_factory=list)
-    evidence: list[EvidenceRequirement] = Field(default_factory=list)
+    guards: list[Guard] = Field(default_factory=empty_list)
+    evidence: list[EvidenceRequirement] = Field(default_factory=empty_list)
     clock: str | None = Field(
         default=None,
         description="Fired by `tick` when this clock is due; analysts cannot fire it.",
@@ -160,7 +161,7 @@ class TransitionSpec(BaseModel):
     contested: Contest | None = None
     description: str = ""
     roles: list[Role] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="In a team (signed writes): only keys with one of these roles may fire it.",
     )
     review: Literal["required"] | None = Field(
@@ -183,7 +184,7 @@ class CorrectionPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    roles: list[Role] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=empty_list)
     review: Literal["required"] | None = None
 
 
@@ -198,7 +199,9 @@ class ClockSpec(BaseModel):
         description="'treaty': the treaty's clause for the case's action; or a clause of its own."
     )
     fires: str | None = Field(default=None, description="The trigger it fires when due.")
-    void_in: list[str] = Field(default_factory=list, description="States that void the clock.")
+    void_in: list[str] = Field(
+        default_factory=empty_list, description="States that void the clock."
+    )
 
 
 class Procedure(BaseModel):
@@ -210,17 +213,19 @@ class Procedure(BaseModel):
         default=None, description="ISO 3166-1 alpha-3 code, or 'generic'; none for a part."
     )
     part: bool = Field(default=False, description="A reusable fragment, not openable alone.")
-    actions: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=empty_list)
     treaties: list[str] = Field(
-        default_factory=list, description="Treaty ids it is written for; empty: any treaty."
+        default_factory=empty_list, description="Treaty ids it is written for; empty: any treaty."
     )
-    include: list[str] = Field(default_factory=list, description="Parts merged into this one.")
+    include: list[str] = Field(
+        default_factory=empty_list, description="Parts merged into this one."
+    )
     initial: str | None = Field(default=None, pattern=STATE_PATTERN)
-    states: list[StateSpec] = Field(default_factory=list)
-    transitions: list[TransitionSpec] = Field(default_factory=list)
-    clocks: list[ClockSpec] = Field(default_factory=list)
-    facts: dict[str, FactSpec] = Field(default_factory=dict)
-    sources: list[Source] = Field(default_factory=list)
+    states: list[StateSpec] = Field(default_factory=empty_list)
+    transitions: list[TransitionSpec] = Field(default_factory=empty_list)
+    clocks: list[ClockSpec] = Field(default_factory=empty_list)
+    facts: dict[str, FactSpec] = Field(default_factory=empty_dict)
+    sources: list[Source] = Field(default_factory=empty_list)
     description: str = ""
     corrections: CorrectionPolicy | None = Field(
         default=None,
