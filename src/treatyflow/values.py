@@ -189,8 +189,6 @@ def check_actor(actor: str) -> str:
 
 def check_country(code: str) -> str:
     """A party code: an ISO 3166-1 alpha-3 State code or a known organisation (``EUU``)."""
-    import pycountry
-
     from treatyflow.parties import ORGANIZATIONS, find_party
 
     value = (code or "").strip().upper()
@@ -198,6 +196,8 @@ def check_country(code: str) -> str:
     if found is None:
         hint = ""
         if len(value) == 2 and value.isalpha():
+            import pycountry  # only to suggest a code: an error is no hot path
+
             two = pycountry.countries.get(alpha_2=value)
             if two is not None:
                 hint = f" (did you mean {two.alpha_3!r} for {two.name}?)"
