@@ -177,5 +177,25 @@ def test_case_show_loads_only_what_a_read_needs(tmp_path: Path) -> None:
         "treatyflow.app.trust",
         "treatyflow.app.conformance",
         "treatyflow.reports.matrix",
+        "treatyflow.app.search",
+        "treatyflow.results.integrity",
+        "treatyflow.results.versions",
+        "treatyflow.results.search",
+        "treatyflow.results.changes",
+        "treatyflow.results.calendar",
+        "treatyflow.results.conformance",
     }
     assert loaded & unwanted == set()
+
+
+def test_workspace_search_defaults_are_the_search_modules() -> None:
+    """The Workspace spells its search limits out (so it need not import the search module
+    to be defined); they are the search module's defaults."""
+    import inspect
+
+    from treatyflow.app import search
+    from treatyflow.app.workspace import Workspace
+
+    assert inspect.signature(Workspace.search).parameters["limit"].default == search.DEFAULT_LIMIT
+    since = inspect.signature(Workspace.recorded_since).parameters["limit"].default
+    assert since == search.DEFAULT_CHANGES

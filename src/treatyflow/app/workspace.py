@@ -23,7 +23,6 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from treatyflow.app import clocks, queries, writes
-from treatyflow.app import search as finding
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view
 from treatyflow.catalog import Catalog
@@ -32,32 +31,32 @@ from treatyflow.errors import ActorMismatch, InvalidInput
 from treatyflow.events import Event
 from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
-from treatyflow.results import (
-    BundleResult,
-    CalendarList,
-    CaseConformance,
-    CaseFileImport,
-    CaseSummary,
-    CaseView,
-    Changes,
-    CheckpointResult,
-    DefinitionDiff,
-    Fired,
-    KeyInfo,
-    MigrationResult,
-    PendingItem,
-    PendingList,
-    RecordedSince,
-    SearchResult,
-    TickResult,
-    VerifyResult,
-)
 from treatyflow.store.sql import Store
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
     from treatyflow.app.reports import Filters
     from treatyflow.keys import Signer
+    from treatyflow.results import (
+        BundleResult,
+        CalendarList,
+        CaseConformance,
+        CaseFileImport,
+        CaseSummary,
+        CaseView,
+        Changes,
+        CheckpointResult,
+        DefinitionDiff,
+        Fired,
+        KeyInfo,
+        MigrationResult,
+        PendingItem,
+        PendingList,
+        RecordedSince,
+        SearchResult,
+        TickResult,
+        VerifyResult,
+    )
 
 #: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``). Where a step is
 #: dated (``on=`` of the writes but ``correct``), text may also give a range when only that is
@@ -660,9 +659,7 @@ class Workspace:
 
         return list(conformance.conformance(self._core, case_ids))
 
-    def search(
-        self, text: str, *, case_id: str | None = None, limit: int = finding.DEFAULT_LIMIT
-    ) -> SearchResult:
+    def search(self, text: str, *, case_id: str | None = None, limit: int = 20) -> SearchResult:
         """Events whose notes or sources (citation, reference, URL) hold every word of
         ``text``, best match first: at most ``limit`` (1 to 200), in ``case_id`` if given.
 
@@ -670,19 +667,23 @@ class Workspace:
         are words or punctuation); at most 200 characters and 16 words. Raises
         :class:`InvalidInput` for a text with no word or over the limits, and
         :class:`CaseNotFound` for an unknown ``case_id``."""
+        from treatyflow.app import search as finding
+
         return finding.search(self._core, text, case_id=case_id, limit=limit)
 
-    def recorded_since(
-        self, since: DateLike, *, limit: int = finding.DEFAULT_CHANGES
-    ) -> RecordedSince:
+    def recorded_since(self, since: DateLike, *, limit: int = 500) -> RecordedSince:
         """The events recorded at or after ``since`` (a date: from the start of that UTC
         day; or a UTC timestamp), per case, oldest first; at most ``limit`` (1 to 5000)."""
+        from treatyflow.app import search as finding
+
         text = since.isoformat() if isinstance(since, dt.date) else since
         return finding.recorded_since(self._core, text, limit=limit)
 
     def revision(self) -> tuple[int, str | None]:
         """A value that changes whenever an event is recorded (the number of events and the
         newest record time): what a cache of a read may be keyed on."""
+        from treatyflow.app import search as finding
+
         return finding.revision(self._core)
 
     # ------------------------------------------------------------------ reports
@@ -791,6 +792,7 @@ class Workspace:
         """Write every case's chain head and a digest over them to ``path``, to keep
         elsewhere (``verify(checkpoint=path)`` checks against it later)."""
         from treatyflow.app import integrity
+        from treatyflow.results import CheckpointResult
 
         doc = integrity.write_checkpoint(self._core, Path(path), force=force)
         return CheckpointResult(
