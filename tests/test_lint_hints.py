@@ -127,9 +127,13 @@ def test_treaty_clause_fact_suggestion(tmp_path: Path) -> None:
     assert "postpone_while: armed_conflict" in source
     (tmp_path / "treaties").mkdir()
     path = tmp_path / "treaties" / "ottawa.yaml"
-    path.write_text(source.replace("postpone_while: armed_conflict", "postpone_while: armed_conflit"))
+    path.write_text(
+        source.replace("postpone_while: armed_conflict", "postpone_while: armed_conflit")
+    )
     messages = [p.message for p in lint_paths([path], [SHIPPED])]
-    assert "clause reads undeclared fact 'armed_conflit'; did you mean 'armed_conflict'?" in messages
+    assert (
+        "clause reads undeclared fact 'armed_conflit'; did you mean 'armed_conflict'?" in messages
+    )
 
 
 def test_did_you_mean_needs_a_close_match() -> None:
