@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ def run_pager(command: str, text: str) -> bool:
     return proc.returncode != 127  # 127: the shell did not find the command
 
 
-def citation(source: dict[str, Any], limit: int = 72) -> str:
+def citation(source: Mapping[str, Any], limit: int = 72) -> str:
     """One source as a short citation: its text (cut at a word, with an ellipsis) and where it
     is (the URL's host and the start of its path), unless the text already holds the URL."""
     from urllib.parse import urlsplit
