@@ -446,3 +446,20 @@ def test_bash_source_script() -> None:
     )
     assert "_treatyflow_completion" in result.stdout
     assert json.dumps(result.exit_code) == "0"
+
+
+def test_demo_matrix_fits_the_terminal(
+    runner: CliRunner, tmp_path: Path, as_terminal: Callable[[int], None]
+) -> None:
+    """The demo prints its matrix fitted to an 80-column terminal too."""
+    as_terminal(80)
+    result = runner.invoke(
+        main,
+        ["--db", str(tmp_path / "d.db"), "demo", "--out", str(tmp_path / "r"),
+         "--as-of", "2026-03-01"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = plain(result.stdout)
+    matrix = text.split("Country-by-step matrix:")[1].split("Audit log:")[0]
+    assert "UKR-ottawa-2025" in matrix and "2025-07-18[25][26]" in matrix
+    assert max(cell_len(line.rstrip()) for line in matrix.splitlines()) <= 80

@@ -531,7 +531,12 @@ def demo(app: AppContext, out: Path, as_of: str | None, force: bool, actor: str)
     _print_status(ws.cases(), ws.pending(as_of=day).cases)
     click.echo("")
     click.echo("Country-by-step matrix:")
-    click.echo(ws.matrix("text"))
+    from treatyflow.cli.output import is_terminal
+
+    if is_terminal():  # fitted to the terminal, as `report matrix` is
+        print_matrix(json.loads(ws.matrix("json")))
+    else:
+        click.echo(ws.matrix("text"))
     verdict = ws.verify()
     click.echo(
         "Audit log: "
