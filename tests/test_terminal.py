@@ -122,7 +122,9 @@ def test_a_terminal_gets_colour(case_cli: Cli, as_terminal: Callable[[int], None
     show = case_cli("case", "show", "LTU-1").stdout
     assert re.search(r"\x1b\[[0-9;]*m" + re.escape("notified ("), show)
     pending = case_cli("pending", "--as-of", "2025-07-01").stdout
-    assert "\x1b[" in pending
+    assert "\x1b[33mnotified" in pending  # the state
+    overdue = case_cli("pending", "--as-of", "2026-01-05").stdout  # LTU-1's clock, not ticked
+    assert "\x1b[1;31mOVERDUE" in overdue
     error = case_cli("case", "show", "NOPE")
     assert error.stderr.startswith("\x1b[31m\x1b[1mError:\x1b[0m no case 'NOPE'")
     assert error.exit_code == 1

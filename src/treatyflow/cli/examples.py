@@ -51,7 +51,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "case show": ("treatyflow case show LTU-ottawa-2025", "treatyflow case show LTU-1 --json"),
     "case history": (
         "treatyflow case history LTU-ottawa-2025",
-        "treatyflow case history LTU-ottawa-2025 --no-pager | grep notify",
+        "treatyflow case history LTU-ottawa-2025 --as-of 2025-07-01 --no-pager",
     ),
     "case migrate": ("treatyflow case migrate --all --dry-run",),
     "case list": ("treatyflow case list --json",),
