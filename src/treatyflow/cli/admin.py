@@ -11,6 +11,7 @@ import click
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import json_option, key_option, parse_on
 from treatyflow.cli.output import binary_stdout, emit_json, say, table
+from treatyflow.cli.terminal import flags_style, state_style
 
 if TYPE_CHECKING:
     from treatyflow.results import PendingItem
@@ -190,6 +191,7 @@ def pending(
             + (f" - {group_by}: {name}" if name else ""),
             ["case", "state", "next date", "next steps (who acts)", "flags"],
             [pending_row(by_id[i]) for i in ids],
+            styles=PENDING_STYLES,
         )
     _exit_if_listed(exit_code, len(listing.cases))
 
@@ -198,6 +200,10 @@ def _exit_if_listed(exit_code: bool, listed: int) -> None:
     """With ``--exit-code``, exit EXIT_LISTED when the listing is not empty."""
     if exit_code and listed:
         raise click.exceptions.Exit(EXIT_LISTED)
+
+
+#: On a terminal: the state coloured, OVERDUE/BLOCKED/REVIEW and deviations in red.
+PENDING_STYLES = {1: state_style, 4: flags_style}
 
 
 def pending_row(item: PendingItem) -> list[Any]:

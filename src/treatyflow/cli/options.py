@@ -53,7 +53,8 @@ def sources_options(f: F) -> F:
         "--source-level",
         type=click.Choice(["reported", "official", "confirmed"]),
         default=None,
-        help="Evidence level of the --source(s) that do not say (default reported).",
+        help="Evidence level of the --source(s) that do not say (default: official for an "
+        "official kind such as decree or note-verbale, else reported).",
     )(f)
     f = click.option(
         "--source-kind",

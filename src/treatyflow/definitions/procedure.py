@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     field_validator,
     model_serializer,
     model_validator,
@@ -87,7 +88,7 @@ class StateSpec(BaseModel):
     institution: str | None = Field(default=None, description="Who acts to leave this state.")
     legal_basis: str | None = None
     description: str = ""
-    final: bool = False
+    final: StrictBool = False
     contested: Contest | None = None
     milestone: Milestone | None = Field(
         default=None,
@@ -126,7 +127,9 @@ class EvidenceRequirement(BaseModel):
 
     kind: str | None = Field(default=None, description="Source kind, e.g. 'decree'.")
     min_level: EvidenceLevel = EvidenceLevel.REPORTED
-    reference: bool = Field(default=False, description="The source must carry a reference number.")
+    reference: StrictBool = Field(
+        default=False, description="The source must carry a reference number."
+    )
     description: str = ""
 
 
@@ -157,7 +160,7 @@ class TransitionSpec(BaseModel):
         default=None,
         description="Fired by `tick` when this clock is due; analysts cannot fire it.",
     )
-    optional: bool = False
+    optional: StrictBool = False
     contested: Contest | None = None
     description: str = ""
     roles: list[Role] = Field(
@@ -212,7 +215,7 @@ class Procedure(BaseModel):
     country: str | None = Field(
         default=None, description="ISO 3166-1 alpha-3 code, or 'generic'; none for a part."
     )
-    part: bool = Field(default=False, description="A reusable fragment, not openable alone.")
+    part: StrictBool = Field(default=False, description="A reusable fragment, not openable alone.")
     actions: list[str] = Field(default_factory=empty_list)
     treaties: list[str] = Field(
         default_factory=empty_list, description="Treaty ids it is written for; empty: any treaty."

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     field_validator,
     model_serializer,
     model_validator,
@@ -77,7 +78,7 @@ class FactSpec(BaseModel):
     default: FactValue | None = Field(
         default=None, description="The value assumed while no event has set the fact."
     )
-    assumed: bool = Field(
+    assumed: StrictBool = Field(
         default=False,
         description=(
             "The default stands in for an assessment nobody has recorded (armed_conflict: "
@@ -290,7 +291,7 @@ class Treaty(BaseModel):
     adopted_on: dt.date | None = None
     entry_into_force_on: dt.date | None = None
     depositary: Depositary
-    bilateral: bool = False
+    bilateral: StrictBool = False
     actions: dict[str, Clause] = Field(
         description="Clause per action id: 'withdrawal', 'denunciation', 'suspension', ..."
     )
