@@ -311,8 +311,8 @@ def generate(
     n_templates = len(templates)
     checked = 0
     for i in range(n_cases):
-        # country and template vary independently (42 countries x 20 templates)
-        k = (i // len(COUNTRIES)) % n_templates if not single_group else i % n_templates
+        # country and template vary together and apart: every (country, template) pair
+        k = (i + i // len(COUNTRIES)) % n_templates
         t = templates[k]
         treaty = t.case["treaty"]
         if single_group:

@@ -3,6 +3,7 @@
     python bench/reference.py pending DB AS_OF      # the `pending --json` listing
     python bench/reference.py report DB AS_OF       # the `report portfolio --format json` model
     python bench/reference.py verify DB             # every chain re-hashed
+    python bench/reference.py limit DB              # read + hash only, over every core
 
 Each reads the database with one streaming query ordered by (case_id, seq), folds each case
 in a few lines of Python (state, entered dates, facts, the treaty clock from the stored
@@ -227,6 +228,7 @@ class Spool:
     def write_list(self, out: Any, *, sort: bool = False) -> None:
         if not self.spans:
             out.write(b"[]")
+            self.file.close()
             return
         out.write(b"[\n")
         spans = sorted(self.spans, key=lambda s: s[0]) if sort else self.spans
@@ -499,11 +501,62 @@ def verify(path: str) -> dict[str, Any]:
     return {"ok": not bad, "cases": len(heads), "problems": bad}
 
 
+def _limit_range(args: tuple[str, str | None, str | None]) -> int:
+    """Read the hashed columns of the events of case ids in [lo, hi) and SHA-256 their text."""
+    path, lo, hi = args
+    con = sqlite3.connect(path)
+    where, params = [], []
+    if lo is not None:
+        where.append("case_id >= ?")
+        params.append(lo)
+    if hi is not None:
+        where.append("case_id < ?")
+        params.append(hi)
+    sql = f"SELECT case_id, {_EVENT_COLUMNS} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY case_id, seq"
+    sha, n, prev, unlinked = hashlib.sha256, 0, None, 0
+    for row in con.execute(sql, params):
+        # (case_id, seq, ..., prev_hash, hash): the 13 hashed columns' text, and the link
+        sha("\x1f".join([str(v) for v in row[:13]]).encode("utf-8")).hexdigest()
+        if row[1] == 1:
+            prev = None
+        unlinked += row[12] != prev
+        prev = row[13]
+        n += 1
+    con.close()
+    assert unlinked == 0, unlinked
+    return n
+
+
+def limit(path: str) -> dict[str, Any]:
+    """The read+hash limit of a verify pass: every event's columns read with ``sqlite3`` and
+    the SHA-256 of their text (about the canonical text's size; no JSON is built), the case
+    ids split into one range per core, one process each (fork), as treatyflow's pass is."""
+    import multiprocessing
+    import os
+    import time
+
+    t0 = time.perf_counter()
+    con = sqlite3.connect(path)
+    ids = [r[0] for r in con.execute("SELECT id FROM cases ORDER BY id")]
+    con.close()
+    workers = max(1, os.cpu_count() or 1)
+    cuts = [ids[len(ids) * k // workers] for k in range(1, workers)] if ids else []
+    bounds = [None, *cuts, None]
+    ranges = [(path, bounds[k], bounds[k + 1]) for k in range(workers)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        events = sum(pool.map(_limit_range, ranges))
+    return {"events": events, "seconds": time.perf_counter() - t0, "workers": workers}
+
+
 def main(argv: list[str]) -> None:
     what, path = argv[0], argv[1]
     out = sys.stdout.buffer
-    if what == "verify":
-        out.write((json.dumps(verify(path), indent=2, ensure_ascii=False) + "\n").encode())
+    if what in ("verify", "limit"):
+        doc = verify(path) if what == "verify" else limit(path)
+        out.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     else:
         as_of = dt.date.fromisoformat(argv[2])
         (pending if what == "pending" else report)(path, as_of, out)
