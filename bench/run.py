@@ -329,7 +329,10 @@ def child_json(argv: list[str]) -> tuple[dict[str, Any], float]:
         text = out.read().decode()
     if code != 0:
         raise RuntimeError(f"{argv[:3]} exited {code}")
-    return dict(json.loads(text.strip().splitlines()[-1])), mb
+    try:  # one document (perhaps indented), else the last line of what was printed
+        return dict(json.loads(text)), mb
+    except ValueError:
+        return dict(json.loads(text.strip().splitlines()[-1])), mb
 
 
 def bench_transitions(dbs: dict[int, Path], tmp: Path) -> None:
