@@ -25,7 +25,7 @@ def export(core: Core, path: Path, *, force: bool = False) -> BundleResult:
     faults = document_faults(core)
     if faults:
         more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
-        raise StoreError(f"nothing exported: {faults[0]}{more}; 'treatyflow verify' lists them.")
+        raise StoreError(f"nothing exported: {faults[0]}{more}.")
     trailer = export_bundle(core.store, path, force=force)
     details = {k: v for k, v in trailer.items() if k != "type"}
     return BundleResult(

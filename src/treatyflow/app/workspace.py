@@ -1026,8 +1026,16 @@ def _sources(sources: Iterable[SourceLike]) -> list[Source]:
 def _source_from_mapping(fields: Mapping[str, Any]) -> Source:
     from pydantic import ValidationError
 
+    from treatyflow.evidence import EventSource
+    from treatyflow.values import document_digest
+
+    data = dict(fields)
+    if isinstance(data.get("document"), str):
+        # the digest in its one stored form; a citation of the document alone gets its name
+        data["document"] = document_digest(data["document"], "sources")
+        data.setdefault("citation", data["document"])
     try:
-        return Source.model_validate(dict(fields))
+        return EventSource.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "source"
