@@ -30,8 +30,8 @@ def opened(cli: Cli, tmp_path: Path) -> Path:
 
 
 def test_attach_then_document_gives_the_same_bytes(cli: Cli, opened: Path, db: Path) -> None:
-    result = cli("case", "attach", "LTU-1", str(opened), "--kind", "note-verbale",
-                 "--level", "official", "--on", "2025-06-28", "--note", "received", "--json")  # fmt: skip
+    options = ["--kind", "note-verbale", "--level", "official", "--on", "2025-06-28"]
+    result = cli("case", "attach", "LTU-1", str(opened), *options, "--note", "received", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["stored"] is True

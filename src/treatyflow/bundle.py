@@ -813,6 +813,8 @@ def _insert_documents(conn: Any, bundle: Bundle) -> None:
         return
     seen = 0
     for _number, obj in _objects(Path(bundle.path)):
+        if obj.get("type") in ("case", "event", "trailer"):
+            break  # the documents come before the cases
         if obj.get("type") != "document":
             continue
         try:

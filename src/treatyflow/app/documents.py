@@ -258,6 +258,11 @@ def document_faults(core: Core) -> list[ChainFault]:
                 problems[row.sha256] = (
                     f"document {row.sha256} changed: its stored bytes hash to {computed}"
                 )
+            elif row.size != len(row.content):  # a bundle would carry the wrong size
+                problems[row.sha256] = (
+                    f"document {row.sha256}: its stored size {row.size} is not the "
+                    f"{len(row.content)} bytes it holds"
+                )
     faults: list[ChainFault] = []
     for digest, where in citations.items():
         for case_id, seq, size in dict.fromkeys(where):
