@@ -67,6 +67,10 @@ def test_history_and_show_name_the_document(cli: Cli, opened: Path) -> None:
     assert f"attached note-verbale.pdf ({DIGEST[:19]})" in history
     show = cli("case", "show", "LTU-1").stdout
     assert f"note-verbale.pdf ({DIGEST[:19]}, event 2)" in show
+    report = cli("case", "show", "LTU-1", "--json").stdout
+    assert [d["seq"] for d in json.loads(report)["documents"]] == [2]
+    markdown = cli("report", "case", "LTU-1", "--format", "md").stdout
+    assert f"document attached: note-verbale.pdf ({DIGEST[:19]})" in markdown
 
 
 def test_a_file_over_the_limit_is_refused_in_one_sentence(
