@@ -287,3 +287,49 @@ def test_a_bundle_missing_a_cited_document_is_refused(case: Any, tmp_path: Path)
     bundle.write_bytes(b"".join(_line(line) for line in lines))
     problems = treatyflow.verify_bundle(bundle).problems
     assert any(f"cites document {DIGEST}, which the bundle lacks" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: {**d, "content": "not base64!"}, "its content is not base64."),
+        (lambda d: {**d, "size": d["size"] + 1}, f"its content is {len(PDF)} bytes, its size"),
+        (lambda d: {**d, "size": True}, "its size is not a count of bytes."),
+        (lambda d: {**d, "sha256": "sha256:XYZ"}, "is not a SHA-256 digest"),
+        (lambda d: {**d, "extra": 1}, "unexpected extra"),
+    ],
+    ids=["base64", "size", "bool-size", "digest", "extra-key"],
+)
+def test_a_hostile_document_line_is_refused(
+    ws: Any, tmp_path: Path, change: Any, problem: str
+) -> None:
+    """Every document line is decoded and checked offline; a bad one is a problem (with its
+    line number), whatever the trailer says."""
+    from treatyflow.bundle import read_bundle
+
+    ws.open_case(country="LTU", treaty="ottawa", id="LTU-1", at="notified", on=ON)
+    ws.attach("LTU-1", PDF, name="decree.pdf", on=ON)
+    bundle = tmp_path / "b.jsonl"
+    ws.export(bundle)
+    lines = _bundle_lines(bundle)
+    number = next(i for i, line in enumerate(lines) if line["type"] == "document")
+    lines[number] = change(lines[number])
+    bundle.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    problems = read_bundle(bundle).problems
+    assert any(p.startswith(f"line {number + 1}:") and problem in p for p in problems), problems
+
+
+def test_a_document_line_after_the_cases_is_out_of_order(ws: Any, tmp_path: Path) -> None:
+    from treatyflow.bundle import read_bundle
+
+    ws.open_case(country="LTU", treaty="ottawa", id="LTU-1", at="notified", on=ON)
+    ws.attach("LTU-1", PDF, name="decree.pdf", on=ON)
+    bundle = tmp_path / "b.jsonl"
+    ws.export(bundle)
+    lines = _bundle_lines(bundle)
+    document = next(line for line in lines if line["type"] == "document")
+    lines.remove(document)
+    lines.insert(len(lines) - 1, document)
+    bundle.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    problems = read_bundle(bundle).problems
+    assert any("a document after the cases (not bundle order)" in p for p in problems), problems
