@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -104,3 +105,19 @@ class Source(BaseModel):
                 f"a source URL must start with http:// or https://, not {value[:40]!r}"
             )
         return value
+
+
+#: How a document is cited: ``sha256:`` and the 64 lowercase hex digits of its SHA-256.
+DOCUMENT_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class EventSource(Source):
+    """A source an event cites: a :class:`Source` that may also be a document attached to
+    the database (``case attach``), named by its digest. The digest is checked against the
+    stored documents when the event is written."""
+
+    document: str | None = Field(
+        default=None,
+        pattern=DOCUMENT_DIGEST.pattern,
+        description="The digest (sha256:<64 hex digits>) of an attached document.",
+    )

@@ -264,6 +264,7 @@ class Core:
                 ctx.events  # noqa: B018 - read in this transaction: the caller's view needs them
                 if ev is None:
                     return record, ctx
+                ev = cite_documents(conn, ev)
                 ev = seal(replace(ev, prev_hash=record.head_hash))
                 ev = self.authorise(ctx.registry, ev)
                 updated = replace(
@@ -399,6 +400,16 @@ def _recount(record: CaseRecord, events: Sequence[Event]) -> None:
         if e.kind in (EventKind.OPEN, EventKind.SET_FACT):
             facts.update(e.data.get("facts", {}))
     record.facts = facts
+
+
+def cite_documents(conn: Any, ev: Event) -> Event:
+    """The event, after checking that every document its sources cite is attached in the
+    database (:func:`treatyflow.app.documents.check_citations`)."""
+    if not any("document" in s for s in ev.sources):
+        return ev
+    from treatyflow.app.documents import check_citations
+
+    return check_citations(conn, ev)
 
 
 def seal(ev: Event) -> Event:

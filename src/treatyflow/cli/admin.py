@@ -323,7 +323,7 @@ def _verify_bundle(path: Path, checkpoint_path: Path | None, as_json: bool) -> N
             extra = f"; checkpoint of {cp['cases']} case(s) holds" if cp is not None else ""
             click.echo(
                 f"ok: {path} verifies: {c['cases']} case(s), {c['events']} event(s), "
-                f"{c['definitions']} definition(s){extra}"
+                f"{c['definitions']} definition(s){_documents(c)}{extra}"
             )
     if not result.ok:
         raise SystemExit(1)
@@ -351,7 +351,7 @@ def export(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
         c = result.counts
         click.echo(
             f"exported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
-            f"definition(s) to {output} (heads {result.heads_digest})"
+            f"definition(s){_documents(c)} to {output} (heads {result.heads_digest})"
         )
 
 
@@ -374,8 +374,14 @@ def import_(app: AppContext, bundle_path: Path, as_json: bool) -> None:
         c = result.counts
         click.echo(
             f"imported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
-            f"definition(s) (heads {result.heads_digest})"
+            f"definition(s){_documents(c)} (heads {result.heads_digest})"
         )
+
+
+def _documents(counts: Any) -> str:
+    """ ", 2 document(s)" when a bundle carries attached documents."""
+    n = counts.get("documents", 0)
+    return f", {n} document(s)" if n else ""
 
 
 @click.command()

@@ -447,6 +447,10 @@ def print_case(view: CaseView) -> None:
             ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in doc["facts"].items()) or "-"),
             ("flags", ", ".join(view.flags) or "-"),
             (
+                "documents",
+                ", ".join(f"{d.name} ({d.short}, event {d.seq})" for d in view.documents) or "-",
+            ),
+            (
                 "awaiting review",
                 "; ".join(
                     f"step {r.seq} ({r.trigger} on {r.on.isoformat()}, by {r.proposed_by})"
@@ -565,6 +569,9 @@ def _step(event: dict[str, Any]) -> str:
         if event["from_state"] != event["to_state"]:
             moved.append(f"state {event['from_state']} -> {event['to_state']}")
         return "migrated: " + "; ".join(moved)
+    if event["kind"] == "attach":
+        data = event["data"]
+        return f"attached {data.get('name')} ({str(data.get('sha256'))[:19]})"
     if event["kind"] == "retract":
         back = f" ({event['from_state']} -> {event['to_state']})" if event["to_state"] else ""
         return f"retracts seq {event['data']['target_seq']}{back}"
@@ -707,3 +714,14 @@ def _changed(view: CaseView, as_json: bool) -> None:
                 f"  awaiting review: step {r.seq} ({r.trigger} on {r.on.isoformat()}, "
                 f"proposed by {r.proposed_by}): 'treatyflow case approve {view.id} {r.seq}'"
             )
+
+
+def _register_documents() -> None:
+    # case attach / case document live in their own module (this one is long enough)
+    from treatyflow.cli.documents import attach, document
+
+    case.add_command(attach)
+    case.add_command(document)
+
+
+_register_documents()

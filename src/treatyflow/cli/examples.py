@@ -48,6 +48,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "case reject": (
         'treatyflow case reject LTU-1 3 --reason "wrong date" --key ~/.treatyflow/reviewer.key',
     ),
+    "case attach": (
+        "treatyflow case attach LTU-ottawa-2025 cn-456-2025.pdf --kind depositary-notification "
+        "--level official --on 2025-06-27",
+    ),
+    "case document": ("treatyflow case document sha256:3f2a... -o cn-456-2025.pdf",),
     "case show": ("treatyflow case show LTU-ottawa-2025", "treatyflow case show LTU-1 --json"),
     "case history": (
         "treatyflow case history LTU-ottawa-2025",

@@ -68,7 +68,8 @@ def sources_options(f: F) -> F:
         multiple=True,
         metavar="TEXT",
         help="A citation (repeatable). Either plain text (a URL in it is picked up) or "
-        "'citation=...; url=...; date=YYYY-MM-DD; level=official; kind=decree; ref=441/2025'.",
+        "'citation=...; url=...; date=YYYY-MM-DD; level=official; kind=decree; ref=441/2025'; "
+        "'document=sha256:...' cites an attached document.",
     )(f)
 
 

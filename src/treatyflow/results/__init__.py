@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from treatyflow.results.calendar import CalendarItem, CalendarList
     from treatyflow.results.cases import (
+        Attached,
         CaseSummary,
         CaseView,
+        DocumentInfo,
         Fired,
         PendingItem,
         PendingList,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
 #: Where each result type is defined.
 _HOME = {
+    "Attached": "cases",
     "BundleResult": "integrity",
     "CalendarItem": "calendar",
     "CalendarList": "calendar",
@@ -68,6 +71,7 @@ _HOME = {
     "DefinitionDiff": "versions",
     "DefinitionVersion": "versions",
     "Deviation": "conformance",
+    "DocumentInfo": "cases",
     "EvidenceGap": "versions",
     "FieldChange": "changes",
     "Fired": "cases",
@@ -88,6 +92,7 @@ _HOME = {
 }
 
 __all__ = [
+    "Attached",
     "BundleResult",
     "CalendarItem",
     "CalendarList",
@@ -104,6 +109,7 @@ __all__ = [
     "DefinitionDiff",
     "DefinitionVersion",
     "Deviation",
+    "DocumentInfo",
     "EvidenceGap",
     "FieldChange",
     "Fired",

@@ -91,6 +91,9 @@ class CaseView:
     known_at: str | None
     awaiting_review: tuple[Review, ...] = ()
     """Proposed steps no reviewer has approved or rejected yet (team mode)."""
+    documents: tuple[DocumentInfo, ...] = ()
+    """The documents attached to the case (``attach`` events visible at ``known_at``, not
+    retracted), in log order."""
 
     def clock(self, name: str) -> Clock | None:
         """The clock called ``name`` (``effect``, ``objection_period`` ...), if any."""
@@ -127,6 +130,63 @@ class CaseView:
             "as_of": self.as_of.isoformat(),
             "known_at": self.known_at,
             "awaiting_review": [r.to_dict() for r in self.awaiting_review],
+            "documents": [d.to_dict() for d in self.documents],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document attached to a case's log (``case attach``): what its ``attach`` event
+    records. The bytes are read with :meth:`treatyflow.Workspace.document`."""
+
+    sha256: str
+    """``sha256:`` and the 64 hex digits of the SHA-256 of its bytes."""
+    name: str
+    """The file name it was attached under."""
+    size: int
+    media_type: str
+    """Guessed from the name (``application/pdf``); ``application/octet-stream`` if unknown."""
+    kind: str | None
+    """What sort of evidence it is (a source kind: ``decree``, ``note-verbale`` ...)."""
+    level: str
+    """Its evidence level: ``reported``, ``official`` or ``confirmed``."""
+    seq: int
+    """The ``attach`` event of the case that records it."""
+    occurred_on: dt.date
+
+    @property
+    def short(self) -> str:
+        """The digest as ``case history`` shows it: ``sha256:`` and 12 hex digits."""
+        return self.sha256[:19]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "name": self.name,
+            "size": self.size,
+            "media_type": self.media_type,
+            "kind": self.kind,
+            "level": self.level,
+            "seq": self.seq,
+            "occurred_on": self.occurred_on.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Attached:
+    """``case attach``: the document attached, whether its bytes were new to the database
+    (the same bytes attached before are stored once), and the case after the change."""
+
+    case: CaseView
+    document: DocumentInfo
+    stored: bool
+    """True when these bytes were stored now; False when the database held them already."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case.to_dict(),
+            "document": self.document.to_dict(),
+            "stored": self.stored,
         }
 
 
