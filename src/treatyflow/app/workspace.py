@@ -27,6 +27,7 @@ from treatyflow.app import (
     clocks,
     conformance,
     integrity,
+    projections,
     queries,
     trust,
     versions,
@@ -560,6 +561,13 @@ class Workspace:
     def count_cases(self) -> int:
         """How many cases the database holds."""
         return queries.count_cases(self._core)
+
+    def reproject(self, *, all: bool = False) -> int:
+        """Write the case projection's row (#19) of every case that has none or a stale one
+        (``all``: of every case) from its log; returns how many rows were written. Reads
+        never need it (they fold a case without a current row); it makes them fast again
+        after rows were written outside treatyflow."""
+        return projections.rebuild(self._core, stale_only=not all)
 
     def views(
         self,

@@ -1,4 +1,4 @@
-"""The four tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
+"""The five tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
 
 The schema is declared once, as SQLModel classes, in :mod:`treatyflow.store.tables` (what
 the Alembic migrations were written from and are checked against). Importing SQLModel also
@@ -10,6 +10,7 @@ CREATE TABLE and CREATE INDEX statements of both, on SQLite and PostgreSQL).
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -97,4 +98,15 @@ registry = Table(
     Column("key", _text(80), nullable=True),
     Column("signature", _text(120), nullable=True),
     Column("recorded_by", _text(200), nullable=True),
+)
+
+case_projections = Table(
+    "case_projections",
+    metadata,
+    Column("case_id", _text(200), ForeignKey("cases.id"), primary_key=True),
+    Column("head_hash", _text(80), nullable=False),
+    Column("horizon", _text(10), nullable=True),
+    Column("final", Boolean, nullable=False),
+    Column("next_fire", _text(10), nullable=True, index=True),
+    Column("tally", _text(), nullable=False),
 )

@@ -378,6 +378,8 @@ class Store:
                     f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {g}",
                     f"GRANT INSERT ON {s}.cases, {s}.events, {s}.definitions TO {g}",
                     f"GRANT UPDATE ON {s}.cases TO {g}",
+                    # the case projection (#19) is rewritten with every event
+                    f"GRANT INSERT, UPDATE ON {s}.case_projections TO {g}",
                     f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.events, {s}.registry FROM {g}",
                     f"REVOKE DELETE, TRUNCATE ON {s}.cases, {s}.definitions FROM {g}",
                 ]
