@@ -34,7 +34,8 @@ TODAY = dt.date(2025, 7, 1)
 
 def _pending_outputs(ws: Workspace, dates: list[dt.date]) -> list[Any]:
     """Every form of pending's output on each date: the JSON document (plain, grouped each
-    way, within 30 days), the streamed bytes, and the items in id order."""
+    way, within 30 days), the streamed bytes, the items in id order; and every case's view
+    (on each date, and with every event on today)."""
     out: list[Any] = []
     for day in dates:
         out.append(ws.pending(as_of=day).to_dict())
@@ -45,6 +46,8 @@ def _pending_outputs(ws: Workspace, dates: list[dt.date]) -> list[Any]:
         ws.write_pending_json(buf, as_of=day, group_by="actor", due_within=400)
         out.append(buf.getvalue())
         out.append([i.to_dict() for i in ws.iter_pending(as_of=day)])
+        out.append([v.to_dict() for v in ws.views(as_of=day)])
+    out.append([v.to_dict() for v in ws.views()])  # every event, clocks on today
     return out
 
 

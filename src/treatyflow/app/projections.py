@@ -14,7 +14,7 @@ of its whole log, whether it is final, the latest legal date an as-of date can l
   rewrites any or all of them; ``doctor`` says when rows are missing, stale or disagree
   with the log.
 
-Readers (:func:`open_views`) evaluate a current row's tally on the as-of date when no event
+Readers (:func:`views`) evaluate a current row's tally on the as-of date when no event
 of the case lies after it, which gives exactly what folding the log gives (the fold is
 :func:`~treatyflow.projection.evaluate` of the same tally); any other case, and any read
 ``known_at`` a record time, folds the log as before.
@@ -110,28 +110,34 @@ def track_new(core: Core, conn: Any, record: CaseRecord, first: Event) -> None:
     rows.save(conn, row_for(core, record, defs, Tally.of([first])), sqlite=core.store.is_sqlite)
 
 
-def usable(record: CaseRecord, row: ProjectionRow | None, day: dt.date) -> Tally | None:
-    """The row's tally when it answers a read as of ``day``: current, of this format, and
-    no event of the case after ``day``; else None (fold the log)."""
+def usable(record: CaseRecord, row: ProjectionRow | None, day: dt.date | None) -> Tally | None:
+    """The row's tally when it answers a read as of ``day`` (None: every event, whatever
+    its date): current, of this format, and no event of the case after ``day``; else None
+    (fold the log)."""
     if row is None or not row.current_for(record):
         return None
-    if row.horizon is not None and row.horizon > day.isoformat():
+    if day is not None and row.horizon is not None and row.horizon > day.isoformat():
         return None
     return Tally.from_json(row.tally)
 
 
-def open_views(core: Core, day: dt.date) -> Iterator[CaseView]:
-    """The view as of ``day`` of every case that is not final, in id order, from the
-    projection where it answers, else from the case's log."""
+def views(core: Core, as_of: dt.date | None, *, open_only: bool = True) -> Iterator[CaseView]:
+    """The view as of ``as_of`` (None: every event, clocks on today) of every case (with
+    ``open_only``, of every case not final), in id order, from the projection where it
+    answers, else from the case's log."""
     from treatyflow.app.views import case_view
 
+    day = as_of or core.today()
     with core.store.read() as conn:
-        for record, row in rows.open_cases(conn, day.isoformat()):
-            tally = usable(record, row, day)
+        listed = rows.open_cases(
+            conn, None if as_of is None else as_of.isoformat(), open_only=open_only
+        )
+        for record, row in listed:
+            tally = usable(record, row, as_of)
             if tally is None:
                 events = core.store.events(conn, record.id)
                 defs = core.definitions_in_force(conn, record, events, None)
-                yield case_view(core, record, defs, events, as_of=day, known_at=None)
+                yield case_view(core, record, defs, events, as_of=as_of, known_at=None)
             else:
                 defs = core.definitions_for(conn, record)
                 yield view_from(core, record, defs, tally, day)

@@ -135,7 +135,10 @@ def views(
     case_ids: Sequence[str] | None = None,
 ) -> Iterator[CaseView]:
     """The view of every case (or of ``case_ids``) that has events by ``known_at``, in id
-    order, one at a time."""
+    order, one at a time (every case known now: from the case projection where it answers)."""
+    if known_at is None and not case_ids:
+        yield from projections.views(core, as_of, open_only=False)
+        return
     with core.store.read() as conn:
         for record, events in with_events(core, conn, case_ids):
             if known_at is not None and not any(e.recorded_at <= known_at for e in events):
@@ -194,7 +197,7 @@ def iter_pending(
     listed = (
         views(core, as_of=day, known_at=known_at)
         if known_at is not None
-        else projections.open_views(core, day)
+        else projections.views(core, day)
     )
     for view in listed:
         if not view.final:

@@ -71,24 +71,21 @@ def save(conn: Connection, row: ProjectionRow, *, sqlite: bool) -> None:
     conn.execute(stmt)
 
 
-def open_cases(conn: Connection, day: str) -> Iterator[tuple[CaseRecord, ProjectionRow | None]]:
-    """Every case row by id with its projection row, streamed, leaving out the cases whose
-    current row says they are final with no event after ``day`` (a stale or missing row:
-    the case is listed, with None or the stale row)."""
-    query = (
-        sa.select(cases, *_projection_columns())
-        .select_from(cases.outerjoin(P, P.c.case_id == cases.c.id))
-        .where(
-            sa.or_(
-                P.c.case_id.is_(None),
-                P.c.head_hash != cases.c.head_hash,
-                sa.not_(P.c.final),
-                P.c.horizon > day,
-            )
-        )
-        .order_by(cases.c.id)
+def open_cases(
+    conn: Connection, day: str | None, *, open_only: bool = True
+) -> Iterator[tuple[CaseRecord, ProjectionRow | None]]:
+    """Every case row by id with its projection row, streamed; with ``open_only``, leaving
+    out the cases whose current row says they are final with no event after ``day`` (None:
+    final at all). A case with a stale or missing row is listed, with that row or None."""
+    query = sa.select(cases, *_projection_columns()).select_from(
+        cases.outerjoin(P, P.c.case_id == cases.c.id)
     )
-    yield from _joined(conn, query)
+    if open_only:
+        keep = [P.c.case_id.is_(None), P.c.head_hash != cases.c.head_hash, sa.not_(P.c.final)]
+        if day is not None:
+            keep.append(P.c.horizon > day)
+        query = query.where(sa.or_(*keep))
+    yield from _joined(conn, query.order_by(cases.c.id))
 
 
 def tick_candidates(
