@@ -15,6 +15,7 @@ See docs/treaties.md ("Parties that are not States").
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -57,8 +58,11 @@ ORGANIZATIONS: dict[str, Party] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def find_party(code: str) -> Party | None:
-    """The party a code stands for (case-insensitive), or ``None`` if it is no known code."""
+    """The party a code stands for (case-insensitive), or ``None`` if it is no known code.
+
+    Cached: pending names the party of every case it lists (#19)."""
     import pycountry
 
     value = (code or "").strip().upper()

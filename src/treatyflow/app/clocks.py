@@ -55,7 +55,12 @@ def candidates(
     due: list[str] = []
     refresh: list[str] = []
     with core.store.read() as conn:
-        for record, row in store_projections.tick_candidates(conn, day.isoformat()):
+        listed = (
+            store_projections.tick_candidates(conn, day.isoformat())
+            if store_projections.available(core.store, conn)
+            else ((record, None) for record in core.store.iter_cases(conn))
+        )
+        for record, row in listed:
             if seen is not None:
                 seen()
             if row is None or not row.current_for(record):

@@ -85,6 +85,8 @@ def track(
     core: Core, conn: Any, before: CaseRecord, after: CaseRecord, ctx: ChangeContext, ev: Event
 ) -> None:
     """Write the case's row for its log with ``ev`` appended (in the change's transaction)."""
+    if not rows.available(core.store, conn):
+        return
     tally = None
     old = rows.load(conn, after.id)
     if old is not None and old.head_hash == before.head_hash:
@@ -106,6 +108,8 @@ def track(
 
 def track_new(core: Core, conn: Any, record: CaseRecord, first: Event) -> None:
     """Write the row of a case just opened with the event ``first``."""
+    if not rows.available(core.store, conn):
+        return
     defs = core.definitions_for(conn, record)
     rows.save(conn, row_for(core, record, defs, Tally.of([first])), sqlite=core.store.is_sqlite)
 
@@ -129,8 +133,12 @@ def views(core: Core, as_of: dt.date | None, *, open_only: bool = True) -> Itera
 
     day = as_of or core.today()
     with core.store.read() as conn:
-        listed = rows.open_cases(
-            conn, None if as_of is None else as_of.isoformat(), open_only=open_only
+        listed: Iterator[tuple[CaseRecord, ProjectionRow | None]] = (
+            rows.open_cases(
+                conn, None if as_of is None else as_of.isoformat(), open_only=open_only
+            )
+            if rows.available(core.store, conn)
+            else ((record, None) for record in core.store.iter_cases(conn))
         )
         for record, row in listed:
             tally = usable(record, row, as_of)
@@ -181,6 +189,8 @@ def rebuild(core: Core, case_ids: Sequence[str] | None = None, *, stale_only: bo
     wanted = None if case_ids is None else set(case_ids)
     written = 0
     with core.store.read() as conn:
+        if not rows.available(core.store, conn):
+            return 0
         current = rows.current_ids(conn) if stale_only else set()
         todo = [
             r.id

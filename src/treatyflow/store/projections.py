@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from treatyflow.events import Event
 from treatyflow.store.schema import case_projections, cases, events
-from treatyflow.store.sql import _EVENT_COLUMNS, CaseRecord, _event_from_tuple
+from treatyflow.store.sql import _EVENT_COLUMNS, CaseRecord, Store, _event_from_tuple
 
 P = case_projections
 
@@ -38,6 +38,14 @@ class ProjectionRow:
     def current_for(self, record: CaseRecord) -> bool:
         """Whether the row was computed from the case's log as it stands."""
         return self.head_hash == record.head_hash
+
+
+def available(store: Store, conn: Connection) -> bool:
+    """Whether the database has the table (a database not yet upgraded has not: writes then
+    skip it and reads fold every case); checked once per store and schema upgrade."""
+    if store.projection_table is None:
+        store.projection_table = bool(sa.inspect(conn).has_table(P.name))
+    return store.projection_table
 
 
 def load(conn: Connection, case_id: str) -> ProjectionRow | None:

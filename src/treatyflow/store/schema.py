@@ -103,7 +103,7 @@ registry = Table(
 case_projections = Table(
     "case_projections",
     metadata,
-    Column("case_id", _text(200), ForeignKey("cases.id"), primary_key=True),
+    Column("case_id", _text(200), primary_key=True),
     Column("head_hash", _text(80), nullable=False),
     Column("horizon", _text(10), nullable=True),
     Column("final", Boolean, nullable=False),

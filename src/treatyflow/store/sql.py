@@ -148,6 +148,8 @@ class Store:
         self.engine = engine
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.projection_table: bool | None = None
+        """Whether the case projection table exists (revision 0003_19); None: not checked."""
         self._batch = threading.local()
 
     # -- transactions -------------------------------------------------------------

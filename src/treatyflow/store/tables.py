@@ -100,7 +100,7 @@ class CaseProjectionRow(SQLModel, table=True):
 
     __tablename__ = "case_projections"
 
-    case_id: str = Field(primary_key=True, foreign_key="cases.id", max_length=200)
+    case_id: str = Field(primary_key=True, max_length=200)
     head_hash: str = Field(max_length=80, description="the case's head when computed")
     horizon: str | None = Field(
         default=None, max_length=10, description="latest legal date an as-of can leave out"

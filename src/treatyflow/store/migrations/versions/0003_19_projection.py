@@ -25,7 +25,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "case_projections",
-        sa.Column("case_id", sa.String(200), sa.ForeignKey("cases.id"), primary_key=True),
+        # no foreign key: derived data never stands in the way of a case row deleted by hand
+        sa.Column("case_id", sa.String(200), primary_key=True),
         sa.Column("head_hash", sa.String(80), nullable=False),
         sa.Column("horizon", sa.String(10), nullable=True),
         sa.Column("final", sa.Boolean, nullable=False),
