@@ -317,3 +317,21 @@ def test_random_case_mixes_pending_and_tick_agree_with_the_fold(
         _empty_projection(ws)
         assert _pending_outputs(ws, dates) == rows
         assert [clocks.candidates(ws._core, d)[0] for d in dates] == due
+
+
+def test_corrections_and_retractions_keep_the_row_that_of_the_whole_log(ws: Any) -> None:
+    """A correction and a retraction re-tally the log (they change how earlier events count);
+    the rows stay those of the whole log and pending stays the fold's."""
+    ws.open_case(country="LTU", treaty="ottawa", id="L", at="notified", on="2025-06-27")
+    ws.set_fact("L", "armed_conflict", True, on="2025-07-01")
+    ws.note("L", "a note", on="2025-07-02")
+    ws.correct("L", 1, on="2025-06-20", reason="receipt was earlier")
+    ws.retract("L", 2, reason="recorded by mistake")
+    kinds = [e.kind.value for e in ws.history("L")]
+    assert kinds == ["open", "set-fact", "note", "correct", "retract"]
+    assert projections.check(ws._core) == ([], [], [])
+    days = [dt.date(2025, 6, 25), dt.date(2025, 7, 2), dt.date(2025, 12, 20), dt.date(2026, 1, 5)]
+    rows = _pending_outputs(ws, days)
+    assert rows[0]["cases"][0]["next_date"] == "2025-12-20"  # the corrected receipt counts
+    _empty_projection(ws)
+    assert _pending_outputs(ws, days) == rows
