@@ -39,6 +39,7 @@ CHECKS = (
     "snapshots",
     "definitions",
     "clocks",
+    "projection",
 )
 
 #: Permission bits a database file must not have: anything for group or others.
@@ -111,6 +112,7 @@ def run_checks(
         if catalog is not None:
             findings += _guard("definitions", lambda: _definitions(ws))
         findings += _guard("clocks", lambda: _clocks(ws, day))
+        findings += _guard("projection", lambda: _projection(ws, db))
         return findings
     finally:
         store.engine.dispose()
@@ -356,6 +358,31 @@ def _clocks(ws: Workspace, day: dt.date) -> list[Finding]:
             f"{len(overdue)} clock(s) came due on or before {day.isoformat()} but have not "
             f"fired: {_some(overdue)}.",
             f"treatyflow tick --as-of {day.isoformat()}",
+        )
+    ]
+
+
+def _projection(ws: Workspace, db: str) -> list[Finding]:
+    """The case projection (#19) against the logs: rows missing or stale (written outside
+    treatyflow: reads fold those cases, slower but right) and rows that disagree with their
+    log (which reads would use: wrong)."""
+    from treatyflow.app.projections import check
+
+    missing, stale, wrong = check(ws._core)
+    if not (missing or stale or wrong):
+        return [passed("projection", "every case's projection row agrees with its log")]
+    parts = []
+    if wrong:
+        parts.append(f"{len(wrong)} case(s) whose row disagrees with the log: {_some(wrong)}")
+    if stale:
+        parts.append(f"{len(stale)} case(s) whose row is stale: {_some(stale)}")
+    if missing:
+        parts.append(f"{len(missing)} case(s) without a row: {_some(missing)}")
+    return [
+        failed(
+            "projection",
+            "; ".join(parts) + " (the case projection that pending and tick read).",
+            _cmd(db, "db reproject" + (" --all" if wrong else "")),
         )
     ]
 

@@ -62,8 +62,11 @@ ORGANIZATIONS: dict[str, Party] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def find_party(code: str) -> Party | None:
-    """The party a code stands for (case-insensitive), or ``None`` if it is no known code."""
+    """The party a code stands for (case-insensitive), or ``None`` if it is no known code.
+
+    Cached: pending names the party of every case it lists (#19)."""
     value = (code or "").strip().upper()
     if value in ORGANIZATIONS:
         return ORGANIZATIONS[value]

@@ -139,6 +139,180 @@ class CaseState:
         return {name: self.facts.value_on(name, day) for name in self.facts.current()}
 
 
+#: The shape of :meth:`Tally.to_json`; a stored tally of another format is recomputed.
+TALLY_FORMAT = 2
+
+
+@dataclass
+class Tally:
+    """What a case's (selected) events add up to before any clock is evaluated: the fold's
+    first half, independent of the as-of date and of the definitions.
+
+    :func:`fold` evaluates one on an as-of date; the case projection (#19) stores the tally
+    of all of a case's events, so a read on any as-of date on or after :attr:`horizon`
+    evaluates it without reading the log.
+    """
+
+    state: str | None = None
+    entered: dict[str, dt.date] = field(default_factory=dict)
+    entered_by: dict[str, str | None] = field(default_factory=dict)
+    entered_range: dict[str, tuple[dt.date, Any]] = field(default_factory=dict)
+    """Per state: the legal date and the stored range (``data["occurred"]``) it was entered."""
+    fired: dict[str, dt.date] = field(default_factory=dict)
+    left: dict[str, dt.date] = field(default_factory=dict)
+    last_on: dt.date | None = None
+    flags: list[str] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    changes: list[tuple[str, dt.date, Any]] = field(default_factory=list)
+    """Fact changes: (name, legal date, the value as the event stores it)."""
+    version: int = 0
+    horizon: dt.date | None = None
+    """The latest legal date of an event an as-of date can leave out (all but migrations and
+    retractions): at any as-of date on or after it, every event counts."""
+    proposals: list[tuple[int, str, str, dt.date]] = field(default_factory=list)
+    """Proposed steps (seq, trigger, proposer, legal date), approved or not."""
+    closed: list[Any] = field(default_factory=list)
+    """The ``proposal_seq`` of every event that approves or rejects a proposal."""
+    migrated_at: str | None = None
+    """The record time of the latest ``migrated`` event."""
+    redated: set[int] = field(default_factory=set)
+    gone: set[int] = field(default_factory=set)
+    attached: list[tuple[int, dt.date, dict[str, Any]]] = field(default_factory=list)
+    """The documents attached (``attach`` events not retracted): (seq, legal date, data)."""
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> Tally:
+        """The tally of (already selected) events."""
+        tally = cls()
+        tally.gone = retracted_seqs(events)
+        for ev in events:
+            tally.add(ev)
+        return tally
+
+    def can_add(self, ev: Event) -> bool:
+        """Whether :meth:`add` of the case's next event gives the tally of the whole log (a
+        correction or a retraction changes how earlier events count: tally afresh)."""
+        return (
+            ev.kind not in (EventKind.CORRECT, EventKind.RETRACT)
+            and ev.seq not in self.redated
+            and ev.seq not in self.gone
+        )
+
+    def add(self, ev: Event) -> None:
+        """Count one more event (in seq order)."""
+        self.version += 1
+        if ev.kind is EventKind.CORRECT and ev.seq not in self.gone:
+            self.redated.add(int(ev.data["target_seq"]))
+        if ev.kind not in (EventKind.MIGRATED, EventKind.RETRACT):
+            self.horizon = (
+                ev.occurred_on if self.horizon is None else max(self.horizon, ev.occurred_on)
+            )
+        if ev.kind is EventKind.PROPOSE:
+            self.proposals.append((ev.seq, ev.trigger or "correct", ev.actor, ev.occurred_on))
+        if "proposal_seq" in ev.data:
+            self.closed.append(ev.data.get("proposal_seq"))
+        if ev.kind is EventKind.MIGRATED:
+            self.migrated_at = ev.recorded_at
+            # The case moved to another definition version: states without a counterpart
+            # were mapped; what happened in them keeps its dates under the new names.
+            mapping = ev.data.get("map")
+            if isinstance(mapping, Mapping):
+                self.state, self.entered, self.left = _renamed(
+                    mapping, self.state, self.entered, self.left
+                )
+            return
+        if ev.kind is EventKind.RETRACT or ev.seq in self.gone:
+            return  # a retracted step stops counting; the retraction itself changes nothing
+        self.last_on = (
+            ev.occurred_on if self.last_on is None else max(self.last_on, ev.occurred_on)
+        )
+        self.kinds.update(str(s["kind"]) for s in ev.sources if s.get("kind"))
+        if ev.kind is EventKind.ATTACH:
+            self.attached.append((ev.seq, ev.occurred_on, dict(ev.data)))
+        if ev.to_state is not None:
+            if self.state is not None and self.state != ev.to_state:
+                self.left[self.state] = ev.occurred_on
+            self.state = ev.to_state
+            self.entered[ev.to_state] = ev.occurred_on
+            self.entered_by[ev.to_state] = ev.trigger
+            self.entered_range[ev.to_state] = (ev.occurred_on, ev.data.get("occurred"))
+        if ev.kind in (EventKind.OPEN, EventKind.SET_FACT):
+            for name, value in ev.data.get("facts", {}).items():
+                self.changes.append((name, ev.occurred_on, value))
+        clock_name = ev.data.get("clock")
+        if clock_name:
+            self.fired[clock_name] = ev.occurred_on
+        for flag in ev.data.get("flags", []):
+            if flag not in self.flags:
+                self.flags.append(flag)
+
+    def awaiting_review(self) -> list[tuple[int, str, str, dt.date]]:
+        """The proposals no event approves or rejects."""
+        closed = set(self.closed)
+        return [p for p in self.proposals if p[0] not in closed]
+
+    def to_json(self) -> dict[str, Any]:
+        def days(d: Mapping[str, dt.date]) -> dict[str, str]:
+            return {k: v.isoformat() for k, v in d.items()}
+
+        return {
+            "format": TALLY_FORMAT,
+            "state": self.state,
+            "entered": days(self.entered),
+            "entered_by": self.entered_by,
+            "entered_range": {k: [v[0].isoformat(), v[1]] for k, v in self.entered_range.items()},
+            "fired": days(self.fired),
+            "left": days(self.left),
+            "last_on": _iso(self.last_on),
+            "flags": self.flags,
+            "kinds": sorted(self.kinds),
+            "changes": [[n, d.isoformat(), v] for n, d, v in self.changes],
+            "version": self.version,
+            "horizon": _iso(self.horizon),
+            "proposals": [[s, t, a, d.isoformat()] for s, t, a, d in self.proposals],
+            "closed": self.closed,
+            "migrated_at": self.migrated_at,
+            "redated": sorted(self.redated),
+            "gone": sorted(self.gone),
+            "attached": [[q, d.isoformat(), data] for q, d, data in self.attached],
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Tally | None:
+        """The tally :meth:`to_json` wrote; None if it has another format."""
+        if doc.get("format") != TALLY_FORMAT:
+            return None
+        day = dt.date.fromisoformat
+
+        def days(d: Mapping[str, str]) -> dict[str, dt.date]:
+            return {k: day(v) for k, v in d.items()}
+
+        return cls(
+            state=doc["state"],
+            entered=days(doc["entered"]),
+            entered_by=dict(doc["entered_by"]),
+            entered_range={k: (day(v[0]), v[1]) for k, v in doc["entered_range"].items()},
+            fired=days(doc["fired"]),
+            left=days(doc["left"]),
+            last_on=None if doc["last_on"] is None else day(doc["last_on"]),
+            flags=list(doc["flags"]),
+            kinds=set(doc["kinds"]),
+            changes=[(n, day(d), v) for n, d, v in doc["changes"]],
+            version=int(doc["version"]),
+            horizon=None if doc["horizon"] is None else day(doc["horizon"]),
+            proposals=[(int(s), str(t), str(a), day(d)) for s, t, a, d in doc["proposals"]],
+            closed=list(doc["closed"]),
+            migrated_at=doc["migrated_at"],
+            redated=set(doc["redated"]),
+            gone=set(doc["gone"]),
+            attached=[(int(q), day(d), dict(data)) for q, d, data in doc["attached"]],
+        )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
 def fold(
     events: Sequence[Event],
     *,
@@ -149,49 +323,38 @@ def fold(
     as_of: dt.date,
 ) -> CaseState:
     """What the (already selected) events say, with clocks evaluated on ``as_of``."""
+    return evaluate(
+        Tally.of(events),
+        procedure=procedure,
+        treaty=treaty,
+        action=action,
+        country=country,
+        as_of=as_of,
+    )
+
+
+def evaluate(
+    tally: Tally,
+    *,
+    procedure: Procedure,
+    treaty: Treaty,
+    action: str,
+    country: str,
+    as_of: dt.date,
+) -> CaseState:
+    """The case's state, facts and clocks on ``as_of`` from the tally of its selected events."""
     specs = fact_specs(treaty, procedure)
-    changes: list[tuple[str, dt.date, FactValue]] = []
-    state: str | None = None
-    entered: dict[str, dt.date] = {}
-    entered_by: dict[str, str | None] = {}
-    entered_range: dict[str, LegalDate] = {}
-    fired: dict[str, dt.date] = {}
-    left: dict[str, dt.date] = {}
-    last_on: dt.date | None = None
-    flags: list[str] = []
-    kinds: set[str] = set()
-    gone = retracted_seqs(events)
-    for ev in events:
-        if ev.kind is EventKind.MIGRATED:
-            # The case moved to another definition version: states without a counterpart
-            # were mapped; what happened in them keeps its dates under the new names.
-            mapping = ev.data.get("map")
-            if isinstance(mapping, Mapping):
-                state, entered, left = _renamed(mapping, state, entered, left)
-            continue
-        if ev.kind is EventKind.RETRACT or ev.seq in gone:
-            continue  # a retracted step stops counting; the retraction itself changes nothing
-        last_on = ev.occurred_on if last_on is None else max(last_on, ev.occurred_on)
-        kinds.update(str(s["kind"]) for s in ev.sources if s.get("kind"))
-        if ev.to_state is not None:
-            if state is not None and state != ev.to_state:
-                left[state] = ev.occurred_on
-            state = ev.to_state
-            entered[ev.to_state] = ev.occurred_on
-            entered_by[ev.to_state] = ev.trigger
-            entered_range[ev.to_state] = occurred_of(ev.occurred_on, ev.data)
-        if ev.kind in (EventKind.OPEN, EventKind.SET_FACT):
-            for name, value in ev.data.get("facts", {}).items():
-                changes.append((name, ev.occurred_on, fact_from_json(value, specs.get(name))))
-        clock_name = ev.data.get("clock")
-        if clock_name:
-            fired[clock_name] = ev.occurred_on
-        for flag in ev.data.get("flags", []):
-            if flag not in flags:
-                flags.append(flag)
+    changes = [
+        (name, day, fact_from_json(value, specs.get(name))) for name, day, value in tally.changes
+    ]
+    entered, left, state = tally.entered, tally.left, tally.state
+    flags = list(tally.flags)
     defaults = {k: v.default for k, v in specs.items() if v.default is not None}
     assumed = [k for k, v in specs.items() if v.assumed]
     timeline = FactTimeline(changes, defaults, assumed)
+    ranges = {
+        k: occurred_of(on, {"occurred": occ}) for k, (on, occ) in tally.entered_range.items()
+    }
     clocks: list[Clock] = []
     for spec in procedure.clocks:
         clock = evaluate_spec(
@@ -200,13 +363,13 @@ def fold(
             action,
             country,
             entered,
-            {**_deadlines_met(procedure, entered, left), **fired},
+            {**_deadlines_met(procedure, entered, left), **tally.fired},
             timeline,
             as_of,
             state,
-            evidence_kinds=kinds,
-            void_causes=_void_causes(procedure, entered_by),
-            ranges=entered_range,
+            evidence_kinds=tally.kinds,
+            void_causes=_void_causes(procedure, tally.entered_by),
+            ranges=ranges,
         )
         clocks.append(clock)
         clause = clause_for(spec, treaty, action)
@@ -216,7 +379,7 @@ def fold(
         for flag in clock.flags:
             if flag in CASE_FLAGS_FROM_CLOCKS and flag not in flags:
                 flags.append(flag)
-    return CaseState(state, len(events), timeline, clocks, entered, last_on, flags)
+    return CaseState(state, tally.version, timeline, clocks, dict(entered), tally.last_on, flags)
 
 
 def _void_causes(procedure: Procedure, entered_by: Mapping[str, str | None]) -> dict[str, str]:

@@ -95,6 +95,7 @@ def test_only_the_search_objects_are_left_out_of_the_comparison(mstore: Any) -> 
         "definitions",
         "registry",
         "documents",
+        "case_projections",
         "alembic_version",
     }
 

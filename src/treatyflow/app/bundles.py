@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from treatyflow import checkpoint as checkpoints
+from treatyflow.app import projections
 from treatyflow.app.core import Core
 from treatyflow.bundle import export_bundle, heads_digest, import_bundle, read_bundle
 from treatyflow.errors import BundleInvalid, StoreError
@@ -42,6 +43,7 @@ def import_(core: Core, path: Path) -> BundleResult:
     if not bundle.ok:  # before the database is touched: nothing is written
         raise BundleInvalid(bundle.problems)
     result = import_bundle(core.store, bundle)
+    projections.rebuild(core)  # the bundle carries no projection: computed from the log
     return BundleResult(
         bundle=str(path),
         counts=result["imported"],

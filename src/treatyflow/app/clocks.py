@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from treatyflow import engine
-from treatyflow.app import queries
+from treatyflow.app import projections
 from treatyflow.app.core import ChangeContext, Core, Definitions
 from treatyflow.errors import TreatyflowError
 from treatyflow.events import SYSTEM_ACTOR, Event, EventKind
-from treatyflow.legal.clocks import ClockStatus
 from treatyflow.results import Fired, TickFailure, TickResult
+from treatyflow.store import projections as store_projections
 from treatyflow.store.sql import CaseRecord
 
 #: A firing can start another clock; a procedure has few, so a case settles quickly.
@@ -31,12 +30,9 @@ def tick(
 ) -> TickResult:
     """Fire every clock due on or before ``as_of`` (default today)."""
     day = as_of or core.today()
-    due: list[str] = []
-    for view in queries.views(core, as_of=day):
-        if seen is not None:
-            seen()
-        if any(c.status is ClockStatus.DUE for c in view.clocks):
-            due.append(view.id)
+    due, refresh = candidates(core, day, seen=seen)
+    if refresh:
+        projections.rebuild(core, refresh)
     fired: list[Fired] = []
     failed: list[TickFailure] = []
     for case_id in due:
@@ -45,6 +41,41 @@ def tick(
         except TreatyflowError as exc:
             failed.append(TickFailure(case_id, str(exc)))
     return TickResult(as_of=day, fired=tuple(fired), failed=tuple(failed))
+
+
+def candidates(
+    core: Core, day: dt.date, *, seen: Callable[[], None] | None = None
+) -> tuple[list[str], list[str]]:
+    """(the cases with a clock to fire on ``day``, the cases whose projection row is missing
+    or stale), in id order, from one read.
+
+    A case with a current projection row is looked at only if the row says a clock fires on
+    or before ``day`` or an event of the case lies after it; the others are not read at all.
+    """
+    due: list[str] = []
+    refresh: list[str] = []
+    with core.store.read() as conn:
+        listed = (
+            store_projections.tick_candidates(conn, day.isoformat())
+            if store_projections.available(core.store, conn)
+            else ((record, None) for record in core.store.iter_cases(conn))
+        )
+        for record, row in listed:
+            if seen is not None:
+                seen()
+            if row is None or not row.current_for(record):
+                refresh.append(record.id)
+            tally = projections.usable(record, row, day)
+            if tally is not None:
+                defs = core.definitions_for(conn, record)
+                view_defs, st = defs, projections.evaluate_at(record, defs, tally, day)
+            else:
+                events = core.store.events(conn, record.id)
+                view_defs = core.definitions_in_force(conn, record, events, None)
+                st = core.fold(record, view_defs, events, as_of=day)
+            if any(True for _ in projections.fireable(view_defs, record.state, st)):
+                due.append(record.id)
+    return due, refresh
 
 
 def tick_case(core: Core, case_id: str, day: dt.date) -> list[Fired]:
@@ -64,14 +95,8 @@ def _fire_first_due(core: Core, case_id: str, day: dt.date) -> Fired | None:
 
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event | None:
         fired.clear()  # a retried attempt starts afresh
-        st = ctx.state
-        for clock in st.clocks:
-            if clock.status is not ClockStatus.DUE or clock.due_on is None:
-                continue
-            spec = next(c for c in defs.procedure.clocks if c.name == clock.name)
-            tr = defs.machine.transition(record.state, spec.fires) if spec.fires else None
-            if tr is None or engine.guard_failures(tr.guards, st.facts_on(clock.due_on)):
-                continue
+        for clock, tr in projections.fireable(defs, record.state, ctx.state):
+            assert clock.due_on is not None
             kind = EventKind.TAKE_EFFECT if tr.trigger == "take-effect" else EventKind.ADVANCE
             fired.append(Fired(record.id, clock.name, clock.due_on, tr.dest))
             return core.next_event(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from treatyflow import engine
+from treatyflow.app import projections
 from treatyflow.catalog import Catalog, content_hash
 from treatyflow.chain import event_hash
 from treatyflow.definitions.procedure import Procedure
@@ -288,6 +289,8 @@ class Core:
                 else:
                     self.store.append(conn, updated, record.version, ev)
                 ctx.appended(ev)
+                # The case projection, in the same transaction as the event (#19).
+                projections.track(self, conn, record, updated, ctx, ev)
                 return updated, ctx
 
         return self.retry(attempt)

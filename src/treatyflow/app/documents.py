@@ -162,7 +162,11 @@ def attach(
 
 def info(ev: Event) -> DocumentInfo:
     """The document an ``attach`` event records."""
-    data = ev.data
+    return info_of(ev.seq, ev.occurred_on, ev.data)
+
+
+def info_of(seq: int, occurred_on: dt.date, data: Mapping[str, Any]) -> DocumentInfo:
+    """The document an ``attach`` event (``seq``, legal date, ``data``) records."""
     return DocumentInfo(
         sha256=str(data["sha256"]),
         name=str(data["name"]),
@@ -170,8 +174,8 @@ def info(ev: Event) -> DocumentInfo:
         media_type=str(data["media_type"]),
         kind=data.get("kind"),
         level=str(data.get("level", "reported")),
-        seq=ev.seq,
-        occurred_on=ev.occurred_on,
+        seq=seq,
+        occurred_on=occurred_on,
     )
 
 

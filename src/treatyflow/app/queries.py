@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
+from treatyflow.app import projections
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view, group_keys, pending_item
 from treatyflow.definitions.procedure import Procedure
@@ -134,7 +135,10 @@ def views(
     case_ids: Sequence[str] | None = None,
 ) -> Iterator[CaseView]:
     """The view of every case (or of ``case_ids``) that has events by ``known_at``, in id
-    order, one at a time."""
+    order, one at a time (every case known now: from the case projection where it answers)."""
+    if known_at is None and not case_ids:
+        yield from projections.views(core, as_of, open_only=False)
+        return
     with core.store.read() as conn:
         for record, events in with_events(core, conn, case_ids):
             if known_at is not None and not any(e.recorded_at <= known_at for e in events):
@@ -188,7 +192,14 @@ def iter_pending(
     listing's order); with ``due_by``, only those whose next date is on or before it (an
     overdue one's date has passed, so it is always kept)."""
     day = as_of or core.today()
-    for view in views(core, as_of=day, known_at=known_at):
+    # Known now: the case projection's rows (folding only the cases they cannot answer);
+    # known at a record time: every case's log.
+    listed = (
+        views(core, as_of=day, known_at=known_at)
+        if known_at is not None
+        else projections.views(core, day)
+    )
+    for view in listed:
         if not view.final:
             item = pending_item(view)
             if due_by is None or (item.next_date is not None and item.next_date <= due_by):

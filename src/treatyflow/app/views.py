@@ -12,8 +12,8 @@ from treatyflow.definitions.procedure import Procedure
 from treatyflow.events import Event, EventKind
 from treatyflow.legal.clocks import ClockStatus
 from treatyflow.parties import party_name
-from treatyflow.projection import effective_on, migration_in_force, select
-from treatyflow.results import CaseView, PendingItem, Review, Step
+from treatyflow.projection import CaseState, effective_on, migration_in_force, select
+from treatyflow.results import CaseView, DocumentInfo, PendingItem, Review, Step
 from treatyflow.store.sql import CaseRecord
 
 #: Clock flags that are also shown as flags of the case.
@@ -34,6 +34,36 @@ def case_view(
 ) -> CaseView:
     """The case as of ``as_of`` (default today), from the events recorded by ``known_at``."""
     st = core.fold(record, defs, events, as_of=as_of, known_at=known_at)
+    migration = migration_in_force(events, known_at)
+    return view_of(
+        core,
+        record,
+        defs,
+        st,
+        as_of=as_of,
+        known_at=known_at,
+        definitions_since=None if migration is None else migration.recorded_at,
+        head_hash=events[st.version - 1].hash if st.version else None,
+        awaiting=awaiting_review(select(events, known_at=known_at)),
+        documents=attached(select(events, as_of=as_of, known_at=known_at)),
+    )
+
+
+def view_of(
+    core: Core,
+    record: CaseRecord,
+    defs: Definitions,
+    st: CaseState,
+    *,
+    as_of: dt.date | None,
+    known_at: str | None,
+    definitions_since: str | None,
+    head_hash: str | None,
+    awaiting: tuple[Review, ...],
+    documents: tuple[DocumentInfo, ...],
+) -> CaseView:
+    """The case view from what its events fold to (:func:`case_view` without the log: the
+    case projection gives ``st`` and the rest)."""
     state = st.state or record.state
     day = as_of or core.today()
     facts_now = st.facts_on(day)
@@ -60,7 +90,6 @@ def case_view(
     # The versions the dates below were computed under (those in force at known_at).
     proc_hash = defs.procedure_hash or record.procedure_hash
     treaty_hash = defs.treaty_hash or record.treaty_hash
-    migration = migration_in_force(events, known_at)
     flags = list(st.flags)
     for clock in st.clocks:
         for flag in clock.flags:
@@ -82,7 +111,7 @@ def case_view(
         procedure_current=current_hash == proc_hash,
         treaty_hash=treaty_hash,
         treaty_current=current_treaty == treaty_hash,
-        definitions_since=None if migration is None else migration.recorded_at,
+        definitions_since=definitions_since,
         action=record.action,
         state=state,
         state_title=state_spec.title if state_spec else state,
@@ -95,12 +124,12 @@ def case_view(
         steps=steps,
         opened_on=dt.date.fromisoformat(record.opened_on),
         last_on=st.last_on,
-        head_hash=events[st.version - 1].hash if st.version else None,
+        head_hash=head_hash,
         flags=tuple(flags),
         as_of=day,
         known_at=known_at,
-        awaiting_review=awaiting_review(select(events, known_at=known_at)),
-        documents=attached(select(events, as_of=as_of, known_at=known_at)),
+        awaiting_review=awaiting,
+        documents=documents,
     )
 
 

@@ -622,6 +622,15 @@ class Workspace:
         """How many cases the database holds."""
         return queries.count_cases(self._core)
 
+    def reproject(self, *, all: bool = False) -> int:
+        """Write the case projection's row (#19) of every case that has none or a stale one
+        (``all``: of every case) from its log; returns how many rows were written. Reads
+        never need it (they fold a case without a current row); it makes them fast again
+        after rows were written outside treatyflow."""
+        from treatyflow.app import projections
+
+        return projections.rebuild(self._core, stale_only=not all)
+
     def views(
         self,
         *,

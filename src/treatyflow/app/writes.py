@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from treatyflow import engine
+from treatyflow.app import projections
 from treatyflow.app.core import (
     ChangeContext,
     Core,
@@ -223,6 +224,7 @@ def open_case(
                 updated_at=now,
             )
             core.store.insert_case(conn, record, first)
+            projections.track_new(core, conn, record, first)
             return Opened(record, first)
 
     return core.retry(attempt)

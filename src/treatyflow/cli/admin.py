@@ -76,6 +76,21 @@ def history(as_json: bool) -> None:
             click.echo(f"{d or '<base>'} -> {r}: {m}")
 
 
+@db.command()
+@click.option("--all", "all_", is_flag=True, help="Rewrite every row, not only stale ones.")
+@json_option
+@pass_app
+def reproject(app: AppContext, all_: bool, as_json: bool) -> None:
+    """Rewrite the case projection (what pending and tick read) from the logs: the rows of
+    cases that have none or a stale one (written outside treatyflow), or with --all every
+    row."""
+    written = app.workspace().reproject(all=all_)
+    if as_json:
+        emit_json({"written": written})
+    else:
+        click.echo(f"{written} case projection row(s) written")
+
+
 @db.command("require-signatures")
 @click.argument("setting", type=click.Choice(["on", "off"]))
 @key_option

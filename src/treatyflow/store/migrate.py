@@ -87,6 +87,7 @@ def upgrade(store: Store, revision: str = "head") -> None:
                         )
                     config.attributes["connection"] = conn
                     command.upgrade(config, revision)
+                store.projection_table = None  # the tables may have changed
                 return
             except DBAPIError as exc:
                 if attempt == 2 or getattr(exc.orig, "sqlstate", None) not in _DUPLICATE:
@@ -98,6 +99,7 @@ def downgrade(store: Store, revision: str) -> None:
     with _driver_errors(store), store.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
+    store.projection_table = None
 
 
 def current(store: Store) -> str | None:

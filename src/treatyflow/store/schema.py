@@ -10,6 +10,7 @@ CREATE TABLE and CREATE INDEX statements of both, on SQLite and PostgreSQL).
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -109,4 +110,15 @@ documents = Table(
     Column("name", _text(255), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("stored_at", _text(32), nullable=False),
+)
+
+case_projections = Table(
+    "case_projections",
+    metadata,
+    Column("case_id", _text(200), primary_key=True),
+    Column("head_hash", _text(80), nullable=False),
+    Column("horizon", _text(10), nullable=True),
+    Column("final", Boolean, nullable=False),
+    Column("next_fire", _text(10), nullable=True, index=True),
+    Column("tally", _text(), nullable=False),
 )

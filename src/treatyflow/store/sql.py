@@ -148,6 +148,8 @@ class Store:
         self.engine = engine
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.projection_table: bool | None = None
+        """Whether the case projection table exists (revision 0003_19); None: not checked."""
         self._batch = threading.local()
 
     # -- transactions -------------------------------------------------------------
@@ -379,6 +381,8 @@ class Store:
                     f"GRANT INSERT ON {s}.cases, {s}.events, {s}.definitions, {s}.documents "
                     f"TO {g}",
                     f"GRANT UPDATE ON {s}.cases TO {g}",
+                    # the case projection (#19) is rewritten with every event
+                    f"GRANT INSERT, UPDATE ON {s}.case_projections TO {g}",
                     f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.events, {s}.registry, {s}.documents "
                     f"FROM {g}",
                     f"REVOKE DELETE, TRUNCATE ON {s}.cases, {s}.definitions FROM {g}",

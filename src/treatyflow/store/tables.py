@@ -107,9 +107,29 @@ class DocumentRow(SQLModel, table=True):
     stored_at: str = Field(max_length=32)
 
 
+class CaseProjectionRow(SQLModel, table=True):
+    """What a case's events add up to (#19), kept in the transaction of every event: read by
+    ``pending``, the dashboard and ``tick`` instead of folding the log. Derived, never
+    evidence; a row whose ``head_hash`` is not the case's is stale and not used."""
+
+    __tablename__ = "case_projections"
+
+    case_id: str = Field(primary_key=True, max_length=200)
+    head_hash: str = Field(max_length=80, description="the case's head when computed")
+    horizon: str | None = Field(
+        default=None, max_length=10, description="latest legal date an as-of can leave out"
+    )
+    final: bool = Field(description="the case is in a final state")
+    next_fire: str | None = Field(
+        default=None, max_length=10, index=True, description="first day a clock fires"
+    )
+    tally: str = Field(description="JSON: projection.Tally.to_json()")
+
+
 metadata = SQLModel.metadata
 cases = CaseRow.__table__  # type: ignore[attr-defined]
 events = EventRow.__table__  # type: ignore[attr-defined]
 definitions = DefinitionRow.__table__  # type: ignore[attr-defined]
 registry = RegistryRow.__table__  # type: ignore[attr-defined]
 documents = DocumentRow.__table__  # type: ignore[attr-defined]
+case_projections = CaseProjectionRow.__table__  # type: ignore[attr-defined]
