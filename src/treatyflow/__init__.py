@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from treatyflow.app.batch import AdvanceRequest
     from treatyflow.app.casefiles import Loaded
     from treatyflow.app.workspace import Workspace, generate_key, load_key, open, verify_bundle
     from treatyflow.chain import ChainFault
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from treatyflow.evidence import EvidenceLevel, Source
     from treatyflow.legal.clocks import Clock, ClockStatus
     from treatyflow.results import (
+        AdvanceOutcome,
         BundleResult,
         CalendarItem,
         CalendarList,
@@ -102,6 +104,7 @@ _HOMES = {
     "load_key": "treatyflow.app.workspace",
     "Workspace": "treatyflow.app.workspace",
     "Loaded": "treatyflow.app.casefiles",
+    "AdvanceRequest": "treatyflow.app.batch",
     "ChainFault": "treatyflow.chain",
     "Event": "treatyflow.events",
     "EventKind": "treatyflow.events",
@@ -111,6 +114,7 @@ _HOMES = {
     "ClockStatus": "treatyflow.legal.clocks",
     **dict.fromkeys(
         (
+            "AdvanceOutcome",
             "BundleResult",
             "CalendarItem",
             "CalendarList",
@@ -188,6 +192,8 @@ _HOMES = {
 
 __all__ = [
     "ActorMismatch",
+    "AdvanceOutcome",
+    "AdvanceRequest",
     "BundleInvalid",
     "BundleResult",
     "CalendarItem",

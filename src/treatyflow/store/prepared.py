@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from treatyflow.store.schema import cases, events, registry
 
@@ -68,7 +69,8 @@ class Prepared:
         for name, stmt in _statements(event_columns).items():
             keys = list(EVENT_INSERT) if name == "insert_event" else None
             compiled = stmt.compile(dialect=dialect, column_keys=keys)
-            order = compiled.positiontup
+            assert isinstance(compiled, SQLCompiler)
+            order = compiled.positiontup  # the bind names in order (a positional paramstyle)
             self._sql[name] = (str(compiled), tuple(order) if order is not None else None)
         dbapi = dialect.dbapi  # None only for a dialect made without a driver (tests)
         self._error: type[Exception] = dbapi.Error if dbapi is not None else Exception
