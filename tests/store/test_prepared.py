@@ -61,12 +61,17 @@ def test_a_session_holds_one_connection_and_lets_it_go_after_a_driver_error(
                     seen.append(conn.connection.driver_connection)
             with store.read() as conn:
                 seen.append(conn.connection.driver_connection)
-                assert not conn.get_execution_options()["treatyflow_write"]
+                assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 0
             assert seen[0] is seen[1] is seen[2]
             with pytest.raises(treatyflow.CaseNotFound), store.write() as conn:
                 ws._core.record(conn, "NOPE")  # refused: rolled back, connection kept
             with store.write() as conn:
                 assert conn.connection.driver_connection is seen[0]
+                conn.exec_driver_sql(  # through SQLAlchemy: joins the session's transaction
+                    "INSERT INTO definitions VALUES ('h', 'treaty', 'x', '{}', 'now')"
+                )
+            with store.read() as conn:  # ... and was committed with it
+                assert conn.exec_driver_sql("SELECT count(*) FROM definitions").scalar() == 1
             with pytest.raises(StoreError), store.write() as conn:
                 conn.exec_driver_sql("INSERT INTO nowhere VALUES (1)")
             assert getattr(store._held, "conn", None) is None  # let go
