@@ -351,6 +351,18 @@ def test_cli_reads_a_file_with_actor_and_exits_0_when_all_succeed(
         assert [ws.history(c)[-1].actor for c in ("A1", "A2")] == ["ana", "bea"]
 
 
+def test_cli_json_prints_one_document_of_every_result(runner: CliRunner, db: Path) -> None:
+    stdin = '{"case": "NOPE", "trigger": "revoke", "on": "2025-09-01"}\n\n{]\n'
+    result = runner.invoke(main, ["--db", str(db), "case", "advance-many", "--json"], input=stdin)
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert (document["ok"], document["lines"], document["failed"]) == (False, 2, 2)
+    assert [(r["line"], r["error_type"], r["code"]) for r in document["results"]] == [
+        (1, "CaseNotFound", 1),
+        (3, "InvalidInput", 2),
+    ]
+
+
 def test_cli_signs_with_key(runner: CliRunner, db: Path, keyfiles: dict[str, Path]) -> None:
     base = ["--db", str(db)]
     with treatyflow.open(db, key=keyfiles["alice"]) as ws:
