@@ -6,8 +6,8 @@ expressions and executed through a :class:`~sqlalchemy.engine.Connection`, each 
 ~75-270 µs of Python per call (building the expression, its cache key, parameter
 processing, the execution context) against ~12 µs for the driver itself: the larger part
 of a transition's CPU time (#19). Here each is still written as a Core expression (so
-SQLAlchemy quotes and formats it for the dialect) but compiled once, when a store is
-opened; the SQL text then runs on the DBAPI cursor of the connection the transaction
+SQLAlchemy quotes and formats it for the dialect) but compiled once per store, the first
+time it runs; the SQL text then runs on the DBAPI cursor of the connection the transaction
 already holds. A driver error is re-raised as SQLAlchemy's own wrapper
 (:meth:`DBAPIError.instance`), so :meth:`Store.write` maps it as it maps any other.
 """
@@ -61,24 +61,34 @@ def _update(columns: Sequence[str]) -> sa.ClauseElement:
 
 
 class Prepared:
-    """The hot statements compiled for one dialect: SQL text and how to order parameters."""
+    """The hot statements for one dialect, each compiled the first time it runs (a command
+    that reads no case compiles none: start-up pays nothing)."""
 
     def __init__(self, dialect: Dialect, event_columns: Sequence[str]) -> None:
         self._dialect = dialect
+        self._event_columns = tuple(event_columns)
         self._sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
-        for name, stmt in _statements(event_columns).items():
-            keys = list(EVENT_INSERT) if name == "insert_event" else None
-            compiled = stmt.compile(dialect=dialect, column_keys=keys)
-            assert isinstance(compiled, SQLCompiler)
-            order = compiled.positiontup  # the bind names in order (a positional paramstyle)
-            self._sql[name] = (str(compiled), tuple(order) if order is not None else None)
         dbapi = dialect.dbapi  # None only for a dialect made without a driver (tests)
         self._error: type[Exception] = dbapi.Error if dbapi is not None else Exception
+
+    def _compiled(self, name: str) -> tuple[str, tuple[str, ...] | None]:
+        """Statement ``name``'s SQL text and the order of its bind names (positional
+        paramstyles; None for named ones), compiled on first use and kept."""
+        found = self._sql.get(name)
+        if found is None:
+            stmt = _statements(self._event_columns)[name]
+            keys = list(EVENT_INSERT) if name == "insert_event" else None
+            compiled = stmt.compile(dialect=self._dialect, column_keys=keys)
+            assert isinstance(compiled, SQLCompiler)
+            order = compiled.positiontup  # the bind names in order (a positional paramstyle)
+            found = (str(compiled), tuple(order) if order is not None else None)
+            self._sql[name] = found
+        return found
 
     def execute(self, conn: Connection, name: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run statement ``name`` with ``params`` in ``conn``'s transaction; the DBAPI
         cursor (fetch from it, or read its ``rowcount``)."""
-        sql, order = self._sql[name]
+        sql, order = self._compiled(name)
         values: Any = params or {}
         if order is not None:
             values = tuple(values[key] for key in order)
@@ -95,4 +105,4 @@ class Prepared:
 
     def sql(self, name: str) -> str:
         """The compiled SQL text of statement ``name`` (for tests and docs)."""
-        return self._sql[name][0]
+        return self._compiled(name)[0]
