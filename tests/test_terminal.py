@@ -363,7 +363,9 @@ def _example_lines() -> list[str]:
 def test_every_example_is_a_valid_command_line(line: str) -> None:
     """Each example parses: its command exists and its options, arguments and choices are
     right (a shell pipe or redirection after it is left out)."""
-    words = shlex.split(line.split(" | ")[0].split(" > ")[0].split("  #")[0], comments=True)
+    words = shlex.split(
+        line.split(" | ")[0].split(" > ")[0].split(" < ")[0].split("  #")[0], comments=True
+    )
     assert words[0] == "treatyflow"
     group: click.Command = main
     ctx = group.make_context("treatyflow", words[1:])

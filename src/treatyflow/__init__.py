@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from treatyflow.app.batch import AdvanceRequest
     from treatyflow.app.casefiles import Loaded
     from treatyflow.app.workspace import Workspace, generate_key, load_key, open, verify_bundle
     from treatyflow.chain import ChainFault
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from treatyflow.evidence import EventSource, EvidenceLevel, Source
     from treatyflow.legal.clocks import Clock, ClockStatus
     from treatyflow.results import (
+        AdvanceOutcome,
         Attached,
         BundleResult,
         CalendarItem,
@@ -107,6 +109,7 @@ _HOMES = {
     "load_key": "treatyflow.app.workspace",
     "Workspace": "treatyflow.app.workspace",
     "Loaded": "treatyflow.app.casefiles",
+    "AdvanceRequest": "treatyflow.app.batch",
     "ChainFault": "treatyflow.chain",
     "Event": "treatyflow.events",
     "EventKind": "treatyflow.events",
@@ -117,6 +120,7 @@ _HOMES = {
     "ClockStatus": "treatyflow.legal.clocks",
     **dict.fromkeys(
         (
+            "AdvanceOutcome",
             "Attached",
             "BundleResult",
             "CalendarItem",
@@ -199,6 +203,8 @@ _HOMES = {
 
 __all__ = [
     "ActorMismatch",
+    "AdvanceOutcome",
+    "AdvanceRequest",
     "Attached",
     "BundleInvalid",
     "BundleResult",

@@ -266,7 +266,7 @@ class Core:
                 if ev is None:
                     return record, ctx
                 ev = cite_documents(conn, ev)
-                ev = seal(replace(ev, prev_hash=record.head_hash))
+                ev = seal(ev, prev_hash=record.head_hash)
                 ev = self.authorise(ctx.registry, ev)
                 updated = replace(
                     record,
@@ -415,9 +415,14 @@ def cite_documents(conn: Any, ev: Event) -> Event:
     return check_citations(conn, ev)
 
 
-def seal(ev: Event) -> Event:
-    """The event with its hash (over every other field, ``prev_hash`` included)."""
-    return replace(ev, hash=event_hash(ev.hashed_fields()))
+def seal(ev: Event, *, prev_hash: str | None = None) -> Event:
+    """The event with its hash (over every other field, ``prev_hash`` included), chained to
+    ``prev_hash`` when one is given (one copy of the event, not two)."""
+    fields = ev.hashed_fields()
+    if prev_hash is None:
+        return replace(ev, hash=event_hash(fields))
+    fields["prev_hash"] = prev_hash
+    return replace(ev, prev_hash=prev_hash, hash=event_hash(fields))
 
 
 def retry(attempt: Callable[[], T]) -> T:

@@ -34,10 +34,12 @@ from treatyflow.legal.dates import LegalDate
 from treatyflow.store.sql import Store
 
 if TYPE_CHECKING:
+    from treatyflow.app.batch import AdvanceRequest
     from treatyflow.app.casefiles import Loaded
     from treatyflow.app.reports import Filters
     from treatyflow.keys import Signer
     from treatyflow.results import (
+        AdvanceOutcome,
         Attached,
         BundleResult,
         CalendarList,
@@ -313,6 +315,35 @@ class Workspace:
             backdate=backdate,
         )
         return self._after(record, ctx)
+
+    def advance_many(
+        self,
+        items: Iterable[AdvanceRequest | Mapping[str, Any] | str | bytes],
+        *,
+        actor: str | None = None,
+    ) -> Iterator[AdvanceOutcome]:
+        """Advance many cases, each item in a transaction of its own, with every check of
+        :meth:`advance`; yields one :class:`AdvanceOutcome` per item, in order, as it goes.
+
+        An item is an :class:`AdvanceRequest`, a mapping with its keys (``case``,
+        ``trigger``, ``on``, and optionally ``sources``, ``source_level``, ``source_kind``,
+        ``note``, ``out_of_procedure``, ``to``, ``backdate``, ``actor``), or a line of JSON
+        holding such an object (a blank line is skipped but counted); ``actor`` records the
+        items that name none (default: the workspace's actor). A refused step or a
+        malformed item gives an outcome with ``ok`` false and the error, writes nothing,
+        and does not stop the items after it. The outcomes' ``to_dict()`` are the lines
+        ``case advance-many`` prints.
+        """
+        from treatyflow.app import batch
+
+        with self._core.store.session():
+            yield from batch.advance_many(
+                self._core,
+                items,
+                who=lambda named: self._who(named or actor),
+                legal=lambda on: _required_legal(on, "on"),
+                sources=_sources,
+            )
 
     def set_fact(
         self,

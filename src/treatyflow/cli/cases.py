@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -182,6 +183,56 @@ def advance(
         backdate=backdate,
     )
     _changed(view, as_json)
+
+
+@case.command("advance-many")
+@click.argument("file", type=click.File("rb"), default="-", metavar="[FILE|-]")
+@actor_option
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print one JSON document at the end instead: {"ok", "lines", "failed", "results"}.',
+)
+@pass_app
+def advance_many(app: AppContext, file: Any, actor: str | None, as_json: bool) -> None:
+    """Fire many triggers from JSON lines (FILE, or - for standard input, the default).
+
+    Each line is one object with the options of 'case advance': "case", "trigger" and "on"
+    (required; "on" as --on takes it), and "sources" (a list of --source texts or objects
+    of source fields), "source_level", "source_kind", "note", "out_of_procedure", "to",
+    "backdate", "actor" (default --actor). Each line is a transaction of its own, with every
+    check of 'case advance'; a refused step or a malformed line writes nothing and the next
+    line runs. One JSON line is printed per input line, in order:
+    {"line": 1, "case": ..., "ok": true, "state": ..., "version": ..., "seq": ..., "kind": ...}
+    or {"line": 2, "case": ..., "ok": false, "error": ..., "error_type": ..., "code": N}, where
+    N is the exit status 'case advance' would end with (1 refused, 2 malformed). Blank lines
+    are skipped. With --json, one document at the end instead. Exit status 0 when every
+    line succeeded, else 1.
+
+    \b
+    Example:
+      treatyflow case advance-many < steps.jsonl
+      echo '{"case": "LTU-1", "trigger": "revoke", "on": "2025-09-01"}' \\
+        | treatyflow case advance-many
+    """
+    import json
+
+    failed = total = 0
+    results = []
+    for outcome in app.workspace().advance_many(iter(file), actor=actor):
+        total += 1
+        failed += not outcome.ok
+        if as_json:
+            results.append(outcome.to_dict())
+            continue
+        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
+        sys.stdout.flush()  # a reader of the pipe sees each result as its step commits
+    if as_json:
+        document = {"ok": not failed, "lines": total, "failed": failed, "results": results}
+        emit_json(document)
+    if failed:
+        raise click.ClickException(f"{failed} of {total} lines failed (ok: false above).")
 
 
 @case.command("set-fact")

@@ -72,6 +72,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "treatyflow report matrix --format csv > matrix.csv",
     ),
     "db": ("treatyflow db current",),
+    "db reproject": ("treatyflow db reproject", "treatyflow db reproject --all"),
     "db upgrade": ("treatyflow db upgrade",),
     "db current": ("treatyflow db current",),
     "db history": ("treatyflow db history",),

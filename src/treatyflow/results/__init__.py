@@ -11,10 +11,10 @@ Two result types come from the domain core and are re-exported as they are:
 :class:`treatyflow.legal.clocks.Clock` (a clause's clock) and :class:`treatyflow.events.Event`
 (one event of a case's log); both have ``to_dict()`` too.
 
-The types live in one module per capability (``treatyflow.results.cases``, ``.integrity``,
-``.conformance``, ``.versions``, ``.search``, ``.changes``, ``.calendar``) and are imported
-from here on first use: a command pays for the result types it returns, not for all of them
-(each frozen dataclass costs about a millisecond to create at import).
+The types live in one module per capability (``treatyflow.results.cases``, ``.batch``,
+``.integrity``, ``.conformance``, ``.versions``, ``.search``, ``.changes``, ``.calendar``) and
+are imported from here on first use: a command pays for the result types it returns, not for
+all of them (each frozen dataclass costs about a millisecond to create at import).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from treatyflow.results.batch import AdvanceOutcome
     from treatyflow.results.calendar import CalendarItem, CalendarList
     from treatyflow.results.cases import (
         Attached,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 #: Where each result type is defined.
 _HOME = {
+    "AdvanceOutcome": "batch",
     "Attached": "cases",
     "BundleResult": "integrity",
     "CalendarItem": "calendar",
@@ -92,6 +94,7 @@ _HOME = {
 }
 
 __all__ = [
+    "AdvanceOutcome",
     "Attached",
     "BundleResult",
     "CalendarItem",
