@@ -32,6 +32,28 @@ from treatyflow.store import chainscan, open_store
 from treatyflow.store.sql import event_row
 
 
+# The text the old fast pass had SQLite write for an event (minified JSON, json_quote): what a
+# forger who knows SQLite's JSON functions would hash a forgery over.
+_NAIVE_FIELDS = (
+    ("actor", "json_quote(actor)"),
+    ("case_id", "json_quote(case_id)"),
+    ("data", "d"),
+    ("from_state", "json_quote(from_state)"),
+    ("kind", "json_quote(kind)"),
+    ("note", "json_quote(note)"),
+    ("occurred_on", "json_quote(occurred_on)"),
+    ("prev_hash", "json_quote(prev_hash)"),
+    ("recorded_at", "json_quote(recorded_at)"),
+    ("seq", "json_quote(seq)"),
+    ("sources", "s"),
+    ("to_state", "json_quote(to_state)"),
+    ("trigger", "json_quote(trigger)"),
+)
+NAIVE_SQL = " || ".join(
+    f"'{'{' if n == 0 else ','}\"{name}\":' || {expr}" for n, (name, expr) in enumerate(_NAIVE_FIELDS)
+) + " || '}'"
+
+
 def _core(db: Path) -> Core:
     return Core(open_store(str(db)), load_catalog([shipped_workflows()]))
 
@@ -209,7 +231,7 @@ def test_sqlite_writes_the_canonical_json_of_any_event(
     con.execute(f"CREATE TABLE events ({', '.join(row)})")
     con.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(row))})", list(row.values()))
     (text,) = con.execute(
-        f"SELECT {chainscan.CANONICAL_SQL} FROM (SELECT *, json(data) AS d, "
+        f"SELECT {NAIVE_SQL} FROM (SELECT *, json(data) AS d, "
         "json(sources) AS s FROM events)"
     ).fetchone()
     con.close()
@@ -241,7 +263,7 @@ def _forge(db: Path, case_id: str, seq: int, assignment: str) -> None:
     con = sqlite3.connect(db)
     con.execute(f"UPDATE events SET {assignment} WHERE case_id = ? AND seq = ?", (case_id, seq))
     text_sql = (
-        f"SELECT {chainscan.CANONICAL_SQL} FROM (SELECT *, json(data) AS d, "
+        f"SELECT {NAIVE_SQL} FROM (SELECT *, json(data) AS d, "
         "json(sources) AS s FROM events WHERE case_id = ? AND seq = ?)"
     )
     prev = con.execute(
@@ -300,7 +322,7 @@ def test_a_forgery_over_canonical_text_verifies_both_ways(populated: Path) -> No
 
 
 # ----------------------------------------------------------------- workers, paths, deaths
-def _die(path: str, lo: str | None, hi: str | None) -> chainscan.Scan:
+def _die(*_: Any) -> chainscan.Scan:
     os._exit(9)  # a worker killed (the OOM killer, say)
 
 
