@@ -153,8 +153,8 @@ def json_text(text: Any) -> str | None:
     else:
         keyset = shape.keys(parts)
         if keyset not in shape.keysets:
-            if escaped or not _check(shape, parts):
-                return None  # a key with a quote or backslash: the exact way
+            if not _check(shape, parts):  # (a key with an escape: raw \x01 or \x02, refused)
+                return None
             shape.keysets.add(keyset)
     if shape.canonical is None:  # pragma: no cover - set by every successful check
         return None

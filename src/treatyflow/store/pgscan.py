@@ -67,16 +67,12 @@ def scan_url(url: str, lo: str | None, hi: str | None, want: Mapping[Any, int] |
 
 def chain_scan(store: Any, want: Mapping[Any, int] | None) -> Scan | None:
     """The pass over the whole database of ``store``; None where it gave up."""
+    may_fork = chainscan.can_fork() and store._nothing_checked_out()
     try:
         with store.read() as conn:
             count = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
             workers = chainscan.WORKERS
-            parallel = (
-                workers >= 2
-                and count >= chainscan.PARALLEL_FROM
-                and chainscan.can_fork()
-                and store._nothing_checked_out()
-            )
+            parallel = may_fork and count >= chainscan.PARALLEL_FROM
             if not parallel:
                 raw = conn.connection.driver_connection
                 return None if raw is None else scan(raw, None, None, want)
@@ -96,4 +92,3 @@ def chain_scan(store: Any, want: Mapping[Any, int] | None) -> Scan | None:
     for part in parts:
         total.merge(part)
     return total
-
