@@ -135,7 +135,7 @@ def json_text(text: Any) -> str | None:
     the text (see the module's docstring); None when only the exact way can tell."""
     if text == "[]" or text == "{}":
         return text  # type: ignore[no-any-return]
-    if type(text) is not str or not text.isprintable():
+    if type(text) is not str or not text.isprintable():  # (a raw control character, a NUL)
         return None
     escaped = "\\" in text
     if escaped:
@@ -176,11 +176,13 @@ def exact_json_text(text: Any, default: Any) -> str | None:
         return None
 
 
+#: The event's JSON with its fields in canonical (sorted) order; ``%`` formatting is about
+#: three times as fast as ``str.format`` here.
 _EVENT = (
-    '{{"actor":{},"case_id":{},"data":{},"from_state":{},"kind":{},"note":{},'
-    '"occurred_on":{},"prev_hash":{},"recorded_at":{},"seq":{},"sources":{},'
-    '"to_state":{},"trigger":{}}}'
-).format
+    '{"actor":%s,"case_id":%s,"data":%s,"from_state":%s,"kind":%s,"note":%s,'
+    '"occurred_on":%s,"prev_hash":%s,"recorded_at":%s,"seq":%d,"sources":%s,'
+    '"to_state":%s,"trigger":%s}'
+)
 _is_nfc = unicodedata.is_normalized
 
 
@@ -214,7 +216,7 @@ def event_text(
         return None
     q = _quote
     try:
-        text: str = _EVENT(
+        text: str = _EVENT % (
             q(actor),
             q(case_id),
             d,
