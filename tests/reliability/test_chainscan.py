@@ -26,10 +26,36 @@ from test_tamper import E2E, _sql
 from treatyflow.app import integrity
 from treatyflow.app.core import Core
 from treatyflow.catalog import load_catalog, shipped_workflows
-from treatyflow.chain import canonical_json
-from treatyflow.events import Event, EventKind
+from treatyflow.chain import _ENCODER, canonical_json
+from treatyflow.events import HASHED_FIELDS, Event, EventKind
 from treatyflow.store import chainscan, open_store
+from treatyflow.store.canontext import event_text
 from treatyflow.store.sql import event_row
+
+# The text the old fast pass had SQLite write for an event (minified JSON, json_quote): what a
+# forger who knows SQLite's JSON functions would hash a forgery over.
+_NAIVE_FIELDS = (
+    ("actor", "json_quote(actor)"),
+    ("case_id", "json_quote(case_id)"),
+    ("data", "d"),
+    ("from_state", "json_quote(from_state)"),
+    ("kind", "json_quote(kind)"),
+    ("note", "json_quote(note)"),
+    ("occurred_on", "json_quote(occurred_on)"),
+    ("prev_hash", "json_quote(prev_hash)"),
+    ("recorded_at", "json_quote(recorded_at)"),
+    ("seq", "json_quote(seq)"),
+    ("sources", "s"),
+    ("to_state", "json_quote(to_state)"),
+    ("trigger", "json_quote(trigger)"),
+)
+NAIVE_SQL = (
+    " || ".join(
+        f"'{'{' if n == 0 else ','}\"{name}\":' || {expr}"
+        for n, (name, expr) in enumerate(_NAIVE_FIELDS)
+    )
+    + " || '}'"
+)
 
 
 def _core(db: Path) -> Core:
@@ -179,7 +205,7 @@ values = st.recursive(
     sources=st.lists(st.dictionaries(texts, texts, max_size=3), max_size=2),
     seq=st.integers(1, 10**6),
 )
-def test_sqlite_writes_the_canonical_json_of_any_event(
+def test_the_text_rebuilt_from_sqlite_columns_is_canonical_json(
     note: str | None,
     actor: str,
     trigger: str | None,
@@ -187,8 +213,9 @@ def test_sqlite_writes_the_canonical_json_of_any_event(
     sources: list[dict[str, str]],
     seq: int,
 ) -> None:
-    """Control characters, quotes, backslashes, U+2028, emoji, big integers: SQLite's text
-    for an event is byte for byte chain.canonical_json of its hashed fields."""
+    """Control characters, quotes, backslashes, U+2028, emoji, big integers: the text the
+    pass rebuilds from an event's columns as SQLite returns them is byte for byte
+    chain.canonical_json of its hashed fields (or None: the whole JSON is not NFC)."""
     ev = Event(
         case_id='C-\u00e9\u2028"\\',
         seq=seq,
@@ -208,12 +235,14 @@ def test_sqlite_writes_the_canonical_json_of_any_event(
     con = sqlite3.connect(":memory:")
     con.execute(f"CREATE TABLE events ({', '.join(row)})")
     con.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(row))})", list(row.values()))
-    (text,) = con.execute(
-        f"SELECT {chainscan.CANONICAL_SQL} FROM (SELECT *, json(data) AS d, "
-        "json(sources) AS s FROM events)"
-    ).fetchone()
+    columns = dict(zip(row, con.execute("SELECT * FROM events").fetchone(), strict=True))
     con.close()
-    assert text.encode("utf-8") == canonical_json(ev.hashed_fields())
+    text = event_text(**{k: columns[k] for k in HASHED_FIELDS})
+    exact = canonical_json(ev.hashed_fields())
+    if text is None:
+        assert not unicodedata.is_normalized("NFC", _ENCODER.encode(ev.hashed_fields()))
+    else:
+        assert text.encode("utf-8") == exact
 
 
 def test_no_process_to_fork_means_the_exact_check(
@@ -241,7 +270,7 @@ def _forge(db: Path, case_id: str, seq: int, assignment: str) -> None:
     con = sqlite3.connect(db)
     con.execute(f"UPDATE events SET {assignment} WHERE case_id = ? AND seq = ?", (case_id, seq))
     text_sql = (
-        f"SELECT {chainscan.CANONICAL_SQL} FROM (SELECT *, json(data) AS d, "
+        f"SELECT {NAIVE_SQL} FROM (SELECT *, json(data) AS d, "
         "json(sources) AS s FROM events WHERE case_id = ? AND seq = ?)"
     )
     prev = con.execute(
@@ -300,7 +329,7 @@ def test_a_forgery_over_canonical_text_verifies_both_ways(populated: Path) -> No
 
 
 # ----------------------------------------------------------------- workers, paths, deaths
-def _die(path: str, lo: str | None, hi: str | None) -> chainscan.Scan:
+def _die(*_: Any) -> chainscan.Scan:
     os._exit(9)  # a worker killed (the OOM killer, say)
 
 
@@ -498,3 +527,46 @@ def test_a_null_case_id_event_alone_is_reported(populated: Path) -> None:
             assert len(store.orphan_faults(conn)) == 1
     finally:
         store.engine.dispose()
+
+
+# ----------------------------------------------------------------- issue #19, item 3
+def test_checkpoint_and_identities_come_from_the_one_pass(
+    populated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify --checkpoint compares the heads the fast pass collected (no query per case) and
+    the identities it checked (no second read): a rolled-back head and a swapped country
+    are both found."""
+    from click.testing import CliRunner
+
+    from treatyflow.cli import main
+    from treatyflow.store.sql import Store
+
+    checkpoint = tmp_path / "heads.json"
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            main, ["--db", str(populated), "checkpoint", "-o", str(checkpoint)]
+        ).exit_code
+        == 0
+    )
+    _sql(
+        populated,
+        "DELETE FROM events WHERE case_id = 'LTU-1' AND seq = 3",
+        "UPDATE cases SET version = 2, head_hash = (SELECT hash FROM events "
+        "WHERE case_id = 'LTU-1' AND seq = 2) WHERE id = 'LTU-1'",
+        "UPDATE cases SET country = 'EST' WHERE id = 'G1'",
+    )
+
+    def again(*_: Any, **__: Any) -> Any:
+        raise AssertionError("read a second time")
+
+    monkeypatch.setattr(Store, "event_hash_at", again)
+    monkeypatch.setattr(Store, "heads", again)
+    monkeypatch.setattr(integrity, "check_identities", again)
+    result = runner.invoke(
+        main, ["--db", str(populated), "verify", "--checkpoint", str(checkpoint)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "case 'LTU-1': first bad event is seq 3" in result.output
+    assert "truncated" in result.output
+    assert "case 'G1'" in result.output and "country" in result.output

@@ -65,7 +65,16 @@ def test_every_list_of_event_columns_is_the_one_in_events() -> None:
     assert list(events.HASHED_FIELDS) == sorted(events.HASHED_FIELDS)  # canonical key order
     assert set(events.EVENT_COLUMNS) == hashed | {"hash"}
     assert bundle.EVENT_FIELDS == events.EVENT_COLUMNS
-    assert [name for name, _ in chainscan._FIELDS] == list(events.HASHED_FIELDS)
+    # the fast pass builds the hashed text in Python (store.canontext): its template's keys,
+    # its function's parameters and the columns it reads are the hashed fields
+    import inspect
+    import re
+
+    from treatyflow.store import canontext
+
+    assert re.findall(r'"(\w+)":', canontext._EVENT) == list(events.HASHED_FIELDS)
+    assert list(inspect.signature(canontext.event_text).parameters) == list(events.HASHED_FIELDS)
+    assert set(chainscan.EVENT_SCAN_COLUMNS) == set(events.EVENT_COLUMNS)
     assert set(events.EVENT_COLUMNS) <= set(schema.events.c.keys())
     ev = events.Event(
         "c", 1, events.EventKind.OPEN, __import__("datetime").date(2025, 1, 1), "t", "a"

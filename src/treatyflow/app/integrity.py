@@ -3,11 +3,13 @@ registry: :func:`treatyflow.app.trust.check_signatures`; and every attached docu
 against the digest its events cite: :func:`treatyflow.app.documents.document_faults`), and
 checkpoints of the chain heads.
 
-On SQLite a fast pass (:mod:`treatyflow.store.chainscan`) clears the cases whose chain is
-certainly intact; the rest are checked here the exact way (:func:`verify_case`), in one
-snapshot. Where there is no such pass, every case is checked the exact way in one snapshot.
-(The pass's worker processes read snapshots of their own; a case they cleared was intact
-then, and logs are append-only.)
+A fast pass (:mod:`treatyflow.store.chainscan`, on SQLite and PostgreSQL) clears the cases
+whose chain is certainly intact; the rest are checked here the exact way (:func:`verify_case`),
+in one snapshot. The same pass checks every case row's identity against its log and collects
+what a checkpoint is compared with, so ``verify`` (with or without ``--checkpoint``) reads the
+log once. Where the pass gave up, every case is checked the exact way in one snapshot, and
+identities and checkpoints by their own queries. (The pass's worker processes read
+snapshots of their own; a case they cleared was intact then, and logs are append-only.)
 """
 
 from __future__ import annotations
@@ -32,32 +34,41 @@ _NO_CASE_YET = object()
 def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     """Every case's chain (and, with ``checkpoint``, that nothing it recorded was truncated or
     rewritten)."""
+    from treatyflow.app.documents import document_faults
     from treatyflow.app.trust import check_signatures
 
     heads = checkpoints.load_checkpoint(checkpoint) if checkpoint is not None else None
-    from treatyflow.app.documents import document_faults
-
-    count, faults = check_chains(core)
-    faults = first_per_case(
-        faults
-        + check_identities(core, skip={f.case_id for f in faults})
-        + check_signatures(core)
-        + document_faults(core)
-    )
+    want = {case_id: version for case_id, version, _ in heads} if heads is not None else None
+    scan = core.store.chain_scan(want=want)  # before any read: it may fork worker processes
+    count, faults = check_chains(core, scan)
+    failed = {f.case_id for f in faults}
+    if scan is None:
+        identities = check_identities(core, skip=failed)
+    else:
+        identities = [
+            ChainFault(case_id, 1, fault)
+            for case_id, fault in scan.identity.items()
+            if case_id not in failed
+        ]
+    faults = first_per_case(faults + identities + check_signatures(core) + document_faults(core))
     info = None
     if heads is not None:
-        faults = sorted(
-            faults + check_against(core, heads), key=lambda f: (id_order(f.case_id), f.seq)
-        )
+        against = check_against(core, heads) if scan is None else scanned_against(scan, heads)
+        faults = sorted(faults + against, key=lambda f: (id_order(f.case_id), f.seq))
         info = {"path": str(checkpoint), "cases": len(heads)}
     return VerifyResult(cases=count, problems=tuple(faults), checkpoint=info)
 
 
-def check_chains(core: Core) -> tuple[int, list[ChainFault]]:
-    """(number of cases, the faults by case id)."""
+_SCAN = object()
+
+
+def check_chains(core: Core, scan: Any = _SCAN) -> tuple[int, list[ChainFault]]:
+    """(number of cases, the faults by case id); ``scan``: the fast pass's result (None: it
+    gave up), made here when not given."""
     from treatyflow.store.snapshots import snapshot_case_faults
 
-    scan = core.store.chain_scan()  # before the read: it may fork worker processes
+    if scan is _SCAN:
+        scan = core.store.chain_scan()  # before the read: it may fork worker processes
     with core.store.read() as conn:
         if scan is None:
             count, faults = _verify_all(core, conn)
@@ -164,6 +175,17 @@ def check_against(core: Core, heads: Heads) -> list[ChainFault]:
         return checkpoints.compare(
             heads, current, lambda c, s: core.store.event_hash_at(conn, c, s)
         )
+
+
+def scanned_against(scan: Any, heads: Heads) -> list[ChainFault]:
+    """What a checkpoint records that the database contradicts, from what the fast pass
+    collected (the same comparison as :func:`check_against`, without a query per case)."""
+    current = {str(c): (int(v), str(h)) for c, (v, h) in scan.heads.items()}
+    return checkpoints.compare(
+        heads,
+        current,
+        lambda c, seq: None if scan.hashes.get(c) is None else str(scan.hashes[c]),
+    )
 
 
 def snapshot_faults(core: Core) -> tuple[list[str], int]:

@@ -1,95 +1,87 @@
-"""A fast first pass of ``verify`` on SQLite: clear the cases whose chain is certainly intact.
+"""A fast first pass of ``verify``: clear the cases whose chain is certainly intact.
 
-``verify`` re-hashes every event. Done in Python (decode each row, rebuild the hashed
-fields, normalise, encode canonical JSON, hash) that is about 20 us an event. Here SQLite
-writes each event's JSON itself, in C, as one string per row (keys in canonical order, text
-through ``json_quote``, the stored ``sources`` and ``data`` minified by ``json()``), and
-Python only checks that the string is canonical, hashes it and follows the chain: a few
-microseconds an event. Large databases are split into ranges of case ids scanned by
-parallel worker processes.
+``verify`` re-hashes every event. Done the exact way (decode each row's JSON, rebuild the
+hashed fields, normalise, encode canonical JSON, hash) that is about 20 us an event. Here
+the plain columns are read in one stream ordered by (case, seq), and each event's canonical
+JSON is rebuilt from them by :func:`treatyflow.store.canontext.event_text` without decoding
+the stored ``sources`` and ``data`` text (the JSON is copied from the stored text wherever
+that is provably the same bytes): a few microseconds an event. Large SQLite databases are
+split into ranges of case ids scanned by parallel worker processes; PostgreSQL is read
+through a server-side cursor (:mod:`treatyflow.store.pgscan`), in ranges over several
+connections when large.
 
 The pass is a filter, never the judge. A case is *cleared* only when every check that
 :func:`treatyflow.chain.verify_events` and :func:`~treatyflow.chain.verify_states` make
 holds: seqs 1..n, each ``prev_hash`` the previous hash, each hash the SHA-256 of the event's
-JSON, the count and head those of the case row, the states following on to the case row's
-state. And the JSON hashed must be exactly the canonical JSON the exact check would hash:
-every column of the right type (text, or integer ``seq``), no NUL in ``sources`` or
-``data`` (SQLite's JSON functions stop reading at one), the text in Unicode NFC, and
-``sources`` and ``data`` already canonical (their minified text re-encodes to itself: sorted
-unique keys, no floats, Python's escapes). Then the string SQLite wrote *is* what
-:func:`treatyflow.chain.canonical_json` gives for the row, so both ways reach the same
-verdict. Every other case is a *suspect* that ``verify`` checks again the exact, slow way.
-Any SQLite error (a value JSON cannot hold, text that is not UTF-8), or a worker that cannot
-be started or dies, makes the whole pass give up, and ``verify`` checks every case the
-exact way.
+canonical JSON, the count and head those of the case row, the states following on to the
+case row's state. An event whose text ``event_text`` cannot vouch for (a column of another
+type, JSON the store would not have written: a key twice, a float, keys out of order; text
+not in Unicode NFC) makes its case a *suspect* that ``verify`` checks again the exact, slow
+way. Any database error (text that is not UTF-8), or a worker that cannot be started or
+dies, makes the whole pass give up, and ``verify`` checks every case the exact way.
+
+In the same read the pass also checks each case row against what its log says it is
+(:func:`treatyflow.identity.identity_fault`, from the same rows ``Store.identity_events``
+selects) and, for ``verify --checkpoint``, collects each checkpointed case's current
+version and head and the hash at its checkpointed seq.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import multiprocessing
 import os
 import sqlite3
-import unicodedata
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from treatyflow.chain import canonical_json
+from treatyflow.identity import identity_fault
+from treatyflow.store.canontext import event_text
 
-#: The hashed fields in canonical (sorted) key order, each as SQL that writes its JSON.
-_FIELDS = (
-    ("actor", "json_quote(actor)"),
-    ("case_id", "json_quote(case_id)"),
-    ("data", "d"),
-    ("from_state", "json_quote(from_state)"),
-    ("kind", "json_quote(kind)"),
-    ("note", "json_quote(note)"),
-    ("occurred_on", "json_quote(occurred_on)"),
-    ("prev_hash", "json_quote(prev_hash)"),
-    ("recorded_at", "json_quote(recorded_at)"),
-    ("seq", "json_quote(seq)"),
-    ("sources", "s"),
-    ("to_state", "json_quote(to_state)"),
-    ("trigger", "json_quote(trigger)"),
+#: The columns read of each event, in this order (``sources`` and ``data`` as stored).
+EVENT_SCAN_COLUMNS = (
+    "case_id",
+    "seq",
+    "prev_hash",
+    "hash",
+    "from_state",
+    "to_state",
+    "actor",
+    "data",
+    "kind",
+    "note",
+    "occurred_on",
+    "recorded_at",
+    "sources",
+    "trigger",
 )
-
-#: Columns that must hold text (the nullable ones may also be NULL), as the store writes them.
-_TEXT = ("actor", "case_id", "kind", "occurred_on", "recorded_at")
-_TEXT_OR_NULL = ("from_state", "note", "prev_hash", "to_state", "trigger")
-
-
-def _canonical_sql() -> str:
-    parts = []
-    for n, (name, expr) in enumerate(_FIELDS):
-        opening = "{" if n == 0 else ","
-        parts.append(f"'{opening}\"{name}\":' || {expr}")
-    body = " || ".join(parts) + " || '}'"
-    typed = " AND ".join(
-        [f"typeof({c}) = 'text'" for c in _TEXT]
-        + [f"typeof({c}) IN ('text', 'null')" for c in _TEXT_OR_NULL]
-        + ["typeof(seq) = 'integer'", "d IS NOT NULL", "s IS NOT NULL"]
-    )
-    return f"CASE WHEN {typed} THEN {body} END"
-
-
-#: One event's JSON, written by SQLite (from ``d`` and ``s``, the minified data and sources);
-#: NULL when a column has a type the store never writes or data/sources are not JSON.
-CANONICAL_SQL = _canonical_sql()
+#: The columns read of each case row: its chain head and state, then its identity.
+CASE_SCAN_COLUMNS = (
+    "id",
+    "version",
+    "head_hash",
+    "state",
+    "country",
+    "treaty",
+    "action",
+    "procedure",
+    "procedure_hash",
+    "treaty_hash",
+    "opened_on",
+    "facts",
+)
+#: Events whose data says what the case row must hold (as ``Store.identity_events``).
+_IDENTITY_KINDS = frozenset(("set-fact", "migrated", "retract"))
 
 # Fixed expressions; the id bounds (/*range*/) are bound parameters.
 _SCAN_SQL = (
-    f"SELECT case_id, seq, prev_hash, hash, from_state, to_state, {CANONICAL_SQL}, d, s "  # noqa: S608
-    "FROM (SELECT *, CASE WHEN typeof(data) = 'text' AND instr(data, char(0)) = 0 "
-    "AND json_valid(data) THEN json(data) END AS d, "
-    "CASE WHEN typeof(sources) = 'text' AND instr(sources, char(0)) = 0 "
-    "AND json_valid(sources) THEN json(sources) END AS s FROM events /*range*/) "
+    f"SELECT {', '.join(EVENT_SCAN_COLUMNS)} FROM events /*range*/ "  # noqa: S608
     "ORDER BY case_id, seq"
 )
-_CASES_SQL = "SELECT id, version, head_hash, state FROM cases /*range*/"
+_CASES_SQL = f"SELECT {', '.join(CASE_SCAN_COLUMNS)} FROM cases /*range*/"  # noqa: S608
 
 #: Below this many cases one process scans everything (starting workers costs more).
 PARALLEL_FROM = 20_000
@@ -108,68 +100,130 @@ class Scan:
     """Events with a NULL case id: counted in ``events``, in no case's chain (the schema
     forbids them; only an edit outside treatyflow makes one). ``verify`` must report them:
     :meth:`treatyflow.store.sql.Store.orphan_faults` names each."""
+    identity: dict[Any, str] = field(default_factory=dict)
+    """Case id -> the first column of its row its log contradicts (a sentence), for every
+    case with events whose row says something else than its log."""
+    heads: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    """For the ``want`` cases (a checkpoint's): case id -> (version, head hash) of its row."""
+    hashes: dict[Any, Any] = field(default_factory=dict)
+    """For the ``want`` cases: case id -> the hash of its event at the wanted seq."""
 
     def merge(self, other: Scan) -> None:
         self.cases += other.cases
         self.events += other.events
         self.suspects += other.suspects
         self.orphans += other.orphans
+        self.identity.update(other.identity)
+        self.heads.update(other.heads)
+        self.hashes.update(other.hashes)
 
 
-@functools.lru_cache(maxsize=4096)
-def _is_canonical(text: str) -> bool:
-    """Whether minified JSON ``text`` is the canonical JSON of its own value (remembered for
-    the last few thousand texts: most events' data and sources repeat a few shapes)."""
-    try:
-        return canonical_json(json.loads(text)) == text.encode("utf-8")
-    except (ValueError, TypeError, RecursionError):  # floats, lone surrogates, too deep
-        return False
-
-
-def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) -> Scan:
+def scan(
+    con: sqlite3.Connection,
+    lo: str | None = None,
+    hi: str | None = None,
+    want: Mapping[Any, int] | None = None,
+) -> Scan:
     """Scan the cases with ``lo <= id < hi`` (open-ended where None) on ``con``, in its
-    current transaction. Raises ``sqlite3.Error`` when SQLite cannot write some row."""
+    current transaction (``want``: see :func:`scan_rows`). Raises ``sqlite3.Error`` when
+    SQLite cannot read some row."""
     bounds, args = _range("id", lo, hi)
-    cases = {row[0]: row[1:] for row in con.execute(_CASES_SQL.replace("/*range*/", bounds), args)}
+    cases = con.execute(_CASES_SQL.replace("/*range*/", bounds), args)
     ev_bounds, ev_args = _range("case_id", lo, hi, nulls=True)
     rows = con.execute(_SCAN_SQL.replace("/*range*/", ev_bounds), ev_args)
+    return scan_rows(cases, rows, want)
+
+
+def scan_rows(
+    case_rows: Iterable[tuple[Any, ...]],
+    rows: Iterable[tuple[Any, ...]],
+    want: Mapping[Any, int] | None = None,
+) -> Scan:
+    """The pass over ``case_rows`` (:data:`CASE_SCAN_COLUMNS`) and ``rows``
+    (:data:`EVENT_SCAN_COLUMNS`, ordered by case id and seq; any database's).
+
+    ``want`` (case id -> seq, a checkpoint's cases): also collect those cases' heads and the
+    hash of each one's event at that seq.
+    """
+    from treatyflow.store.sql import _loads
+
+    cases = {row[0]: row[1:] for row in case_rows}
     result = Scan(cases=len(cases))
     suspects = result.suspects
+    if want:
+        result.heads = {c: (cases[c][0], cases[c][1]) for c in want if c in cases}
+    hashes = result.hashes
     seen: set[Any] = set()
     sha256 = hashlib.sha256
-    nfc = unicodedata.is_normalized
+    text_of = event_text
     current: Any = None
     ok = False
     expected_seq = 1
     prev: str | None = None
     state: str | None = None
+    wanted: int | None = None
+    identity: list[dict[str, Any]] = []
     n = 0
     orphans = 0
-    for case_id, seq, prev_hash, digest, from_state, to_state, text, data, sources in rows:
+    for (
+        case_id,
+        seq,
+        prev_hash,
+        digest,
+        from_state,
+        to_state,
+        actor,
+        data,
+        kind,
+        note,
+        occurred_on,
+        recorded_at,
+        sources,
+        trigger,
+    ) in rows:
         n += 1
         if case_id is None:  # no case: never part of (or the start of) any case's chain
             orphans += 1
             continue
         if case_id != current:
-            if current is not None and not (
-                ok and _ends(cases[current], expected_seq, prev, state)
-            ):
-                suspects.append(current)
+            if current is not None:
+                _end_case(result, cases, current, ok, expected_seq, prev, state, identity)
             current = case_id
             seen.add(case_id)
             ok = case_id in cases
             expected_seq, prev, state = 1, None, None
+            identity = []
+            wanted = want.get(case_id) if want else None
+        if wanted is not None and seq == wanted:
+            hashes[case_id] = digest
+        if seq == 1 or kind in _IDENTITY_KINDS:
+            identity.append(
+                {"seq": seq, "kind": kind, "occurred_on": occurred_on, "data": _loads(data, {})}
+            )
         if not ok:
             continue
+        if seq != expected_seq or prev_hash != prev:
+            ok = False
+            continue
+        text = text_of(
+            actor,
+            case_id,
+            data,
+            from_state,
+            kind,
+            note,
+            occurred_on,
+            prev_hash,
+            recorded_at,
+            seq,
+            sources,
+            to_state,
+            trigger,
+        )
         if (
-            seq != expected_seq
-            or prev_hash != prev
-            or text is None
+            text is None
             or "sha256:" + sha256(text.encode("utf-8")).hexdigest() != digest
             or (from_state is not None and from_state != state)
-            or not (text.isascii() or nfc("NFC", text))
-            or (data != "{}" and not _is_canonical(data))
-            or (sources != "[]" and not _is_canonical(sources))
         ):
             ok = False
             continue
@@ -177,18 +231,56 @@ def scan(con: sqlite3.Connection, lo: str | None = None, hi: str | None = None) 
             state = to_state
         prev = digest
         expected_seq += 1
-    if current is not None and not (ok and _ends(cases[current], expected_seq, prev, state)):
-        suspects.append(current)
+    if current is not None:
+        _end_case(result, cases, current, ok, expected_seq, prev, state, identity)
     result.events = n
     result.orphans = orphans
     suspects.extend(case_id for case_id in cases if case_id not in seen)  # no events at all
     return result
 
 
+def _end_case(
+    result: Scan,
+    cases: Mapping[Any, tuple[Any, ...]],
+    case_id: Any,
+    ok: bool,
+    next_seq: int,
+    head: str | None,
+    state: str | None,
+    identity: list[dict[str, Any]],
+) -> None:
+    """The verdicts on one case whose events have all been read."""
+    case = cases.get(case_id)
+    if not (ok and case is not None and _ends(case, next_seq, head, state)):
+        result.suspects.append(case_id)
+    if case is not None and identity:
+        fault = identity_fault(_identity_row(case_id, case), identity)
+        if fault is not None:
+            result.identity[case_id] = fault
+
+
+def _identity_row(case_id: Any, case: tuple[Any, ...]) -> dict[str, Any]:
+    """A case row as ``Store.case_identities`` gives it (facts parsed)."""
+    from treatyflow.store.sql import _loads
+
+    country, treaty, action, procedure, procedure_hash, treaty_hash, opened_on, facts = case[3:]
+    return {
+        "id": case_id,
+        "country": country,
+        "treaty": treaty,
+        "action": action,
+        "procedure": procedure,
+        "procedure_hash": procedure_hash,
+        "treaty_hash": treaty_hash,
+        "opened_on": opened_on,
+        "facts": _loads(facts, {}),
+    }
+
+
 def _ends(case: tuple[object, ...], next_seq: int, head: str | None, state: str | None) -> bool:
     """Whether a chain that ended before ``next_seq`` at ``head`` in ``state`` is the case
     row's (version, head hash, state)."""
-    version, head_hash, case_state = case
+    version, head_hash, case_state = case[:3]
     return version == next_seq - 1 and head == head_hash and state == case_state
 
 
@@ -217,13 +309,15 @@ def _open_read_only(path: str) -> sqlite3.Connection:
     return con
 
 
-def scan_file(path: str, lo: str | None, hi: str | None) -> Scan:
+def scan_file(
+    path: str, lo: str | None, hi: str | None, want: Mapping[Any, int] | None = None
+) -> Scan:
     """:func:`scan` of a range on a read-only connection of its own (one snapshot)."""
     con = _open_read_only(path)
     try:
         con.execute("BEGIN")
         try:
-            return scan(con, lo, hi)
+            return scan(con, lo, hi, want)
         finally:
             con.execute("COMMIT")
     finally:
@@ -234,9 +328,14 @@ def _fork_context() -> Any:
     return multiprocessing.get_context("fork")
 
 
+def can_fork() -> bool:
+    """Whether worker processes can be forked here (and are worth it: two cores or more)."""
+    return WORKERS >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def wants_workers(path: str) -> bool:
     """Whether the database file at ``path`` is large enough for worker processes."""
-    if WORKERS < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if not can_fork():
         return False
     if not os.path.isfile(path):
         return False
@@ -247,7 +346,9 @@ def wants_workers(path: str) -> bool:
         con.close()
 
 
-def scan_parallel(path: str, workers: int | None = None) -> Scan:
+def scan_parallel(
+    path: str, workers: int | None = None, want: Mapping[Any, int] | None = None
+) -> Scan:
     """Scan the database file at ``path`` in ranges of case ids, one worker process each.
 
     The ranges are cut at quantiles of the case ids, read on a connection closed before
@@ -272,7 +373,7 @@ def scan_parallel(path: str, workers: int | None = None) -> Scan:
     cuts = list(dict.fromkeys(row[0] for row in found if row is not None))
     los, his = [None, *cuts], [*cuts, None]
     with ProcessPoolExecutor(len(los), mp_context=_fork_context()) as pool:
-        parts = list(pool.map(scan_file, [path] * len(los), los, his))
+        parts = list(pool.map(scan_file, [path] * len(los), los, his, [want] * len(los)))
     total = Scan()
     for part in parts:
         total.merge(part)

@@ -22,7 +22,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -625,16 +625,19 @@ class Store:
         row = conn.execute(query).first()
         return None if row is None else ChainHead(row[0], row[1], row[2])
 
-    def chain_scan(self) -> Any:
+    def chain_scan(self, want: Mapping[Any, int] | None = None) -> Any:
         """The fast first pass of ``verify`` (:mod:`treatyflow.store.chainscan`): a ``Scan``
-        of every case, or None where there is none (PostgreSQL) or the pass gave up.
+        of every case, or None where the pass gave up (``want``: a checkpoint's cases and
+        versions, whose heads and hashes at those seqs it also collects).
 
-        Call it holding no connection: a large file database is scanned by forked worker
-        processes, and this store's idle connection is closed first, so that no SQLite
+        Call it holding no connection: a large database is scanned by forked worker
+        processes, and this store's idle connections are closed first, so that no database
         connection is open in the process that forks.
         """
         if not self.is_sqlite:
-            return None
+            from treatyflow.store import pgscan
+
+            return pgscan.chain_scan(self, want)
         import sqlite3
         from concurrent.futures.process import BrokenProcessPool
 
@@ -644,12 +647,12 @@ class Store:
         try:
             if path and self._nothing_checked_out() and chainscan.wants_workers(path):
                 self.engine.dispose()
-                return chainscan.scan_parallel(path)
+                return chainscan.scan_parallel(path, want=want)
             with self.read() as conn:
                 raw = conn.connection.driver_connection
-                return None if raw is None else chainscan.scan(raw)
+                return None if raw is None else chainscan.scan(raw, want=want)
         except (sqlite3.Error, OSError, BrokenProcessPool):
-            # a row SQLite cannot write; no process to fork; a worker died
+            # a row SQLite cannot read; no process to fork; a worker died
             return None
 
     def _nothing_checked_out(self) -> bool:

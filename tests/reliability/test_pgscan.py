@@ -1,0 +1,154 @@
+"""The fast pass on PostgreSQL (#19): it clears intact cases from one streamed read (in
+ranges over worker processes when large), finds what the exact check finds, and
+``verify --checkpoint`` compares the heads it collected instead of a query per case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from conftest import POPULATE
+from treatyflow.app import integrity
+from treatyflow.app.core import Core
+from treatyflow.catalog import load_catalog, shipped_workflows
+from treatyflow.cli import main
+from treatyflow.store import chainscan, open_store
+from treatyflow.store.sql import Store, to_url
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> str:
+    runner = CliRunner(env={"TREATYFLOW_ACTOR": "analyst"})
+    for argv in [["init"], *POPULATE]:
+        result = runner.invoke(main, ["--db", postgres_url, *argv])
+        assert result.exit_code == 0, result.output
+    return postgres_url
+
+
+def _sql(url: str, *statements: str) -> None:
+    engine = sa.create_engine(to_url(url), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def _verdicts(url: str) -> tuple[Any, tuple[int, list[Any]], tuple[int, list[Any]]]:
+    core = Core(open_store(url), load_catalog([shipped_workflows()]))
+    try:
+        scan = core.store.chain_scan()
+        fast = integrity.check_chains(core, scan)
+        with core.store.read() as conn:
+            exact = integrity._verify_all(core, conn)
+    finally:
+        core.store.engine.dispose()
+    return scan, fast, exact
+
+
+def _verify(url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--db", url, "verify", *args])
+    return result.exit_code, result.output
+
+
+TAMPERS = [
+    # a changed sources text (a citation added)
+    (
+        "UPDATE events SET sources = '[{\"citation\": \"forged\"}]' "
+        "WHERE case_id = 'LTU-1' AND seq = 1",
+        "LTU-1",
+    ),
+    ("UPDATE events SET note = 'forged' WHERE case_id = 'LTU-1' AND seq = 3", "LTU-1"),
+    ("DELETE FROM events WHERE case_id = 'LTU-1' AND seq = 2", "LTU-1"),
+    ("UPDATE events SET data = '{\"facts\": {\"armed_conflict\": true}}' "
+     "WHERE case_id = 'LTU-1' AND seq = 2", "LTU-1"),
+    ("UPDATE cases SET state = 'effective' WHERE id = 'LTU-1'", "LTU-1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("statement", "case_id"), TAMPERS)
+def test_the_fast_pass_finds_what_the_exact_check_finds(
+    pg: str, statement: str, case_id: str
+) -> None:
+    scan, fast, exact = _verdicts(pg)
+    assert scan is not None and scan.suspects == [] and fast == exact == (2, [])
+    _sql(pg, "ALTER TABLE events DISABLE TRIGGER USER", statement)
+    scan, fast, exact = _verdicts(pg)
+    assert scan is not None and scan.suspects == [case_id]
+    assert fast == exact
+    assert [f.case_id for f in fast[1]] == [case_id]
+
+
+def test_a_swapped_country_is_found_in_the_same_pass(
+    pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case row's country against its opening event: found by the pass, not by a
+    second query over every case."""
+    _sql(pg, "UPDATE cases SET country = 'EST' WHERE id = 'G1'")
+
+    def no_second_pass(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the identities were read a second time")
+
+    monkeypatch.setattr(integrity, "check_identities", no_second_pass)
+    code, output = _verify(pg)
+    assert code == 1
+    assert "case 'G1'" in output and "country" in output
+
+
+def test_worker_processes_on_postgresql_find_what_one_connection_finds(
+    pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner(env={"TREATYFLOW_ACTOR": "analyst"})
+    for k in range(8):
+        argv = ["case", "open", "--country", "LVA", "--treaty", "ottawa", "--procedure",
+                "generic", "--id", f"C{k}", "--on", "2025-01-10"]  # fmt: skip
+        assert runner.invoke(main, ["--db", pg, *argv]).exit_code == 0
+    _sql(
+        pg,
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "UPDATE events SET note = 'x' WHERE case_id = 'C5'",
+        "UPDATE cases SET country = 'EST' WHERE id = 'C2'",
+    )
+    serial = _verdicts(pg)
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(chainscan, "WORKERS", 3)
+    forks: list[int] = []
+    real = chainscan._fork_context
+    monkeypatch.setattr(chainscan, "_fork_context", lambda: forks.append(1) or real())
+    parallel = _verdicts(pg)
+    assert forks == [1]
+    assert parallel[0] is not None and serial[0] is not None
+    assert sorted(parallel[0].suspects) == sorted(serial[0].suspects) == ["C5"]
+    assert parallel[0].identity == serial[0].identity and list(parallel[0].identity) == ["C2"]
+    assert parallel[1] == serial[1] == parallel[2]
+
+
+def test_checkpoint_takes_one_pass_and_finds_a_rolled_back_head(
+    pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head rolled back (the last event deleted, the case row put back one step): the
+    chain verifies, the checkpoint does not; and no query per case is made."""
+    checkpoint = tmp_path / "heads.json"
+    result = CliRunner().invoke(main, ["--db", pg, "checkpoint", "-o", str(checkpoint)])
+    assert result.exit_code == 0, result.output
+    _sql(
+        pg,
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "DELETE FROM events WHERE case_id = 'LTU-1' AND seq = 3",
+        "UPDATE cases SET version = 2, head_hash = (SELECT hash FROM events "
+        "WHERE case_id = 'LTU-1' AND seq = 2) WHERE id = 'LTU-1'",
+    )
+    assert _verify(pg)[0] == 0  # the chain and the row agree: only the checkpoint can tell
+
+    def per_case(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a query per case")
+
+    monkeypatch.setattr(Store, "event_hash_at", per_case)
+    code, output = _verify(pg, "--checkpoint", str(checkpoint))
+    assert code == 1, output
+    assert "case 'LTU-1': first bad event is seq 3" in output and "truncated" in output
