@@ -220,6 +220,25 @@ class Store:
         row = conn.execute(query).first()
         return None if row is None else CaseRecord.from_row(row)
 
+    def free_case_id(self, conn: Connection, base: str) -> str:
+        """The first of ``base``, ``base-2``, ``base-3``, ... that no case has, in ONE query.
+
+        The database walks the sequence itself (a recursive query probing the primary key,
+        one index lookup per taken id, no round trip each): the same id as probing one at a
+        time, in a constant number of statements however many ids are taken. Equality only,
+        so no collation can change the answer. Two writers may still pick the same id: the
+        insert then conflicts and the opening is retried (:meth:`insert_case`).
+        """
+        sql = sa.text(
+            "WITH RECURSIVE probe(n, id) AS ("
+            " SELECT 1, CAST(:base AS TEXT)"
+            " UNION ALL"
+            " SELECT n + 1, CAST(:base AS TEXT) || '-' || CAST(n + 1 AS TEXT) FROM probe"
+            " WHERE EXISTS (SELECT 1 FROM cases WHERE cases.id = probe.id)"
+            ") SELECT id FROM probe ORDER BY n DESC LIMIT 1"
+        )
+        return str(conn.execute(sql, {"base": base}).scalar_one())
+
     def list_cases(self, conn: Connection) -> list[CaseRecord]:
         return list(self.iter_cases(conn))
 
