@@ -3,6 +3,7 @@
     python bench/reference.py pending DB AS_OF      # the `pending --json` listing
     python bench/reference.py report DB AS_OF       # the `report portfolio --format json` model
     python bench/reference.py verify DB             # every chain re-hashed
+    python bench/reference.py limit DB              # read + hash only, over every core
 
 Each reads the database with one streaming query ordered by (case_id, seq), folds each case
 in a few lines of Python (state, entered dates, facts, the treaty clock from the stored
@@ -19,6 +20,7 @@ import hashlib
 import json
 import sqlite3
 import sys
+import tempfile
 from typing import Any
 
 
@@ -205,11 +207,58 @@ def _clocks(
     return out
 
 
-def pending(path: str, as_of: dt.date) -> dict[str, Any]:
+class Spool:
+    """List items encoded one by one (``json.dumps(indent=2)``, padded to their depth) into a
+    temporary file; :meth:`write_list` writes them as ``json.dumps`` of the whole list would."""
+
+    def __init__(self, depth: int) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by write_list)
+        self.pad = "  " * depth
+        self.depth = depth
+        self.spans: list[tuple[Any, int, int]] = []
+        self.offset = 0
+
+    def add(self, item: Any, key: Any = None) -> None:
+        text = json.dumps(item, indent=2, ensure_ascii=False)
+        blob = (self.pad + text.replace("\n", "\n" + self.pad)).encode("utf-8")
+        self.file.write(blob)
+        self.spans.append((key, self.offset, len(blob)))
+        self.offset += len(blob)
+
+    def write_list(self, out: Any, *, sort: bool = False) -> None:
+        if not self.spans:
+            out.write(b"[]")
+            self.file.close()
+            return
+        out.write(b"[\n")
+        spans = sorted(self.spans, key=lambda s: s[0]) if sort else self.spans
+        self.file.flush()
+        for n, (_, offset, length) in enumerate(spans):
+            if n:
+                out.write(b",\n")
+            self.file.seek(offset)
+            out.write(self.file.read(length))
+        out.write(b"\n" + b"  " * (self.depth - 1) + b"]")
+        self.file.close()
+
+
+def _assemble(out: Any, skeleton: dict[str, Any], lists: dict[str, tuple[Spool, bool]]) -> None:
+    """``json.dumps(skeleton, indent=2)`` with each ``"@@name@@"`` value replaced by the
+    spooled list ``lists[name]`` (sorted by key when its flag is set)."""
+    text = json.dumps(skeleton, indent=2, ensure_ascii=False) + "\n"
+    for name, (spool, sort) in lists.items():
+        head, text = text.split(f'"@@{name}@@"', 1)
+        out.write(head.encode("utf-8"))
+        spool.write_list(out, sort=sort)
+    out.write(text.encode("utf-8"))
+    out.flush()
+
+
+def pending(path: str, as_of: dt.date, out: Any) -> None:
     con = _connect(path)
     con.execute("BEGIN")
     defs, cases = Defs(con), _cases(con)
-    items = []
+    items = Spool(2)
     for case_id, events in _grouped(con, "seq, kind, to_state, occurred_on, data"):
         c = cases[case_id]
         proc, treaty = defs.proc[c[5]], defs.treaty[c[6]]
@@ -227,7 +276,8 @@ def pending(path: str, as_of: dt.date) -> dict[str, Any]:
         eff = next(
             (k["due_on"] for k in clocks if k["status"] in ("running", "due", "satisfied")), None
         )
-        items.append(
+        next_date = min(dates) if dates else None
+        items.add(
             {
                 "id": case_id,
                 "country": c[1],
@@ -235,18 +285,19 @@ def pending(path: str, as_of: dt.date) -> dict[str, Any]:
                 "action": c[3],
                 "state": state,
                 "state_title": spec["title"],
-                "next_date": min(dates) if dates else None,
+                "next_date": next_date,
                 "overdue": overdue,
                 "blocked": not ready and not running and not overdue,
                 "steps": steps,
                 "clocks": clocks,
                 "effective_on": eff,
                 "flags": st["flags"],
-            }
+            },
+            key=(next_date is None, next_date or "", case_id),
         )
     con.execute("COMMIT")
-    items.sort(key=lambda i: (i["next_date"] is None, i["next_date"] or "", i["id"]))
-    return {"as_of": as_of.isoformat(), "known_at": None, "cases": items}
+    skeleton = {"as_of": as_of.isoformat(), "known_at": None, "cases": "@@cases@@"}
+    _assemble(out, skeleton, {"cases": (items, True)})
 
 
 _HASHED = (
@@ -284,13 +335,14 @@ def _chain_ok(case_id: str, rows: list[Any]) -> bool:
     return True
 
 
-def report(path: str, as_of: dt.date) -> dict[str, Any]:
+def report(path: str, as_of: dt.date, out: Any) -> None:
     con = _connect(path)
     con.execute("BEGIN")
     defs, cases = Defs(con), _cases(con)
-    out_cases, summary, rows_m, columns = [], [], [], {}
+    out_cases, summary, rows_m = Spool(2), Spool(2), Spool(3)
+    columns: dict[str, bool] = {}
     failed = []
-    n_events = 0
+    n_events = n_cases = 0
     for case_id, events in _grouped(con, _EVENT_COLUMNS):
         c = cases[case_id]
         proc, treaty = defs.proc[c[5]], defs.treaty[c[6]]
@@ -346,7 +398,8 @@ def report(path: str, as_of: dt.date) -> dict[str, Any]:
             if milestone:
                 columns[milestone] = True
                 cells[milestone] = {"date": on, "state": s, "notes": []}
-        rows_m.append(
+        n_cases += 1
+        rows_m.add(
             {
                 "case": case_id,
                 "country": c[1],
@@ -357,7 +410,7 @@ def report(path: str, as_of: dt.date) -> dict[str, Any]:
                 "expected": {"effective": eff} if eff else {},
             }
         )
-        summary.append(
+        summary.add(
             {
                 "case": case_id,
                 "country": c[1],
@@ -372,7 +425,7 @@ def report(path: str, as_of: dt.date) -> dict[str, Any]:
                 "verified": verified,
             }
         )
-        out_cases.append(
+        out_cases.add(
             {
                 "id": case_id,
                 "country": c[1],
@@ -411,24 +464,29 @@ def report(path: str, as_of: dt.date) -> dict[str, Any]:
             }
         )
     con.execute("COMMIT")
-    return {
+    skeleton = {
         "schema": "treatyflow.report/1",
         "kind": "portfolio",
-        "title": f"Portfolio report: {len(out_cases)} case(s)",
+        "title": f"Portfolio report: {n_cases} case(s)",
         "as_of": as_of.isoformat(),
         "known_at": None,
         "generated_at": None,
         "filters": {},
         "integrity": {
-            "cases": len(out_cases),
+            "cases": n_cases,
             "events": n_events,
-            "verified": len(out_cases) - len(failed),
+            "verified": n_cases - len(failed),
             "failed": failed,
         },
-        "summary": summary,
-        "matrix": {"columns": list(columns), "rows": rows_m, "footnotes": []},
-        "cases": out_cases,
+        "summary": "@@summary@@",
+        "matrix": {"columns": list(columns), "rows": "@@rows@@", "footnotes": []},
+        "cases": "@@cases@@",
     }
+    _assemble(
+        out,
+        skeleton,
+        {"summary": (summary, False), "rows": (rows_m, False), "cases": (out_cases, False)},
+    )
 
 
 def verify(path: str) -> dict[str, Any]:
@@ -443,14 +501,66 @@ def verify(path: str) -> dict[str, Any]:
     return {"ok": not bad, "cases": len(heads), "problems": bad}
 
 
+def _limit_range(args: tuple[str, str | None, str | None]) -> int:
+    """Read the hashed columns of the events of case ids in [lo, hi) and SHA-256 their text."""
+    path, lo, hi = args
+    con = sqlite3.connect(path)
+    where, params = [], []
+    if lo is not None:
+        where.append("case_id >= ?")
+        params.append(lo)
+    if hi is not None:
+        where.append("case_id < ?")
+        params.append(hi)
+    sql = f"SELECT case_id, {_EVENT_COLUMNS} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY case_id, seq"
+    sha, n, prev, unlinked = hashlib.sha256, 0, None, 0
+    for row in con.execute(sql, params):
+        # (case_id, seq, ..., prev_hash, hash): the 13 hashed columns' text, and the link
+        sha("\x1f".join([str(v) for v in row[:13]]).encode("utf-8")).hexdigest()
+        if row[1] == 1:
+            prev = None
+        unlinked += row[12] != prev
+        prev = row[13]
+        n += 1
+    con.close()
+    assert unlinked == 0, unlinked
+    return n
+
+
+def limit(path: str) -> dict[str, Any]:
+    """The read+hash limit of a verify pass: every event's columns read with ``sqlite3`` and
+    the SHA-256 of their text (about the canonical text's size; no JSON is built), the case
+    ids split into one range per core, one process each (fork), as treatyflow's pass is."""
+    import multiprocessing
+    import os
+    import time
+
+    t0 = time.perf_counter()
+    con = sqlite3.connect(path)
+    ids = [r[0] for r in con.execute("SELECT id FROM cases ORDER BY id")]
+    con.close()
+    workers = max(1, os.cpu_count() or 1)
+    cuts = [ids[len(ids) * k // workers] for k in range(1, workers)] if ids else []
+    bounds = [None, *cuts, None]
+    ranges = [(path, bounds[k], bounds[k + 1]) for k in range(workers)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        events = sum(pool.map(_limit_range, ranges))
+    return {"events": events, "seconds": time.perf_counter() - t0, "workers": workers}
+
+
 def main(argv: list[str]) -> None:
     what, path = argv[0], argv[1]
-    if what == "verify":
-        doc = verify(path)
+    out = sys.stdout.buffer
+    if what in ("verify", "limit"):
+        doc = verify(path) if what == "verify" else limit(path)
+        out.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     else:
         as_of = dt.date.fromisoformat(argv[2])
-        doc = pending(path, as_of) if what == "pending" else report(path, as_of)
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        (pending if what == "pending" else report)(path, as_of, out)
+    out.flush()
 
 
 if __name__ == "__main__":

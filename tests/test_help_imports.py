@@ -134,3 +134,68 @@ def test_help_imports_no_command_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "['treatyflow.cli.context']"
+
+
+def test_case_show_loads_only_what_a_read_needs(tmp_path: Path) -> None:
+    """A read such as `case show` imports no capability it does not use: no bundles,
+    checkpoints, key registry or cryptography, no report renderers, no definition migrations
+    (each is imported by the Workspace method that needs it; start-up is the cost of every
+    command, docs/performance.md)."""
+    db = tmp_path / "t.db"
+    code = (
+        "import sys, treatyflow, datetime\n"
+        f"with treatyflow.open({str(db)!r}, actor='a', create=True) as ws:\n"
+        "    ws.open_case(country='LTU', treaty='ottawa', id='LTU-1', at='notified',\n"
+        "                 on=datetime.date(2025, 6, 27))\n"
+        "print('ok')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=_env(), capture_output=True)
+    probe = (
+        "import sys\n"
+        "from treatyflow.cli import main\n"
+        "try:\n"
+        f"    main(['--db', {str(db)!r}, 'case', 'show', 'LTU-1', '--json'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('treatyflow.', 'cryptography'))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), check=True
+    )
+    loaded = set(json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"')))
+    assert "treatyflow.app.queries" in loaded  # the probe did run the read
+    unwanted = {
+        "cryptography",
+        "treatyflow.keys",
+        "treatyflow.registry",
+        "treatyflow.bundle",
+        "treatyflow.checkpoint",
+        "treatyflow.app.bundles",
+        "treatyflow.app.versions",
+        "treatyflow.app.reports",
+        "treatyflow.app.integrity",
+        "treatyflow.app.trust",
+        "treatyflow.app.conformance",
+        "treatyflow.reports.matrix",
+        "treatyflow.app.search",
+        "treatyflow.results.integrity",
+        "treatyflow.results.versions",
+        "treatyflow.results.search",
+        "treatyflow.results.changes",
+        "treatyflow.results.calendar",
+        "treatyflow.results.conformance",
+    }
+    assert loaded & unwanted == set()
+
+
+def test_workspace_search_defaults_are_the_search_modules() -> None:
+    """The Workspace spells its search limits out (so it need not import the search module
+    to be defined); they are the search module's defaults."""
+    import inspect
+
+    from treatyflow.app import search
+    from treatyflow.app.workspace import Workspace
+
+    assert inspect.signature(Workspace.search).parameters["limit"].default == search.DEFAULT_LIMIT
+    since = inspect.signature(Workspace.recorded_since).parameters["limit"].default
+    assert since == search.DEFAULT_CHANGES

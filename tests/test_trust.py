@@ -827,3 +827,48 @@ def test_approve_and_reject_refusals(team: str, keyfiles: dict[str, Path]) -> No
         assert [r.seq for r in ws.case("L1").awaiting_review] == [4]
         ws.reject("L1", 4, reason="overtaken")
         assert ws.case("L1").awaiting_review == () and ws.verify().ok
+
+
+def test_postgres_roles_attach_documents_but_cannot_rewrite_them(
+    postgres_url: str, login_roles: tuple[str, str], keyfiles: dict[str, Path]
+) -> None:
+    """An analyst's login role may attach a document (#17), signed in team mode; no role may
+    update, delete or truncate the documents' bytes, even with a misconfigured grant."""
+    import sqlalchemy as sa
+
+    analyst, _reviewer = login_roles
+    with treatyflow.open(postgres_url, create=True, key=keyfiles["alice"]) as ws:
+        ws.add_key("alice", f"{keyfiles['alice']}.pub", roles=["admin", "analyst"])
+        ws.add_key("carol", f"{keyfiles['carol']}.pub")
+        ws.require_signatures(True)
+        ws.grant(analyst, as_="analyst")
+    analyst_url = _login(postgres_url, analyst)
+    with treatyflow.open(analyst_url, key=keyfiles["carol"]) as ws:
+        ws.open_case(country="LTU", treaty="ottawa", id="L1", at="law_signed", on="2025-01-10")
+        attached = ws.attach("L1", b"decree 441", name="decree.pdf", on="2025-01-11")
+        event = ws.history("L1")[-1]
+        assert (event.actor, event.recorded_by, event.key is not None) == ("carol", analyst, True)
+        assert ws.document(attached.document.sha256) == b"decree 441"
+    engine = sa.create_engine(analyst_url, poolclass=sa.pool.NullPool)
+    owner = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    rewrites = (
+        "UPDATE documents SET content = 'x'::bytea",
+        "DELETE FROM documents",
+        "TRUNCATE documents",
+    )
+    try:
+        for sql in rewrites:
+            with pytest.raises(sa.exc.DBAPIError, match="permission denied"), engine.begin() as c:
+                c.exec_driver_sql(sql)
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f'GRANT UPDATE, DELETE, TRUNCATE ON documents TO "{analyst}"')
+        for sql in rewrites:
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:
+                c.exec_driver_sql(sql)
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f'REVOKE UPDATE, DELETE, TRUNCATE ON documents FROM "{analyst}"')
+    finally:
+        engine.dispose()
+        owner.dispose()
+    with treatyflow.open(postgres_url, key="") as ws:
+        assert ws.verify().ok

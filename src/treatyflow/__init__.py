@@ -31,6 +31,9 @@ if TYPE_CHECKING:
         ConcurrentUpdate,
         DatabaseNotInitialised,
         DefinitionError,
+        DocumentCorrupt,
+        DocumentNotFound,
+        DocumentTooLarge,
         EvidenceMissing,
         GuardsNotMet,
         InvalidCaseFile,
@@ -56,9 +59,10 @@ if TYPE_CHECKING:
         WorkflowSyntaxError,
     )
     from treatyflow.events import Event, EventKind
-    from treatyflow.evidence import EvidenceLevel, Source
+    from treatyflow.evidence import EventSource, EvidenceLevel, Source
     from treatyflow.legal.clocks import Clock, ClockStatus
     from treatyflow.results import (
+        Attached,
         BundleResult,
         CalendarItem,
         CalendarList,
@@ -75,6 +79,7 @@ if TYPE_CHECKING:
         DefinitionDiff,
         DefinitionVersion,
         Deviation,
+        DocumentInfo,
         EvidenceGap,
         FieldChange,
         Fired,
@@ -105,12 +110,14 @@ _HOMES = {
     "ChainFault": "treatyflow.chain",
     "Event": "treatyflow.events",
     "EventKind": "treatyflow.events",
+    "EventSource": "treatyflow.evidence",
     "EvidenceLevel": "treatyflow.evidence",
     "Source": "treatyflow.evidence",
     "Clock": "treatyflow.legal.clocks",
     "ClockStatus": "treatyflow.legal.clocks",
     **dict.fromkeys(
         (
+            "Attached",
             "BundleResult",
             "CalendarItem",
             "CalendarList",
@@ -127,6 +134,7 @@ _HOMES = {
             "DefinitionDiff",
             "DefinitionVersion",
             "Deviation",
+            "DocumentInfo",
             "EvidenceGap",
             "FieldChange",
             "Fired",
@@ -158,6 +166,9 @@ _HOMES = {
             "ConcurrentUpdate",
             "DatabaseNotInitialised",
             "DefinitionError",
+            "DocumentCorrupt",
+            "DocumentNotFound",
+            "DocumentTooLarge",
             "EvidenceMissing",
             "GuardsNotMet",
             "InvalidCaseFile",
@@ -188,6 +199,7 @@ _HOMES = {
 
 __all__ = [
     "ActorMismatch",
+    "Attached",
     "BundleInvalid",
     "BundleResult",
     "CalendarItem",
@@ -215,8 +227,13 @@ __all__ = [
     "DefinitionError",
     "DefinitionVersion",
     "Deviation",
+    "DocumentCorrupt",
+    "DocumentInfo",
+    "DocumentNotFound",
+    "DocumentTooLarge",
     "Event",
     "EventKind",
+    "EventSource",
     "EvidenceGap",
     "EvidenceLevel",
     "EvidenceMissing",

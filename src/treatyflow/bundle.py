@@ -8,7 +8,9 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
    treaty or procedure snapshot (``content`` is the stored JSON text; ``hash`` is
    recomputable from it, exactly as :func:`treatyflow.catalog.content_hash` does);
    then, when the database has a key registry, one ``{"type": "registry", ...}`` per
-   registry entry (:data:`treatyflow.registry.ENTRY_FIELDS`), by seq;
+   registry entry (:data:`treatyflow.registry.ENTRY_FIELDS`), by seq; then one
+   ``{"type": "document", "sha256", "size", "media_type", "name", "stored_at", "content"}``
+   per attached document, by digest (``content`` in base64; :mod:`treatyflow.bundle_documents`);
 3. one ``{"type": "case", ...}`` per case row (``facts`` as an object), by id;
 4. one ``{"type": "event", ...}`` per event (the hashed fields plus ``hash``, and
    ``signature`` and ``key`` when it is signed), by case, seq;
@@ -18,7 +20,7 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
    the bytes of every line before the trailer (it catches accidental damage; the chain
    and definition hashes catch any edit that was not carefully re-hashed, and a
    checkpoint kept elsewhere catches the rest). ``counts`` has ``registry`` only when the
-   bundle carries registry entries.
+   bundle carries registry entries, ``documents`` only when it carries documents.
 
 Signatures are checked offline against the bundle's own registry, as it stood when each
 event was recorded (:func:`treatyflow.registry.check_event`, one case at a time).
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from treatyflow import __version__
+from treatyflow import __version__, bundle_documents
 from treatyflow.chain import HASH_PREFIX, ChainFault, digest, verify_events, verify_states
 from treatyflow.errors import BundleInvalid, InvalidInput, ReportExists, StoreError
 from treatyflow.events import EVENT_COLUMNS, EventKind
@@ -158,6 +160,9 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
             for entry in store.registry_entries(conn):
                 put({"type": "registry", **entry.to_dict()})
                 counts["registry"] = counts.get("registry", 0) + 1
+            for document in _stored_documents(store, conn):
+                put(bundle_documents.line(document))
+                counts["documents"] = counts.get("documents", 0) + 1
             heads = []
             for record in store.iter_cases(conn):
                 row = {k: getattr(record, k) for k in CASE_FIELDS}
@@ -176,6 +181,14 @@ def export_bundle(store: Store, path: Path, *, force: bool = False) -> dict[str,
             }
             out.write(_line(trailer))
     return trailer
+
+
+def _stored_documents(store: Store, conn: Any) -> Iterator[Any]:
+    from treatyflow.store import documents
+    from treatyflow.store.sql import table_names
+
+    if "documents" in table_names(store):
+        yield from documents.iter_all(conn)
 
 
 def _utc_now() -> str:
@@ -204,6 +217,8 @@ class Bundle:
     case_heads: list[tuple[str, int, str]] = field(default_factory=list)
     """(id, version, head hash) of every case row, in the file's order."""
     registry: list[dict[str, Any]] = field(default_factory=list)
+    documents: dict[str, int] = field(default_factory=dict)
+    """The digest and size of every document the bundle carries (not their bytes)."""
     trailer: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     event_count: int = 0
@@ -239,6 +254,8 @@ class Bundle:
         }
         if self.registry:
             out["registry"] = len(self.registry)
+        if self.documents:
+            out["documents"] = len(self.documents)
         return out
 
     def event_hash_at(self, case_id: str, seq: int) -> str | None:
@@ -425,6 +442,11 @@ class _Reader:
                 problems.append(f"{where}: a case after the events (not a bundle's order)")
             elif _check_keys(obj, CASE_FIELDS, where, problems):
                 self.case({**obj, "_line": number})
+        elif kind == "document":
+            if self.seen_events or self.cases:
+                problems.append(f"{where}: a document after the cases (not bundle order)")
+            elif _check_keys(obj, bundle_documents.DOCUMENT_FIELDS, where, problems):
+                self.document(number, obj)
         elif kind == "registry":
             if self.seen_events or self.cases:
                 problems.append(f"{where}: a registry entry after the cases (not bundle order)")
@@ -459,6 +481,20 @@ class _Reader:
         return self._registry
 
     # -- each kind of line -----------------------------------------------------------------
+    def document(self, number: int, obj: dict[str, Any]) -> None:
+        digest = obj["sha256"]
+        if digest in self.bundle.documents:
+            self.problems.append(f"line {number}: document {printable(digest)} appears twice")
+            return
+        try:
+            bundle_documents.decode(obj)
+        except InvalidInput as exc:
+            self.problems.append(f"line {number}: document {printable(str(digest))}: {exc}")
+            return
+        self.bundle.documents[digest] = obj["size"]
+        if self.sink is not None and not self.problems:
+            self.sink.document(obj)
+
     def definition(self, d: dict[str, Any]) -> None:
         from treatyflow.catalog import snapshot_problem
 
@@ -552,6 +588,12 @@ class _Reader:
             where = f"line {bad}: " if bad else ""
             self.problems.append(f"{where}{fault}")
             return
+        for row, cited in bundle_documents.uncited_problems(rows, set(self.bundle.documents)):
+            self.problems.append(
+                f"line {row['_line']}: event {printable(str(case_id))!r} seq {row['seq']} cites "
+                f"document {printable(cited)}, which the bundle lacks"
+            )
+            return
         mismatch = identity_fault(case, hashed)
         if mismatch is not None:  # the case row must say what its log says (as verify checks)
             self.problems.append(f"case {printable(str(case_id))!r}: {mismatch}")
@@ -604,6 +646,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "note": (str, type(None)),
     "prev_hash": (str, type(None)),
     "name": (str, type(None)),
+    "size": (int,),
     "key": (str, type(None)),
     "signature": (str, type(None)),
 }
@@ -778,7 +821,7 @@ def _check_date(value: str, field: str) -> None:
 def _check_sources(sources: list[Any]) -> None:
     from pydantic import ValidationError
 
-    from treatyflow.evidence import Source
+    from treatyflow.evidence import EventSource
     from treatyflow.values import check_sources, check_text
 
     check_sources(sources, "sources")
@@ -786,7 +829,7 @@ def _check_sources(sources: list[Any]) -> None:
         if not isinstance(source, dict):
             raise InvalidInput("sources", source, "a source is not an object.")
         try:
-            Source.model_validate(source)
+            EventSource.model_validate(source)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -874,6 +917,20 @@ class Sink:
         batch.append(row)
         if len(batch) >= self.size:
             self.flush()
+
+    def document(self, obj: Mapping[str, Any]) -> None:
+        """Insert a document line that verified (its bytes decoded again: one at a time)."""
+        from treatyflow.store import documents
+
+        row = documents.DocumentRow(
+            obj["sha256"],
+            obj["size"],
+            obj["media_type"],
+            obj["name"],
+            obj["stored_at"],
+            bundle_documents.decode(obj),
+        )
+        documents.insert(self.conn, row)
 
     def flush(self) -> None:
         for table, batch in self.batches.items():  # definitions, registry, cases, events

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from treatyflow.definitions.factories import empty_dict, empty_list
 from treatyflow.errors import InvalidCaseFile, Problem
 from treatyflow.evidence import Source
 from treatyflow.loader import load_file
@@ -41,9 +42,9 @@ class CaseHeader(BaseModel):
     procedure: str | None = None
     opened_on: dt.date
     at: str | None = None
-    facts: dict[str, Any] = Field(default_factory=dict)
+    facts: dict[str, Any] = Field(default_factory=empty_dict)
     note: str | None = None
-    sources: list[Source] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=empty_list)
 
 
 class Step(BaseModel):
@@ -80,7 +81,7 @@ class CaseFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case: CaseHeader
-    events: list[Step] = Field(default_factory=list)
+    events: list[Step] = Field(default_factory=empty_list)
 
 
 def read(path: Path) -> CaseFile:

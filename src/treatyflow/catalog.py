@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from treatyflow.definitions.lint import lint
+from treatyflow.definitions.problems import repaired, schema_message
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.document import Document, read_definition
@@ -184,11 +185,21 @@ def load_catalog(
         cache.save()
     for path in files:  # files named one by one (being linted, usually): never cached
         _load_one(catalog, _kind_of(path), path, None)
-    catalog.problems += lint(catalog.treaties, catalog.procedures, catalog.locate)
-    catalog.problems.sort(key=lambda p: (p.path, p.line or 0))
+    # Root causes first: what is wrong in a file itself (YAML, keys, types), then wrong or
+    # misspelt names, then what follows from them (unreachable states, no way out).
+    roots, consequences = lint(catalog.treaties, catalog.procedures, catalog.locate)
+    catalog.problems = [
+        *sorted(catalog.problems, key=_where),
+        *sorted(roots, key=_where),
+        *sorted(consequences, key=_where),
+    ]
     if strict and catalog.problems:
         raise InvalidWorkflow(catalog.problems)
     return catalog
+
+
+def _where(problem: Problem) -> tuple[str, int]:
+    return (problem.path, problem.line or 0)
 
 
 def lint_paths(paths: Iterable[Path], base: Sequence[Path]) -> list[Problem]:
@@ -248,19 +259,17 @@ def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache | None)
     try:
         item: Any = model.model_validate(doc.data)
     except ValidationError as exc:
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors:
             loc = tuple(err["loc"])
             catalog.problems.append(
-                Problem(doc.path, doc.line_of(loc), _message(loc, err["msg"], err["type"]))
+                Problem(doc.path, doc.line_of(loc), schema_message(model, err))
             )
-        return
+        # Lint the rest of the file as if the offending keys were absent, so every problem
+        # shows at once; a strict load has raised on the problems above before any use.
+        item = repaired(model, doc.data, errors)
+        if item is None:
+            return
     registry: dict[str, Any] = catalog.treaties if kind == "treaty" else catalog.procedures
     registry[item.id] = item
     catalog.documents[(kind, item.id)] = doc
-
-
-def _message(loc: tuple[Any, ...], msg: str, kind: str) -> str:
-    where = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
-    if kind == "extra_forbidden":
-        return f"unknown key {where!r}"
-    return f"{where}: {msg}" if where else msg

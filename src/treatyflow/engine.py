@@ -8,9 +8,11 @@ evaluated here, by treatyflow, so a refusal can name every failing guard.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from transitions import Machine, MachineError
 
@@ -105,27 +107,51 @@ def machine_for(procedure: Procedure, procedure_hash: str) -> ProcedureMachine:
 
 
 def mermaid(procedure: Procedure, highlight: list[str] | None = None) -> str:
-    """A Mermaid state diagram drawn by transitions' own mermaid engine."""
-    from transitions.extensions.diagrams import GraphMachine
-    from transitions.extensions.diagrams_mermaid import Graph
+    """A Mermaid state diagram, titled in its front matter (``title:``).
 
-    machine = GraphMachine(
-        model=None,
-        states=procedure.state_ids,
-        initial=procedure.initial or procedure.state_ids[0],
-        auto_transitions=False,
-        graph_engine="mermaid",
-        title=procedure.title,
-        show_conditions=False,
-    )
+    ``highlight`` is a case's path, oldest first: its last state is drawn as ``current``,
+    the states before it as ``visited`` (one ``classDef`` each), so a reader tells where the
+    case is from where it has been.
+    """
+    path = list(highlight or [])
+    current = path[-1] if path else None
+    visited = {s for s in path[:-1] if s != current}
+    # JSON text is a YAML double-quoted scalar: any title is safe in the front matter.
+    lines = [
+        "---",
+        f"title: {json.dumps(procedure.title, ensure_ascii=False)}",
+        "---",
+        "stateDiagram-v2",
+        "  direction LR",
+        f"  classDef visited {MERMAID_VISITED}",
+        f"  classDef current {MERMAID_CURRENT}",
+    ]
+    for state in procedure.states:
+        lines.append(f"  state {json.dumps(state.id)} as {_mermaid_id(state.id)}")
+    initial = procedure.initial or procedure.state_ids[0]
+    lines.append(f"  [*] --> {_mermaid_id(initial)}")
     for spec in procedure.transitions:
-        machine.add_transition(spec.trigger, list[Any](spec.sources), spec.dest)
-    graph = Graph(cast(Any, machine))
-    for state in highlight or []:
-        graph.set_node_style(state, "active")
-    source = str(graph.get_graph(title=procedure.title).source)
-    # transitions writes "Class"; Mermaid's keyword is lower case.
-    return source.replace("\n  Class ", "\n  class ")
+        for src in spec.sources:
+            lines.append(f"  {_mermaid_id(src)} --> {_mermaid_id(spec.dest)}: {spec.trigger}")
+    for state in procedure.states:
+        if state.final:
+            lines.append(f"  {_mermaid_id(state.id)} --> [*]")
+    for state in procedure.states:
+        if state.id in visited:
+            lines.append(f"  class {_mermaid_id(state.id)} visited")
+    if current is not None:
+        lines.append(f"  class {_mermaid_id(current)} current")
+    return "\n".join(lines) + "\n"
+
+
+#: Mermaid styles of the states a case has been in, and of the one it is in now.
+MERMAID_VISITED = "fill:#e8f0fe,stroke:#1a56db,color:#1a3d7c"
+MERMAID_CURRENT = "fill:#ffe08a,stroke:#b45309,stroke-width:3px,color:#000,font-weight:bold"
+
+
+def _mermaid_id(state: str) -> str:
+    """A state id as a Mermaid identifier (letters, digits and ``_``)."""
+    return re.sub(r"\W", "_", state)
 
 
 def dot(procedure: Procedure, highlight: list[str] | None = None) -> str:

@@ -10,9 +10,11 @@
     ├── NotFound
     │   ├── CaseNotFound              .case_id
     │   ├── TreatyNotFound            .treaty_id
-    │   └── ProcedureNotFound         .procedure_id
+    │   ├── ProcedureNotFound         .procedure_id
+    │   └── DocumentNotFound          .sha256              (no attached document with it)
     ├── InvalidInput                  .field .value        (bad date, country, fact, ...)
-    │   └── ClockDueFirst             .case_id .clock .due_on .on
+    │   ├── ClockDueFirst             .case_id .clock .due_on .on
+    │   └── DocumentTooLarge          .size .limit         (case attach)
     ├── CaseExists                    .case_id
     ├── TransitionNotAllowed          .case_id .trigger .state .allowed
     ├── GuardsNotMet                  .case_id .trigger .failures
@@ -30,6 +32,7 @@
     │   ├── ActorMismatch             .actor .name         (the actor is not the key's name)
     │   └── SelfApproval              .case_id .seq        (four eyes: not the proposer)
     └── StoreError                    driver errors, re-raised ``from`` the original
+        ├── DocumentCorrupt           .sha256              (stored bytes no longer re-hash)
         ├── ConcurrentUpdate          .case_id
         ├── StoreBusy                 (a transient conflict; retried before it is raised)
         └── StoreUnavailable
@@ -120,6 +123,14 @@ class ProcedureNotFound(NotFound):
         super().__init__(f"no procedure {procedure_id!r}{detail}{hint}.")
 
 
+class DocumentNotFound(NotFound):
+    """No document with this digest is attached in the database."""
+
+    def __init__(self, sha256: str) -> None:
+        self.sha256 = sha256
+        super().__init__(f"no document {sha256} is attached in this database.")
+
+
 class InvalidInput(TreatyflowError):
     """A value given by the user is not acceptable."""
 
@@ -138,6 +149,18 @@ class ClockDueFirst(InvalidInput):
             on,
             f"the clock {clock!r} of case {case_id!r} came due on {due_on.isoformat()}, on "
             f"or before {on.isoformat()}, and has not fired (tick).",
+        )
+
+
+class DocumentTooLarge(InvalidInput):
+    """A file to attach is larger than the documents' size limit."""
+
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+        super().__init__(
+            "file",
+            name,
+            f"{name!r} is larger than the limit of {limit:,} bytes for an attached document.",
         )
 
 
@@ -316,6 +339,17 @@ class SelfApproval(NotAuthorised):
 
 class StoreError(TreatyflowError):
     """The database refused or failed an operation."""
+
+
+class DocumentCorrupt(StoreError):
+    """A stored document's bytes no longer hash to its digest (changed outside treatyflow)."""
+
+    def __init__(self, sha256: str, computed: str) -> None:
+        self.sha256, self.computed = sha256, computed
+        super().__init__(
+            f"the stored bytes of document {sha256} hash to {computed}: they were changed "
+            "outside treatyflow - restore them from a backup or a verified bundle."
+        )
 
 
 class ConcurrentUpdate(StoreError):

@@ -44,6 +44,10 @@ class EventKind(StrEnum):
     reviewer approves it (the approving event is the step itself) or rejects it."""
     REJECT = "reject"
     """A reviewer rejected a proposed step (``data.proposal_seq``); nothing else changes."""
+    ATTACH = "attach"
+    """A document was attached (``case attach``): ``data`` holds its digest (``sha256``),
+    ``name``, ``size`` and ``media_type``, and its one source cites it by digest; the bytes
+    are kept in the ``documents`` table. Changes nothing else."""
 
 
 #: Kinds of typed, state-neutral events (``case record``).

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class EvidenceLevel(StrEnum):
@@ -25,6 +27,39 @@ class EvidenceLevel(StrEnum):
 
 _RANK = {EvidenceLevel.REPORTED: 0, EvidenceLevel.OFFICIAL: 1, EvidenceLevel.CONFIRMED: 2}
 
+#: Kinds of source that are official documents in themselves: a source of one of these kinds
+#: that does not state its level is ``official`` (docs/concepts.md, "Evidence"). Any other
+#: kind (``press-report``, ``commentary``, ``statement``, ...) or none stays ``reported``.
+OFFICIAL_KINDS = frozenset(
+    {
+        "bill",
+        "court-publication",
+        "decision",
+        "decree",
+        "depositary-notification",
+        "gazette",
+        "instrument",
+        "judgment",
+        "law",
+        "note-verbale",
+        "official-journal",
+        "parliamentary-record",
+        "resolution",
+        "statement-of-reasons",
+        "statute",
+        "treaty-text",
+    }
+)
+
+
+def default_level(kind: str | None) -> EvidenceLevel:
+    """The level of a source that does not state one: ``official`` for a kind in
+    :data:`OFFICIAL_KINDS` (spelt with hyphens, spaces or underscores, any case), else
+    ``reported``."""
+    if kind and "-".join(kind.replace("_", " ").lower().split()) in OFFICIAL_KINDS:
+        return EvidenceLevel.OFFICIAL
+    return EvidenceLevel.REPORTED
+
 
 class Source(BaseModel):
     """A citation backing an event or a definition."""
@@ -38,7 +73,11 @@ class Source(BaseModel):
         default=None, max_length=2000, description="An http(s) link to the source."
     )
     date: dt.date | None = Field(default=None, description="The date of the document itself.")
-    level: EvidenceLevel = Field(default=EvidenceLevel.REPORTED, description="Evidence level.")
+    level: EvidenceLevel = Field(
+        default=EvidenceLevel.REPORTED,
+        description="Evidence level; when not given, official for an official kind of "
+        "document (a decree, a note verbale, ...), else reported.",
+    )
     kind: str | None = Field(
         default=None,
         max_length=100,
@@ -48,6 +87,16 @@ class Source(BaseModel):
         default=None, max_length=300, description="A document number: decree no., C.N. reference."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _level_from_kind(cls, data: Any) -> Any:
+        # An explicit level always wins; only a missing one follows the kind.
+        if isinstance(data, dict) and data.get("level") is None and data.get("kind"):
+            kind = data["kind"]
+            if isinstance(kind, str):
+                return {**data, "level": default_level(kind).value}
+        return data
+
     @field_validator("url")
     @classmethod
     def _http_only(cls, value: str | None) -> str | None:
@@ -56,3 +105,19 @@ class Source(BaseModel):
                 f"a source URL must start with http:// or https://, not {value[:40]!r}"
             )
         return value
+
+
+#: How a document is cited: ``sha256:`` and the 64 lowercase hex digits of its SHA-256.
+DOCUMENT_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class EventSource(Source):
+    """A source an event cites: a :class:`Source` that may also be a document attached to
+    the database (``case attach``), named by its digest. The digest is checked against the
+    stored documents when the event is written."""
+
+    document: str | None = Field(
+        default=None,
+        pattern=DOCUMENT_DIGEST.pattern,
+        description="The digest (sha256:<64 hex digits>) of an attached document.",
+    )

@@ -123,12 +123,12 @@ class ParseCache:
     def _read(self) -> dict[str, tuple[Any, Any]]:
         if self.path is None:
             return {}
+        raw = read_private(self.path)
+        if raw is None:
+            return {}
         try:
-            with self.path.open("rb") as handle:
-                if not _private(os.fstat(handle.fileno())):
-                    return {}
-                content = _Unpickler(io.BytesIO(handle.read())).load()
-        except Exception:  # a missing, unreadable or foreign file: parse instead
+            content = _Unpickler(io.BytesIO(raw)).load()
+        except Exception:  # a damaged or planted file: parse instead
             return {}
         if not isinstance(content, dict) or content.get("parser") != parser_identity():
             return {}
@@ -153,15 +153,34 @@ class ParseCache:
             {"parser": parser_identity(), "documents": self._used},
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".definitions-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, self.path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+        write_atomically(self.path, data)
         self._dirty = False
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """``data`` written to ``path`` in the cache directory (made owner-only) through a
+    temporary file and a rename, so a reader sees the old file or the new one. Errors are
+    ignored: a cache that cannot be written is simply not used."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def read_private(path: Path) -> bytes | None:
+    """The bytes of a cache file that is this user's own and nobody else may write; None
+    when it is missing, unreadable or foreign."""
+    try:
+        with path.open("rb") as handle:
+            if not _private(os.fstat(handle.fileno())):
+                return None
+            return handle.read()
+    except OSError:
+        return None

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from treatyflow.definitions.treaty import FactSpec, FactType, FactValue, Treaty
 from treatyflow.errors import InvalidInput
-from treatyflow.evidence import EvidenceLevel, Source
+from treatyflow.evidence import EventSource, EvidenceLevel, Source
 from treatyflow.legal.dates import LegalDate, parse_legal_date
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -189,8 +189,6 @@ def check_actor(actor: str) -> str:
 
 def check_country(code: str) -> str:
     """A party code: an ISO 3166-1 alpha-3 State code or a known organisation (``EUU``)."""
-    import pycountry
-
     from treatyflow.parties import ORGANIZATIONS, find_party
 
     value = (code or "").strip().upper()
@@ -198,6 +196,8 @@ def check_country(code: str) -> str:
     if found is None:
         hint = ""
         if len(value) == 2 and value.isalpha():
+            import pycountry  # only to suggest a code: an error is no hot path
+
             two = pycountry.countries.get(alpha_2=value)
             if two is not None:
                 hint = f" (did you mean {two.alpha_3!r} for {two.name}?)"
@@ -313,7 +313,9 @@ def fact_from_json(value: Any, spec: FactSpec | None) -> FactValue:
     return value  # type: ignore[no-any-return]
 
 
-_FIELD = re.compile(r"^\s*(citation|url|date|level|kind|reference|ref)\s*=", re.IGNORECASE)
+_FIELD = re.compile(
+    r"^\s*(citation|url|date|level|kind|reference|ref|document)\s*=", re.IGNORECASE
+)
 
 
 def parse_source(text: str, *, level: str | None = None, kind: str | None = None) -> Source:
@@ -322,7 +324,9 @@ def parse_source(text: str, *, level: str | None = None, kind: str | None = None
     ``"Decree No. 441/2025"``, ``"Decree No. 441/2025; level=official; kind=decree"`` or
     ``"citation=Decree No. 441/2025; url=https://...; date=2025-06-29; ref=441/2025"``.
     Segments separated by ``;`` that start with a known key are fields; the others form
-    the citation (a URL in it is picked up when no ``url=`` is given).
+    the citation (a URL in it is picked up when no ``url=`` is given). ``document=DIGEST``
+    cites a document attached to the database (``sha256:`` and 64 hex digits, or the hex
+    digits alone); with no citation text the document's file name becomes the citation.
     """
     raw = check_text(text, "--source", 4000) or ""
     fields: dict[str, Any] = {}
@@ -335,6 +339,10 @@ def parse_source(text: str, *, level: str | None = None, kind: str | None = None
             continue
         key = match.group(1).lower()
         fields["reference" if key == "ref" else key] = part[match.end() :].strip()
+    if "document" in fields:
+        fields["document"] = document_digest(fields["document"], "--source document")
+        if not plain and "citation" not in fields:
+            fields["citation"] = fields["document"]  # the app layer puts the file name here
     if plain:
         if "citation" in fields:
             raise InvalidInput(
@@ -360,10 +368,25 @@ def parse_source(text: str, *, level: str | None = None, kind: str | None = None
             f"evidence level {fields['level']!r} is not reported, official or confirmed.",
         )
     try:
-        return Source.model_validate(fields)
+        return EventSource.model_validate(fields)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidInput("--source", text, f"--source: {first['msg']}.") from None
+
+
+_HEX_DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
+
+
+def document_digest(text: str, field: str = "DIGEST") -> str:
+    """A document's digest in its one stored form, ``sha256:`` and 64 lowercase hex digits,
+    from that form or the hex digits alone (any case)."""
+    match = _HEX_DIGEST.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        shown = printable(str(text))[:80]
+        raise InvalidInput(
+            field, text, f"{shown!r} is not a SHA-256 digest (sha256: and 64 hex digits)."
+        )
+    return "sha256:" + match.group(1).lower()
 
 
 def source_json(source: Source) -> dict[str, Any]:

@@ -109,10 +109,10 @@ REVOKED = _params("revoked")
 DISPUTED = _params("disputed")
 
 
-def test_the_file_holds_the_40_cases_the_readme_cites() -> None:
-    """40 cases, 35 with an effect date (README, docs/treaties.md), unique ids, known keys."""
-    assert len(CASES) == 40
-    assert (len(EFFECTIVE), len(REVOKED), len(DISPUTED)) == (35, 4, 1)
+def test_the_file_holds_the_53_cases_the_readme_cites() -> None:
+    """53 cases, 47 with an effect date (README, docs/treaties.md), unique ids, known keys."""
+    assert len(CASES) == 53
+    assert (len(EFFECTIVE), len(REVOKED), len(DISPUTED)) == (47, 4, 2)
     ids = [case_id(c) for c in CASES]
     assert len(set(ids)) == len(ids)
     for case in CASES:
@@ -181,3 +181,26 @@ def test_paris_usa_2019_notice_met_the_three_year_bar() -> None:
     assert check_notice(clause, notice_on=case["received_on"], facts=facts) == []
     early = check_notice(clause, notice_on=case["received_on"] - dt.timedelta(days=1), facts=facts)
     assert len(early) == 1 and "too early" in early[0]
+
+
+def test_argentina_who_2025_has_no_effect_date_even_after_the_date_it_claims() -> None:
+    """No clause, and the US 1948 reservation is not Argentina's: the clock stays unknown.
+
+    Argentina notified the UN SG on 17 Mar 2025 and treats its withdrawal as effective on
+    17 Mar 2026 (VCLT Art. 56(2)); the shipped clause computes no date for it, flags the case
+    no-withdrawal-right and contested, and a year's notice changes nothing.
+    """
+    (case,) = [c for c in CASES if case_id(c) == "who-ARG-2025"]
+    real = opened(case)
+    for as_of in (case["received_on"], dt.date(2026, 3, 17), dt.date(2027, 3, 17)):
+        clock = real.clock(as_of)
+        assert (clock.status, clock.due_on) == (ClockStatus.UNKNOWN, None), clock.explanation
+        assert {"no-withdrawal-right", "contested"} <= set(clock.flags)
+
+
+def test_whaling_notice_after_the_cut_off_waits_a_year() -> None:
+    """ICRW Art. XI: Canada's note of 24 Jun 1981 missed 1 Jan 1981, so 30 Jun 1982, not 1981."""
+    (case,) = [c for c in CASES if case_id(c) == "icrw-CAN-1981"]
+    real = opened(case)
+    assert real.clock(dt.date(1981, 6, 30)).status is ClockStatus.RUNNING
+    assert real.clock(dt.date(1982, 6, 30)).due_on == dt.date(1982, 6, 30)

@@ -125,3 +125,41 @@ def test_every_column_edit_is_found_on_postgresql(
     populated_postgres: str, table: str, column: str, assignment: str, where: str
 ) -> None:
     _covered(populated_postgres, populated_postgres, table, assignment, where)
+
+
+#: The columns of an attached document's row that are evidence (#17): its bytes, the digest
+#: events cite it by, and the size a bundle carries. (``name``, ``media_type`` and
+#: ``stored_at`` are copies of what the ``attach`` event records under its hash.)
+DOCUMENT = "sha256 = (SELECT min(sha256) FROM documents)"
+DOCUMENT_EDITS = [
+    pytest.param("content = content || content", id="documents.content"),
+    pytest.param("sha256 = 'sha256:' || substr(sha256, 8, 63) || 'f'", id="documents.sha256"),
+    pytest.param("size = size + 1", id="documents.size"),
+]
+
+
+def _attach(runner: CliRunner, db: str, tmp_path: Path) -> None:
+    document = tmp_path / "decree.pdf"
+    document.write_bytes(b"%PDF-1.4 decree 441/2025")
+    result = runner.invoke(
+        main, ["--db", db, "case", "attach", "LTU-1", str(document), "--on", "2025-06-30"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", DOCUMENT_EDITS)
+def test_every_document_column_edit_is_found_on_sqlite(
+    populated: Path, tmp_path: Path, assignment: str
+) -> None:
+    _attach(CliRunner(), str(populated), tmp_path)
+    _covered(str(populated), f"sqlite:///{populated}", "documents", assignment, DOCUMENT)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", DOCUMENT_EDITS)
+def test_every_document_column_edit_is_found_on_postgresql(
+    populated_postgres: str, tmp_path: Path, assignment: str
+) -> None:
+    _attach(CliRunner(), populated_postgres, tmp_path)
+    _covered(populated_postgres, populated_postgres, "documents", assignment, DOCUMENT)

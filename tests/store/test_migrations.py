@@ -89,7 +89,14 @@ def test_only_the_search_objects_are_left_out_of_the_comparison(mstore: Any) -> 
     assert skipped <= migrate.SEARCH_OBJECTS
     expected = {"events_fts"} if mstore.is_sqlite else {"ix_events_search"}
     assert expected <= skipped
-    assert tables - skipped == {"cases", "events", "definitions", "registry", "alembic_version"}
+    assert tables - skipped == {
+        "cases",
+        "events",
+        "definitions",
+        "registry",
+        "documents",
+        "alembic_version",
+    }
 
 
 def test_db_commands_answer(db_url: str) -> None:

@@ -12,11 +12,20 @@ from pathlib import Path
 from treatyflow import checkpoint as checkpoints
 from treatyflow.app.core import Core
 from treatyflow.bundle import export_bundle, heads_digest, import_path, read_bundle
+from treatyflow.errors import StoreError
 from treatyflow.results import BundleResult
 
 
 def export(core: Core, path: Path, *, force: bool = False) -> BundleResult:
-    """Write the whole database to ``path`` (atomically)."""
+    """Write the whole database to ``path`` (atomically). Refuses (StoreError, nothing
+    written) a database whose attached documents are missing or changed: the bundle would
+    not verify."""
+    from treatyflow.app.documents import document_faults
+
+    faults = document_faults(core)
+    if faults:
+        more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+        raise StoreError(f"nothing exported: {faults[0]}{more}.")
     trailer = export_bundle(core.store, path, force=force)
     details = {k: v for k, v in trailer.items() if k != "type"}
     return BundleResult(

@@ -42,12 +42,12 @@ from treatyflow.projection import (
     retracted_seqs,
     select,
 )
-from treatyflow.registry import KeyRecord, Registry
 from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
 
 if TYPE_CHECKING:
     from treatyflow.keys import Signer
+    from treatyflow.registry import KeyRecord, Registry
 
 T = TypeVar("T")
 
@@ -206,6 +206,8 @@ class Core:
     # ------------------------------------------------------------------ who writes
     def registry(self, conn: Any) -> Registry:
         """The key registry as it stands in this transaction."""
+        from treatyflow.registry import Registry
+
         return Registry.fold(self.store.registry_entries(conn))
 
     def signer_record(self, reg: Registry) -> KeyRecord | None:
@@ -262,6 +264,7 @@ class Core:
                 ctx.events  # noqa: B018 - read in this transaction: the caller's view needs them
                 if ev is None:
                     return record, ctx
+                ev = cite_documents(conn, ev)
                 ev = seal(replace(ev, prev_hash=record.head_hash))
                 ev = self.authorise(ctx.registry, ev)
                 updated = replace(
@@ -397,6 +400,16 @@ def _recount(record: CaseRecord, events: Sequence[Event]) -> None:
         if e.kind in (EventKind.OPEN, EventKind.SET_FACT):
             facts.update(e.data.get("facts", {}))
     record.facts = facts
+
+
+def cite_documents(conn: Any, ev: Event) -> Event:
+    """The event, after checking that every document its sources cite is attached in the
+    database (:func:`treatyflow.app.documents.check_citations`)."""
+    if not any("document" in s for s in ev.sources):
+        return ev
+    from treatyflow.app.documents import check_citations
+
+    return check_citations(conn, ev)
 
 
 def seal(ev: Event) -> Event:

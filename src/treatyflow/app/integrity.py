@@ -1,5 +1,7 @@
 """Integrity: verifying every case's hash chain (and every signature, against the key
-registry: :func:`treatyflow.app.trust.check_signatures`), and checkpoints of the chain heads.
+registry: :func:`treatyflow.app.trust.check_signatures`; and every attached document's bytes
+against the digest its events cite: :func:`treatyflow.app.documents.document_faults`), and
+checkpoints of the chain heads.
 
 On SQLite a fast pass (:mod:`treatyflow.store.chainscan`) clears the cases whose chain is
 certainly intact; the rest are checked here the exact way (:func:`verify_case`), in one
@@ -33,9 +35,14 @@ def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     from treatyflow.app.trust import check_signatures
 
     heads = checkpoints.load_checkpoint(checkpoint) if checkpoint is not None else None
+    from treatyflow.app.documents import document_faults
+
     count, faults = check_chains(core)
     faults = first_per_case(
-        faults + check_identities(core, skip={f.case_id for f in faults}) + check_signatures(core)
+        faults
+        + check_identities(core, skip={f.case_id for f in faults})
+        + check_signatures(core)
+        + document_faults(core)
     )
     info = None
     if heads is not None:

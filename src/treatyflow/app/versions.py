@@ -29,7 +29,7 @@ from treatyflow.definitions.procedure import Procedure
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import InvalidInput, NotFound, StateUnmapped
 from treatyflow.events import Event, EventKind
-from treatyflow.evidence import Source
+from treatyflow.evidence import EventSource
 from treatyflow.projection import effective_on
 from treatyflow.results import (
     CaseMigration,
@@ -463,7 +463,7 @@ def _evidence_gaps(
         if spec is None or not spec.evidence:
             continue
         try:
-            sources = [Source.model_validate(s) for s in ev.sources]
+            sources = [EventSource.model_validate(s) for s in ev.sources]
         except ValidationError:
             continue
         missing = evidence_missing(spec, sources)

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from treatyflow.app.core import Core, Definitions
+from treatyflow.app.documents import attached
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.events import Event, EventKind
 from treatyflow.legal.clocks import ClockStatus
@@ -99,6 +100,7 @@ def case_view(
         as_of=day,
         known_at=known_at,
         awaiting_review=awaiting_review(select(events, known_at=known_at)),
+        documents=attached(select(events, as_of=as_of, known_at=known_at)),
     )
 
 

@@ -22,18 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from treatyflow.app import (
-    bundles,
-    clocks,
-    conformance,
-    integrity,
-    queries,
-    trust,
-    versions,
-    writes,
-)
-from treatyflow.app import reports as report_assembly
-from treatyflow.app import search as finding
+from treatyflow.app import clocks, queries, writes
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view
 from treatyflow.catalog import Catalog
@@ -42,31 +31,33 @@ from treatyflow.errors import ActorMismatch, InvalidInput
 from treatyflow.events import Event
 from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
-from treatyflow.results import (
-    BundleResult,
-    CalendarList,
-    CaseConformance,
-    CaseFileImport,
-    CaseSummary,
-    CaseView,
-    Changes,
-    CheckpointResult,
-    DefinitionDiff,
-    Fired,
-    KeyInfo,
-    MigrationResult,
-    PendingItem,
-    PendingList,
-    RecordedSince,
-    SearchResult,
-    TickResult,
-    VerifyResult,
-)
 from treatyflow.store.sql import Store
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
+    from treatyflow.app.reports import Filters
     from treatyflow.keys import Signer
+    from treatyflow.results import (
+        Attached,
+        BundleResult,
+        CalendarList,
+        CaseConformance,
+        CaseFileImport,
+        CaseSummary,
+        CaseView,
+        Changes,
+        CheckpointResult,
+        DefinitionDiff,
+        Fired,
+        KeyInfo,
+        MigrationResult,
+        PendingItem,
+        PendingList,
+        RecordedSince,
+        SearchResult,
+        TickResult,
+        VerifyResult,
+    )
 
 #: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``). Where a step is
 #: dated (``on=`` of the writes but ``correct``), text may also give a range when only that is
@@ -180,6 +171,8 @@ def verify_bundle(
     path: str | os.PathLike[str], *, checkpoint: str | os.PathLike[str] | None = None
 ) -> BundleResult:
     """Check an exported bundle offline (no database needed); ``.ok`` and ``.problems``."""
+    from treatyflow.app import bundles
+
     return bundles.verify_bundle(
         Path(path), checkpoint=None if checkpoint is None else Path(checkpoint)
     )
@@ -375,6 +368,70 @@ class Workspace:
         )
         return self._after(record, ctx)
 
+    def attach(
+        self,
+        case_id: str,
+        file: str | os.PathLike[str] | bytes,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        level: str | None = None,
+        on: DateLike | None = None,
+        note: str | None = None,
+        sources: Iterable[SourceLike] = (),
+        actor: str | None = None,
+    ) -> Attached:
+        """Keep a document with the case's log: the bytes of ``file`` (a path, or the bytes
+        themselves with ``name``) are stored once under their SHA-256 digest, and an
+        ``attach`` event dated ``on`` (default today) cites that digest, so it is under the
+        hash chain. ``kind`` and ``level`` say what evidence it is, as a source's do.
+
+        Later events may cite it: a source ``{"citation": ..., "document": "sha256:..."}``
+        (or ``"...; document=sha256:..."`` as text). The size limit is 10 MiB
+        (``TREATYFLOW_MAX_DOCUMENT_BYTES`` may lower it); see docs/documents.md.
+
+        Raises:
+            DocumentTooLarge, InvalidInput (unreadable file, no name, bad level),
+            CaseNotFound, ConcurrentUpdate.
+        """
+        from treatyflow.app import documents
+        from treatyflow.results import Attached
+
+        if isinstance(file, bytes | bytearray | memoryview):
+            if name is None:
+                raise InvalidInput("name", None, "attaching bytes needs a file name.")
+            content = bytes(file)
+        else:
+            path = Path(file)
+            content = documents.read_file(path, documents.size_limit())
+            name = path.name if name is None else name
+        when = _legal(on, "on")
+        record, ctx, info, stored = documents.attach(
+            self._core,
+            case_id,
+            content,
+            name=name,
+            actor=self._who(actor),
+            on=None if when is None else when.latest,
+            occurred=when,
+            kind=kind,
+            level=level,
+            note=note,
+            sources=_sources(sources),
+        )
+        return Attached(case=self._after(record, ctx), document=info, stored=stored)
+
+    def document(self, digest: str) -> bytes:
+        """The bytes of the attached document ``digest`` (``sha256:...`` or the 64 hex
+        digits), checked against the digest.
+
+        Raises:
+            DocumentNotFound, DocumentCorrupt (the stored bytes were changed), InvalidInput.
+        """
+        from treatyflow.app import documents
+
+        return documents.read(self._core, digest)
+
     def record(
         self,
         case_id: str,
@@ -477,6 +534,8 @@ class Workspace:
         Raises:
             NotFound (no such treaty or procedure, current or stored), InvalidInput (a part).
         """
+        from treatyflow.app import versions
+
         return versions.diff(self._core, ident)
 
     def migrate(
@@ -504,6 +563,8 @@ class Workspace:
             StateUnmapped, InvalidInput (an unknown state in ``map``, no cases named),
             CaseNotFound, ProcedureNotFound, TreatyNotFound, ConcurrentUpdate.
         """
+        from treatyflow.app import versions
+
         return versions.migrate(
             self._core,
             case_ids,
@@ -659,11 +720,11 @@ class Workspace:
 
     def conformance(self, case_ids: Sequence[str] = ()) -> list[CaseConformance]:
         """Per case (or per ``case_ids``), every deviation from its procedure."""
+        from treatyflow.app import conformance
+
         return list(conformance.conformance(self._core, case_ids))
 
-    def search(
-        self, text: str, *, case_id: str | None = None, limit: int = finding.DEFAULT_LIMIT
-    ) -> SearchResult:
+    def search(self, text: str, *, case_id: str | None = None, limit: int = 20) -> SearchResult:
         """Events whose notes or sources (citation, reference, URL) hold every word of
         ``text``, best match first: at most ``limit`` (1 to 200), in ``case_id`` if given.
 
@@ -671,19 +732,23 @@ class Workspace:
         are words or punctuation); at most 200 characters and 16 words. Raises
         :class:`InvalidInput` for a text with no word or over the limits, and
         :class:`CaseNotFound` for an unknown ``case_id``."""
+        from treatyflow.app import search as finding
+
         return finding.search(self._core, text, case_id=case_id, limit=limit)
 
-    def recorded_since(
-        self, since: DateLike, *, limit: int = finding.DEFAULT_CHANGES
-    ) -> RecordedSince:
+    def recorded_since(self, since: DateLike, *, limit: int = 500) -> RecordedSince:
         """The events recorded at or after ``since`` (a date: from the start of that UTC
         day; or a UTC timestamp), per case, oldest first; at most ``limit`` (1 to 5000)."""
+        from treatyflow.app import search as finding
+
         text = since.isoformat() if isinstance(since, dt.date) else since
         return finding.recorded_since(self._core, text, limit=limit)
 
     def revision(self) -> tuple[int, str | None]:
         """A value that changes whenever an event is recorded (the number of events and the
         newest record time): what a cache of a read may be keyed on."""
+        from treatyflow.app import search as finding
+
         return finding.revision(self._core)
 
     # ------------------------------------------------------------------ reports
@@ -702,6 +767,8 @@ class Workspace:
     ) -> str:
         """A ``case`` report (of ``case_ids``) or a ``portfolio`` report (filtered) in
         ``fmt``: ``md``, ``html``, ``json`` or ``csv``."""
+        from treatyflow.app import reports as report_assembly
+
         return report_assembly.render_report(
             self._core,
             kind,
@@ -726,6 +793,8 @@ class Workspace:
         progress: Callable[[], None] | None = None,
     ) -> int:
         """The JSON portfolio report written to ``out`` case by case; the number of cases."""
+        from treatyflow.app import reports as report_assembly
+
         return report_assembly.write_portfolio_json(
             self._core,
             out,
@@ -740,6 +809,8 @@ class Workspace:
         self, fmt: str = "text", *, as_of: DateLike | None = None, known_at: str | None = None
     ) -> str:
         """The country-by-step matrix in ``fmt``: ``text``, ``md``, ``csv`` or ``json``."""
+        from treatyflow.app import reports as report_assembly
+
         return report_assembly.render_matrix(
             self._core, fmt, as_of=_date(as_of, "as_of"), known_at=_stamp(known_at)
         )
@@ -749,6 +820,8 @@ class Workspace:
     ) -> tuple[bytes, int]:
         """Upcoming legal dates as iCalendar bytes (stable UIDs), and how many dates;
         ``alarms``: a VALARM reminder on each date that many days before it (0 to 3650)."""
+        from treatyflow.app import reports as report_assembly
+
         day = _date(as_of, "as_of") or self.today()
         return report_assembly.render_calendar(self._core, as_of=day, alarms=alarms)
 
@@ -756,6 +829,8 @@ class Workspace:
         self, *, as_of: DateLike | None = None, alarms: Sequence[int] = ()
     ) -> CalendarList:
         """The upcoming legal dates :meth:`calendar` writes, typed (``calendar --json``)."""
+        from treatyflow.app import reports as report_assembly
+
         day = _date(as_of, "as_of") or self.today()
         return report_assembly.calendar_list(self._core, as_of=day, alarms=alarms)
 
@@ -764,6 +839,8 @@ class Workspace:
     ) -> list[Path]:
         """The demo's set of reports in the directory ``out``; the paths written. Without
         ``force`` nothing is written when any of those files exists already."""
+        from treatyflow.app import reports as report_assembly
+
         day = _required_date(as_of, "as_of")
         return report_assembly.write_example_reports(self._core, Path(out), as_of=day, force=force)
 
@@ -771,12 +848,17 @@ class Workspace:
     def verify(self, *, checkpoint: str | os.PathLike[str] | None = None) -> VerifyResult:
         """Check every case's hash chain (``.ok``, ``.problems`` naming case and first bad
         seq); with ``checkpoint``, also that nothing it recorded was truncated or rewritten."""
+        from treatyflow.app import integrity
+
         path = None if checkpoint is None else Path(checkpoint)
         return integrity.verify(self._core, checkpoint=path)
 
     def checkpoint(self, path: str | os.PathLike[str], *, force: bool = False) -> CheckpointResult:
         """Write every case's chain head and a digest over them to ``path``, to keep
         elsewhere (``verify(checkpoint=path)`` checks against it later)."""
+        from treatyflow.app import integrity
+        from treatyflow.results import CheckpointResult
+
         doc = integrity.write_checkpoint(self._core, Path(path), force=force)
         return CheckpointResult(
             checkpoint=os.fspath(path), cases=doc["count"], digest=doc["digest"]
@@ -784,10 +866,14 @@ class Workspace:
 
     def export(self, path: str | os.PathLike[str], *, force: bool = False) -> BundleResult:
         """Write the whole database as a verifiable JSON Lines bundle (atomically)."""
+        from treatyflow.app import bundles
+
         return bundles.export(self._core, Path(path), force=force)
 
     def import_bundle(self, path: str | os.PathLike[str]) -> BundleResult:
         """Load a bundle into this (empty) database; refuses one that does not verify."""
+        from treatyflow.app import bundles
+
         return bundles.import_(self._core, Path(path))
 
     # ------------------------------------------------------------------ trust
@@ -808,6 +894,8 @@ class Workspace:
 
     def list_keys(self) -> list[KeyInfo]:
         """Every key of the registry (retired ones too), oldest first."""
+        from treatyflow.app import trust
+
         return trust.keys(self._core)
 
     def add_key(
@@ -817,24 +905,34 @@ class Workspace:
         with ``roles`` (``analyst`` by default; ``reviewer``, ``admin``). The first key may
         be added by anyone; every later change needs this workspace's key to be an admin's.
         """
+        from treatyflow.app import trust
+
         return trust.add_key(self._core, name, os.fspath(public_key), roles)
 
     def retire_key(self, name: str) -> KeyInfo:
         """Retire ``name``'s key (admin): it signs nothing new; its old signatures hold."""
+        from treatyflow.app import trust
+
         return trust.retire_key(self._core, name)
 
     def require_signatures(self, on: bool = True) -> bool:
         """Turn team mode on or off (admin): when on, every write needs a registered key
         and review-required steps become proposals."""
+        from treatyflow.app import trust
+
         return trust.set_require_signatures(self._core, on)
 
     def signatures_required(self) -> bool:
         """Whether the database requires signed writes now."""
+        from treatyflow.app import trust
+
         return trust.require_signatures(self._core)
 
     def grant(self, role: str, *, as_: str) -> dict[str, Any]:
         """PostgreSQL: give the login ``role`` the privileges of ``as_`` (``analyst``,
         ``reviewer`` or ``admin``) through a group role; none may rewrite the log."""
+        from treatyflow.app import trust
+
         return trust.grant(self._core, role, as_)
 
     # ------------------------------------------------------------------ internals
@@ -857,9 +955,8 @@ class Workspace:
         return case_view(self._core, record, ctx.defs, ctx.events, as_of=None, known_at=None)
 
     @staticmethod
-    def _filters(
-        country: Sequence[str], treaty: Sequence[str], state: Sequence[str]
-    ) -> report_assembly.Filters:
+    def _filters(country: Sequence[str], treaty: Sequence[str], state: Sequence[str]) -> Filters:
+        from treatyflow.app import reports as report_assembly
         from treatyflow.values import check_country
 
         return report_assembly.Filters(
@@ -962,8 +1059,16 @@ def _sources(sources: Iterable[SourceLike]) -> list[Source]:
 def _source_from_mapping(fields: Mapping[str, Any]) -> Source:
     from pydantic import ValidationError
 
+    from treatyflow.evidence import EventSource
+    from treatyflow.values import document_digest
+
+    data = dict(fields)
+    if isinstance(data.get("document"), str):
+        # the digest in its one stored form; a citation of the document alone gets its name
+        data["document"] = document_digest(data["document"], "sources")
+        data.setdefault("citation", data["document"])
     try:
-        return Source.model_validate(dict(fields))
+        return EventSource.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "source"

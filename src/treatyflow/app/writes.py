@@ -18,6 +18,7 @@ from treatyflow.app.core import (
     ChangeContext,
     Core,
     Definitions,
+    cite_documents,
     iso_map,
     seal,
 )
@@ -187,17 +188,20 @@ def open_case(
             first = core.authorise(
                 core.registry(conn),
                 seal(
-                    Event(
-                        case_id=new_id,
-                        seq=1,
-                        kind=EventKind.OPEN,
-                        occurred_on=day,
-                        recorded_at=now,
-                        actor=actor,
-                        to_state=state,
-                        sources=tuple(source_json(s) for s in sources),
-                        note=note,
-                        data=data,
+                    cite_documents(
+                        conn,
+                        Event(
+                            case_id=new_id,
+                            seq=1,
+                            kind=EventKind.OPEN,
+                            occurred_on=day,
+                            recorded_at=now,
+                            actor=actor,
+                            to_state=state,
+                            sources=tuple(source_json(s) for s in sources),
+                            note=note,
+                            data=data,
+                        ),
                     )
                 ),
             )

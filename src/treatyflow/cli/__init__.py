@@ -126,6 +126,21 @@ def _printable_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+class Failure(click.ClickException):
+    """A domain error for the user: ``Error: ...`` on stderr, exit 1; "Error:" in red when
+    stderr is a terminal (not with NO_COLOR; docs/terminal.md)."""
+
+    def show(self, file: Any = None) -> None:
+        from treatyflow.cli.terminal import colour_on
+
+        if not colour_on(stderr=True):
+            super().show(file)
+            return
+        label = click.style("Error:", fg="red", bold=True)
+        stream = file if file is not None else sys.stderr
+        click.echo(f"{label} {self.format_message()}", file=stream, color=True)
+
+
 class TreatyflowGroup(click.Group):
     """The root group: maps treatyflow's errors to ``Error: ...`` and exit 1."""
 
@@ -151,7 +166,7 @@ class TreatyflowGroup(click.Group):
             db = ctx.obj.db if isinstance(ctx.obj, AppContext) else None
             name = redact(str(exc.filename or ""), db)
             what = f"cannot use {name[:80]!r}" if name else "a file operation failed"
-            raise click.ClickException(f"{what}: {exc.strerror or exc}.") from None
+            raise Failure(f"{what}: {exc.strerror or exc}.") from None
         except Exception as exc:
             from treatyflow.errors import TreatyflowError
             from treatyflow.redaction import redact
@@ -166,12 +181,12 @@ class TreatyflowGroup(click.Group):
                 from treatyflow.cli.errors import message as error_message
                 from treatyflow.values import printable
 
-                raise click.ClickException(printable(redact(error_message(exc), db))) from None
+                raise Failure(printable(redact(error_message(exc), db))) from None
             if isinstance(exc, KeyboardInterrupt):
                 raise
 
             message = redact(f"{type(exc).__name__}: {exc}", db)
-            raise click.ClickException(
+            raise Failure(
                 f"internal error ({_one_line(message)}); rerun with --debug and report it."
             ) from None
 
@@ -184,6 +199,9 @@ class TreatyflowGroup(click.Group):
             return None
         command = getattr(importlib.import_module(spec[0]), spec[1])
         assert isinstance(command, click.Command)
+        from treatyflow.cli.examples import apply
+
+        apply(command, cmd_name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -11,6 +11,7 @@ import click
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import json_option, key_option, parse_on
 from treatyflow.cli.output import binary_stdout, emit_json, say, table
+from treatyflow.cli.terminal import flags_style, state_style
 
 if TYPE_CHECKING:
     from treatyflow.results import PendingItem
@@ -190,6 +191,7 @@ def pending(
             + (f" - {group_by}: {name}" if name else ""),
             ["case", "state", "next date", "next steps (who acts)", "flags"],
             [pending_row(by_id[i]) for i in ids],
+            styles=PENDING_STYLES,
         )
     _exit_if_listed(exit_code, len(listing.cases))
 
@@ -198,6 +200,10 @@ def _exit_if_listed(exit_code: bool, listed: int) -> None:
     """With ``--exit-code``, exit EXIT_LISTED when the listing is not empty."""
     if exit_code and listed:
         raise click.exceptions.Exit(EXIT_LISTED)
+
+
+#: On a terminal: the state coloured, OVERDUE/BLOCKED/REVIEW and deviations in red.
+PENDING_STYLES = {1: state_style, 4: flags_style}
 
 
 def pending_row(item: PendingItem) -> list[Any]:
@@ -317,7 +323,7 @@ def _verify_bundle(path: Path, checkpoint_path: Path | None, as_json: bool) -> N
             extra = f"; checkpoint of {cp['cases']} case(s) holds" if cp is not None else ""
             click.echo(
                 f"ok: {path} verifies: {c['cases']} case(s), {c['events']} event(s), "
-                f"{c['definitions']} definition(s){extra}"
+                f"{c['definitions']} definition(s){_documents(c)}{extra}"
             )
     if not result.ok:
         raise SystemExit(1)
@@ -345,7 +351,7 @@ def export(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
         c = result.counts
         click.echo(
             f"exported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
-            f"definition(s) to {output} (heads {result.heads_digest})"
+            f"definition(s){_documents(c)} to {output} (heads {result.heads_digest})"
         )
 
 
@@ -368,8 +374,14 @@ def import_(app: AppContext, bundle_path: Path, as_json: bool) -> None:
         c = result.counts
         click.echo(
             f"imported {c['cases']} case(s), {c['events']} event(s), {c['definitions']} "
-            f"definition(s) (heads {result.heads_digest})"
+            f"definition(s){_documents(c)} (heads {result.heads_digest})"
         )
+
+
+def _documents(counts: Any) -> str:
+    """ ", 2 document(s)" when a bundle carries attached documents."""
+    n = counts.get("documents", 0)
+    return f", {n} document(s)" if n else ""
 
 
 @click.command()

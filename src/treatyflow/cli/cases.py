@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from treatyflow.cli.completion import case_ids, procedure_ids, treaty_ids, triggers
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import (
     actor_option,
@@ -20,6 +21,7 @@ from treatyflow.cli.options import (
     split_assignment,
 )
 from treatyflow.cli.output import emit_json, keyvalues, say, table
+from treatyflow.cli.terminal import clock_style, flags_style, state_style
 
 if TYPE_CHECKING:
     from treatyflow.results import CaseView
@@ -34,9 +36,19 @@ def case() -> None:
 
 @case.command("open")
 @click.option("--country", required=True, metavar="ISO3", help="ISO 3166-1 alpha-3, e.g. LTU.")
-@click.option("--treaty", required=True, metavar="TREATY", help="Treaty id, e.g. ottawa.")
 @click.option(
-    "--procedure", default=None, metavar="ID", help="Default: the country's own, else generic."
+    "--treaty",
+    required=True,
+    metavar="TREATY",
+    shell_complete=treaty_ids,
+    help="Treaty id, e.g. ottawa.",
+)
+@click.option(
+    "--procedure",
+    default=None,
+    metavar="ID",
+    shell_complete=procedure_ids,
+    help="Default: the country's own, else generic.",
 )
 @click.option(
     "--action", default="withdrawal", show_default=True, help="withdrawal, suspension, ..."
@@ -109,8 +121,8 @@ def open_(
 
 
 @case.command()
-@click.argument("case_id")
-@click.argument("trigger")
+@click.argument("case_id", shell_complete=case_ids)
+@click.argument("trigger", shell_complete=triggers)
 @click.option(
     "--on",
     "on",
@@ -173,7 +185,7 @@ def advance(
 
 
 @case.command("set-fact")
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("assignment", metavar="NAME=VALUE")
 @click.option(
     "--on", "on", required=True, metavar="DATE", help="The fact has this value from DATE on."
@@ -218,7 +230,7 @@ def set_fact(
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("text")
 @click.option("--on", "on", default=None, metavar="DATE", help="Legal date (default today).")
 @sources_options
@@ -248,7 +260,7 @@ def note(
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("record_type", metavar="TYPE")
 @click.option("--on", "on", required=True, metavar="DATE", help="Legal date of the event.")
 @click.option("--by", default=None, metavar="WHO", help="The State or body, e.g. NOR.")
@@ -287,7 +299,7 @@ def record(
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("seq", type=click.IntRange(min=1))
 @click.option("--on", "on", required=True, metavar="DATE", help="The corrected legal date.")
 @click.option("--reason", required=True, metavar="TEXT", help="Why the date is corrected.")
@@ -320,7 +332,7 @@ def correct(
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("seq", type=click.IntRange(min=1))
 @click.option("--reason", required=True, metavar="TEXT", help="Why the step was a mistake.")
 @actor_option
@@ -367,7 +379,7 @@ def import_(app: AppContext, files: tuple[str, ...], actor: str, as_json: bool) 
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("seq", type=click.IntRange(min=1))
 @note_option
 @key_option
@@ -382,7 +394,7 @@ def approve(app: AppContext, case_id: str, seq: int, note: str | None, as_json: 
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.argument("seq", type=click.IntRange(min=1))
 @click.option("--reason", required=True, metavar="TEXT", help="Why the step is rejected.")
 @key_option
@@ -394,7 +406,7 @@ def reject(app: AppContext, case_id: str, seq: int, reason: str, as_json: bool) 
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.option("--as-of", default=None, metavar="DATE", help="What was true on DATE (legal time).")
 @click.option(
     "--known-at", default=None, metavar="TIMESTAMP", help="What was recorded by TIMESTAMP."
@@ -435,6 +447,10 @@ def print_case(view: CaseView) -> None:
             ("facts", ", ".join(f"{k}={_fmt(v)}" for k, v in doc["facts"].items()) or "-"),
             ("flags", ", ".join(view.flags) or "-"),
             (
+                "documents",
+                ", ".join(f"{d.name} ({d.short}, event {d.seq})" for d in view.documents) or "-",
+            ),
+            (
                 "awaiting review",
                 "; ".join(
                     f"step {r.seq} ({r.trigger} on {r.on.isoformat()}, by {r.proposed_by})"
@@ -442,13 +458,15 @@ def print_case(view: CaseView) -> None:
                 )
                 or "-",
             ),
-        ]
+        ],
+        styles={"state": state_style, "flags": flags_style},
     )
     if view.clocks:
         table(
             "Clocks",
             ["clock", "status", "due on", "basis"],
             [[c.name, c.status.value, _day(c.due_on), c.basis] for c in view.clocks],
+            styles={1: clock_style},
         )
     if view.steps:
         table(
@@ -477,7 +495,7 @@ def _fmt(value: Any) -> str:
 
 
 @case.command()
-@click.argument("case_id")
+@click.argument("case_id", shell_complete=case_ids)
 @click.option(
     "--as-of",
     default=None,
@@ -487,12 +505,28 @@ def _fmt(value: Any) -> str:
 @click.option(
     "--known-at", default=None, metavar="TIMESTAMP", help="Only events recorded by TIMESTAMP."
 )
+@click.option(
+    "--no-pager",
+    is_flag=True,
+    help="Print straight to the terminal, without a pager (off anyway when piped) "
+    "[env: TREATYFLOW_PAGER, PAGER].",
+)
 @json_option
 @pass_app
 def history(
-    app: AppContext, case_id: str, as_of: str | None, known_at: str | None, as_json: bool
+    app: AppContext,
+    case_id: str,
+    as_of: str | None,
+    known_at: str | None,
+    no_pager: bool,
+    as_json: bool,
 ) -> None:
-    """List a case's events, oldest first."""
+    """List a case's events, oldest first, with their sources' citations.
+
+    On a terminal a history longer than the screen goes through the pager
+    (TREATYFLOW_PAGER, else PAGER, else less; an empty value or 'cat' turns it off).
+    """
+    from treatyflow.cli.history_view import print_history
     from treatyflow.values import parse_timestamp
 
     events = [
@@ -506,22 +540,7 @@ def history(
     if as_json:
         emit_json(events)
         return
-    table(
-        f"History of {case_id}",
-        ["seq", "legal date", "kind", "step", "actor", "note / sources"],
-        [
-            [
-                e["seq"],
-                e["occurred_on"],
-                e["kind"],
-                _step(e),
-                e["actor"],
-                "; ".join([e["note"]] if e["note"] else [])
-                + ("" if not e["sources"] else f" [{len(e['sources'])} source(s)]"),
-            ]
-            for e in events
-        ],
-    )
+    print_history(case_id, events, _step, pager=not no_pager)
 
 
 def _step(event: dict[str, Any]) -> str:
@@ -550,6 +569,9 @@ def _step(event: dict[str, Any]) -> str:
         if event["from_state"] != event["to_state"]:
             moved.append(f"state {event['from_state']} -> {event['to_state']}")
         return "migrated: " + "; ".join(moved)
+    if event["kind"] == "attach":
+        data = event["data"]
+        return f"attached {data.get('name')} ({str(data.get('sha256'))[:19]})"
     if event["kind"] == "retract":
         back = f" ({event['from_state']} -> {event['to_state']})" if event["to_state"] else ""
         return f"retracts seq {event['data']['target_seq']}{back}"
@@ -557,7 +579,7 @@ def _step(event: dict[str, Any]) -> str:
 
 
 @case.command()
-@click.argument("case_ids", nargs=-1, metavar="[CASE_ID]...")
+@click.argument("case_ids", nargs=-1, metavar="[CASE_ID]...", shell_complete=case_ids)
 @click.option(
     "--all", "all_cases", is_flag=True, help="Every case not on the current definitions."
 )
@@ -678,6 +700,7 @@ def list_(app: AppContext, as_json: bool) -> None:
             ]
             for c in cases
         ],
+        styles={4: state_style},
     )
 
 
@@ -691,3 +714,14 @@ def _changed(view: CaseView, as_json: bool) -> None:
                 f"  awaiting review: step {r.seq} ({r.trigger} on {r.on.isoformat()}, "
                 f"proposed by {r.proposed_by}): 'treatyflow case approve {view.id} {r.seq}'"
             )
+
+
+def _register_documents() -> None:
+    # case attach / case document live in their own module (this one is long enough)
+    from treatyflow.cli.documents import attach, document
+
+    case.add_command(attach)
+    case.add_command(document)
+
+
+_register_documents()

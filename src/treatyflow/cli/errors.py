@@ -26,6 +26,9 @@ OPTIONS = {
     "format": "--format",
     "group_by": "--by",
     "id": "--id",
+    "kind": "--kind",
+    "level": "--level",
+    "name": "--name",
     "known_at": "--known-at",
     "map": "--map",
     "note": "--note",
@@ -49,6 +52,8 @@ def hint(exc: e.TreatyflowError) -> str:
         return "'treatyflow case list' shows the cases."
     if isinstance(exc, e.TreatyNotFound | e.ProcedureNotFound):
         return "'treatyflow workflow list' shows the treaties and procedures."
+    if isinstance(exc, e.DocumentNotFound):
+        return "'treatyflow case show CASE_ID' lists a case's documents."
     if isinstance(exc, e.CaseExists):
         return "choose another --id."
     if isinstance(exc, e.GuardsNotMet):

@@ -53,7 +53,8 @@ def sources_options(f: F) -> F:
         "--source-level",
         type=click.Choice(["reported", "official", "confirmed"]),
         default=None,
-        help="Evidence level of the --source(s) that do not say (default reported).",
+        help="Evidence level of the --source(s) that do not say (default: official for an "
+        "official kind such as decree or note-verbale, else reported).",
     )(f)
     f = click.option(
         "--source-kind",
@@ -67,7 +68,8 @@ def sources_options(f: F) -> F:
         multiple=True,
         metavar="TEXT",
         help="A citation (repeatable). Either plain text (a URL in it is picked up) or "
-        "'citation=...; url=...; date=YYYY-MM-DD; level=official; kind=decree; ref=441/2025'.",
+        "'citation=...; url=...; date=YYYY-MM-DD; level=official; kind=decree; ref=441/2025'; "
+        "'document=sha256:...' cites an attached document.",
     )(f)
 
 

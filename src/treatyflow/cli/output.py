@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -22,26 +21,30 @@ def binary_stdout() -> Any:
 
 
 def is_terminal() -> bool:
-    return sys.stdout.isatty()
+    """Whether stdout is a terminal (a TTY, or FORCE_COLOR / TTY_COMPATIBLE=1: rich decides)."""
+    from treatyflow.cli.terminal import is_terminal as rich_terminal
+
+    return rich_terminal()
 
 
-def table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table: rich on a terminal (colour unless NO_COLOR), aligned plain text when piped."""
+def table(
+    title: str | None,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    styles: dict[int, Callable[[str], str]] | None = None,
+    console: Any = None,
+) -> None:
+    """A table: on a terminal, coloured (``styles``: column -> styler; none with NO_COLOR)
+    and fitted to its width without cutting a word (stacked rows when it cannot fit);
+    piped, aligned plain text, one line per row."""
     cells = [["" if c is None else printable(str(c)) for c in row] for row in rows]
-    if is_terminal():
-        from rich.console import Console
-        from rich.table import Table
+    if console is not None or is_terminal():
+        from treatyflow.cli.terminal import console as terminal_console
+        from treatyflow.cli.terminal import render_table
 
-        console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
-        tab = Table(title=None if title is None else printable(title), title_justify="left")
-        for h in headers:
-            tab.add_column(h, overflow="fold")
-        from rich.text import Text
-
-        for row in cells:
-            # Text, not a string: stored text is never read as rich markup ("[bold]").
-            tab.add_row(*(Text(c) for c in row), end_section=False)
-        console.print(tab)
+        con = console if console is not None else terminal_console()
+        render_table(con, None if title is None else printable(title), headers, cells, styles)
         return
     if title:
         click.echo(printable(title))
@@ -66,10 +69,32 @@ def say(text: str, *, err: bool = False) -> None:
     click.echo(printable(text), err=err)
 
 
-def keyvalues(pairs: Sequence[tuple[str, Any]]) -> None:
+def keyvalues(
+    pairs: Sequence[tuple[str, Any]], *, styles: dict[str, Callable[[str], str]] | None = None
+) -> None:
+    """``key  value`` lines. On a terminal the values of ``styles``' keys are coloured and a
+    long value is wrapped at spaces under itself, to the terminal's width."""
     width = max((len(k) for k, _ in pairs), default=0)
+    if not is_terminal():
+        for key, value in pairs:
+            click.echo(f"{key.ljust(width)}  {'' if value is None else printable(str(value))}")
+        return
+    import textwrap
+
+    from rich.text import Text
+
+    from treatyflow.cli.terminal import console
+
+    con = console()
+    room = max(con.width - width - 2, 20)
     for key, value in pairs:
-        click.echo(f"{key.ljust(width)}  {'' if value is None else printable(str(value))}")
+        text = "" if value is None else printable(str(value))
+        style = styles[key](text) if styles and key in styles else ""
+        parts = textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False)
+        for n, part in enumerate(parts or [""]):
+            line = Text(f"{(key if n == 0 else '').ljust(width)}  ")
+            line.append(part, style=style)
+            con.print(line, overflow="ignore", crop=False)
 
 
 class progress_bar:

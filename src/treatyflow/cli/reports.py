@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from treatyflow.cli.completion import case_ids, treaty_ids
 from treatyflow.cli.context import AppContext, default_actor
 from treatyflow.cli.options import json_option
 from treatyflow.cli.output import binary_stdout, emit_json, progress_bar, say, table
+from treatyflow.cli.terminal import state_style
 
 if TYPE_CHECKING:
     from treatyflow.results import CaseSummary, PendingItem
@@ -20,7 +22,7 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command()
-@click.argument("case_ids", nargs=-1, metavar="[CASE_ID]...")
+@click.argument("case_ids", nargs=-1, metavar="[CASE_ID]...", shell_complete=case_ids)
 @json_option
 @pass_app
 def conformance(app: AppContext, case_ids: tuple[str, ...], as_json: bool) -> None:
@@ -29,22 +31,35 @@ def conformance(app: AppContext, case_ids: tuple[str, ...], as_json: bool) -> No
     if as_json:
         emit_json(result)
         return
+    from treatyflow.cli.output import is_terminal
+    from treatyflow.cli.terminal import console, wrap_lines
+
+    lines: list[tuple[int, str]] = []
     for case in result:
         verdict = "conforms" if case["conforms"] else f"{len(case['deviations'])} deviation(s)"
-        say(
-            f"{case['id']} ({case['country']}, {case['treaty']}, {case['action']}, "
-            f"procedure {case['procedure']}): {verdict}"
+        lines.append(
+            (
+                0,
+                f"{case['id']} ({case['country']}, {case['treaty']}, {case['action']}, "
+                f"procedure {case['procedure']}): {verdict}",
+            )
         )
         for d in case["deviations"]:
             step = d["trigger"] or d["kind"]
-            say(f"  #{d['seq']} {d['occurred_on']} {step}: {', '.join(d['flags'])}")
+            lines.append((2, f"#{d['seq']} {d['occurred_on']} {step}: {', '.join(d['flags'])}"))
             if d["reason"]:
-                say(f"      reason: {d['reason']}")
+                lines.append((6, f"reason: {d['reason']}"))
             for key, values in d["details"].items():
                 for v in values:
-                    say(f"      {key.replace('_', ' ')}: {v}")
+                    lines.append((6, f"{key.replace('_', ' ')}: {v}"))
             for s in d["sources"][:3]:
-                say(f"      source: {s.get('citation')} [{s.get('level', 'reported')}]")
+                lines.append((6, f"source: {s.get('citation')} [{s.get('level', 'reported')}]"))
+    if is_terminal():  # fitted to the width, wrapped at spaces; piped: a line per item
+        for line in wrap_lines(lines, console().width):
+            say(line)
+        return
+    for indent, text in lines:
+        say(" " * indent + text)
 
 
 @click.group()
@@ -114,7 +129,7 @@ def report_options(f: Any) -> Any:
 
 
 @report.command("case")
-@click.argument("case_ids", nargs=-1, required=True, metavar="CASE_ID...")
+@click.argument("case_ids", nargs=-1, required=True, metavar="CASE_ID...", shell_complete=case_ids)
 @report_options
 @pass_app
 def report_case(
@@ -151,7 +166,12 @@ def report_case(
     "--country", "countries", multiple=True, metavar="ISO3", help="Only this country (repeatable)."
 )
 @click.option(
-    "--treaty", "treaties", multiple=True, metavar="ID", help="Only this treaty (repeatable)."
+    "--treaty",
+    "treaties",
+    multiple=True,
+    metavar="ID",
+    shell_complete=treaty_ids,
+    help="Only this treaty (repeatable).",
 )
 @click.option(
     "--state",
@@ -416,8 +436,44 @@ def report_diff(
 def matrix(
     app: AppContext, fmt: str, as_of: str | None, known_at: str | None, as_json: bool
 ) -> None:
-    """Countries x steps with their legal dates and footnotes."""
+    """Countries x steps with their legal dates and footnotes.
+
+    On a terminal the text matrix fits its width (a row per case as a block of lines when
+    the columns cannot fit); piped, it is the same aligned text as the demo prints.
+    """
+    from treatyflow.cli.output import is_terminal
+
+    if fmt == "text" and not as_json and is_terminal():
+        print_matrix(json.loads(render_matrix(app, "json", as_of, known_at)))
+        return
     click.echo(render_matrix(app, "json" if as_json else fmt, as_of, known_at), nl=False)
+
+
+def print_matrix(doc: dict[str, Any]) -> None:
+    """The matrix (its JSON document) on a terminal: a fitted table, then the footnotes
+    wrapped at spaces."""
+    from treatyflow.cli.terminal import console, state_style, wrap_lines
+
+    rows = []
+    for r in doc["rows"]:
+        cells = [r["case"], r["country"], r["action"], r["state"]]
+        for c in doc["columns"]:
+            cell = r["cells"].get(c["id"])
+            if cell:
+                cells.append(cell["date"] + "".join(f"[{n}]" for n in cell["notes"]))
+            elif r["expected"].get(c["id"]):
+                cells.append(f"({r['expected'][c['id']]} expected)")
+            else:
+                cells.append("")
+        rows.append(cells)
+    headers = ["Case", "Country", "Action", "State", *[c["title"] for c in doc["columns"]]]
+    table(None, headers, rows, styles={3: state_style})
+    if doc["footnotes"]:
+        con = console()
+        click.echo("")
+        notes = [(0, f"[{f['n']}] {' '.join(f['text'].split())}") for f in doc["footnotes"]]
+        for line in wrap_lines(notes, con.width):
+            say(line)
 
 
 def render_matrix(
@@ -475,7 +531,12 @@ def demo(app: AppContext, out: Path, as_of: str | None, force: bool, actor: str)
     _print_status(ws.cases(), ws.pending(as_of=day).cases)
     click.echo("")
     click.echo("Country-by-step matrix:")
-    click.echo(ws.matrix("text"))
+    from treatyflow.cli.output import is_terminal
+
+    if is_terminal():  # fitted to the terminal, as `report matrix` is
+        print_matrix(json.loads(ws.matrix("json")))
+    else:
+        click.echo(ws.matrix("text"))
     verdict = ws.verify()
     click.echo(
         "Audit log: "
@@ -509,14 +570,16 @@ def _print_status(cases: Sequence[CaseSummary], pending: Sequence[PendingItem]) 
         "Cases",
         ["case", "action", "state", "last legal date"],
         [[c.id, c.action, c.state, c.last_on.isoformat()] for c in cases],
+        styles={2: state_style},
     )
     if pending:
-        from treatyflow.cli.admin import pending_row
+        from treatyflow.cli.admin import PENDING_STYLES, pending_row
 
         table(
             "Pending",
             ["case", "state", "next date", "next steps (who acts)", "flags"],
             [pending_row(i) for i in pending],
+            styles=PENDING_STYLES,
         )
     else:
         click.echo("Nothing pending.")

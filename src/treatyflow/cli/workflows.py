@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from treatyflow.cli.completion import case_ids, definition_ids, procedure_ids
 from treatyflow.cli.context import AppContext
 from treatyflow.cli.options import json_option
 from treatyflow.cli.output import emit_json, keyvalues, table
@@ -67,7 +68,7 @@ def list_(app: AppContext, as_json: bool) -> None:
 
 
 @workflow.command()
-@click.argument("ident", metavar="ID")
+@click.argument("ident", metavar="ID", shell_complete=definition_ids)
 @json_option
 @pass_app
 def show(app: AppContext, ident: str, as_json: bool) -> None:
@@ -149,7 +150,7 @@ def show(app: AppContext, ident: str, as_json: bool) -> None:
 
 
 @workflow.command()
-@click.argument("ident", metavar="ID")
+@click.argument("ident", metavar="ID", shell_complete=definition_ids)
 @json_option
 @pass_app
 def diff(app: AppContext, ident: str, as_json: bool) -> None:
@@ -224,7 +225,7 @@ def lint(app: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
 
 
 @workflow.command()
-@click.argument("procedure")
+@click.argument("procedure", shell_complete=procedure_ids)
 @click.option(
     "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
 )
@@ -233,6 +234,7 @@ def lint(app: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
     "case_id",
     default=None,
     metavar="CASE_ID",
+    shell_complete=case_ids,
     help="Highlight the path a case has taken.",
 )
 @json_option

@@ -1,7 +1,9 @@
 """Whole-set checks over treaties and procedures: graph soundness and cross references.
 
 Pure: receives models and a ``locate`` callback that maps (kind, id, path) to a file and
-line, and returns every problem at once.
+line, and returns every problem at once: root causes (a wrong or misspelt name, with "did you
+mean" when a declared one is close) apart from their consequences (states that cannot be
+reached or have no way out), so that they can be listed first.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping
 
+from treatyflow.definitions.problems import did_you_mean
 from treatyflow.definitions.procedure import INTERNATIONAL_STATES, Procedure
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import Problem
@@ -22,13 +25,22 @@ SHARED_FACTS = {"armed_conflict", "specified_date"}
 
 def lint(
     treaties: Mapping[str, Treaty], procedures: Mapping[str, Procedure], locate: Locate
-) -> list[Problem]:
-    """Return every problem in the set; an empty list means the set is sound."""
+) -> tuple[list[Problem], list[Problem]]:
+    """Every problem in the set as (root causes, consequences); both empty: the set is sound.
+
+    A consequence is a graph problem (unreachable, no way out), which a misspelt state or
+    trigger among the root causes often explains.
+    """
     problems: list[Problem] = []
+    consequences: list[Problem] = []
 
     def report(kind: str, ident: str, where: tuple[str | int, ...], message: str) -> None:
         path, line = locate(kind, ident, where)
         problems.append(Problem(path, line, message))
+
+    def follows(kind: str, ident: str, where: tuple[str | int, ...], message: str) -> None:
+        path, line = locate(kind, ident, where)
+        consequences.append(Problem(path, line, message))
 
     treaty_facts = set(SHARED_FACTS)
     for treaty in treaties.values():
@@ -40,15 +52,20 @@ def lint(
         missing = [name for name in proc.include if name not in parts]
         for name in missing:
             index = proc.include.index(name)
-            report("procedure", proc.id, ("include", index), f"includes unknown part {name!r}")
+            report(
+                "procedure",
+                proc.id,
+                ("include", index),
+                f"includes unknown part {name!r}" + did_you_mean(name, parts),
+            )
         if missing:
             continue
         cycle = _include_cycle(proc, parts)
         if cycle:
             report("procedure", proc.id, ("include",), f"include cycle: {' -> '.join(cycle)}")
             continue
-        _lint_procedure(proc, proc.compose(parts), treaties, treaty_facts, report)
-    return problems
+        _lint_procedure(proc, proc.compose(parts), treaties, treaty_facts, report, follows)
+    return problems, consequences
 
 
 Report = Callable[[str, str, tuple[str | int, ...], str], None]
@@ -61,14 +78,20 @@ def _lint_treaty(treaty: Treaty, report: Report) -> None:
         where: tuple[str | int, ...] = ("actions", action)
         for fact in (clause.postpone_while, clause.later_date_fact):
             if fact and fact not in treaty.facts:
-                report("treaty", treaty.id, where, f"clause reads undeclared fact {fact!r}")
+                report(
+                    "treaty",
+                    treaty.id,
+                    where,
+                    f"clause reads undeclared fact {fact!r}" + did_you_mean(fact, treaty.facts),
+                )
         for i, cond in enumerate(clause.conditions):
             if cond.fact not in treaty.facts:
                 report(
                     "treaty",
                     treaty.id,
                     (*where, "conditions", i),
-                    f"condition reads undeclared fact {cond.fact!r}",
+                    f"condition reads undeclared fact {cond.fact!r}"
+                    + did_you_mean(cond.fact, treaty.facts),
                 )
         codes = [
             ((*where, "conditions", i, "countries", j), code)
@@ -93,7 +116,8 @@ def _lint_treaty(treaty: Treaty, report: Report) -> None:
                 "treaty",
                 treaty.id,
                 (*where, "earliest_notice"),
-                f"earliest_notice reads undeclared fact {early.from_fact!r}",
+                f"earliest_notice reads undeclared fact {early.from_fact!r}"
+                + did_you_mean(early.from_fact, treaty.facts),
             )
 
 
@@ -117,9 +141,13 @@ def _lint_procedure(
     treaties: Mapping[str, Treaty],
     treaty_facts: set[str],
     report: Report,
+    follows: Report,
 ) -> None:
     def rep(where: tuple[str | int, ...], message: str) -> None:
         report("procedure", raw.id, where, message)
+
+    def then(where: tuple[str | int, ...], message: str) -> None:
+        follows("procedure", raw.id, where, message)
 
     states = {s.id for s in proc.states}
     seen: set[str] = set()
@@ -129,7 +157,7 @@ def _lint_procedure(
         seen.add(state.id)
     for i, tid in enumerate(raw.treaties):
         if tid not in treaties:
-            rep(("treaties", i), f"unknown treaty {tid!r}")
+            rep(("treaties", i), f"unknown treaty {tid!r}" + did_you_mean(tid, treaties))
     if raw.part:
         _lint_edges(raw, proc, states, treaty_facts, rep)
         return
@@ -142,7 +170,10 @@ def _lint_procedure(
     if raw.initial is None:
         rep(("initial",), "a procedure needs an 'initial' state")
     elif raw.initial not in states:
-        rep(("initial",), f"initial state {raw.initial!r} is not declared")
+        rep(
+            ("initial",),
+            f"initial state {raw.initial!r} is not declared" + did_you_mean(raw.initial, states),
+        )
     if "withdrawal" in raw.actions:
         for needed in INTERNATIONAL_STATES:
             if needed not in states:
@@ -153,7 +184,7 @@ def _lint_procedure(
                 )
     _lint_edges(raw, proc, states, treaty_facts, rep)
     if raw.initial in states:
-        _lint_graph(raw, proc, rep)
+        _lint_graph(raw, proc, then)
 
 
 def _lint_edges(
@@ -174,21 +205,34 @@ def _lint_edges(
         where: tuple[str | int, ...] = ("transitions", i)
         for src in tr.sources:
             if src not in states:
-                rep((*where, "source"), f"transition {tr.trigger!r} from unknown state {src!r}")
+                rep(
+                    (*where, "source"),
+                    f"transition {tr.trigger!r} from unknown state {src!r}"
+                    + did_you_mean(src, states),
+                )
             key = (tr.trigger, src)
             if key in pairs:
                 rep(where, f"trigger {tr.trigger!r} is declared twice from state {src!r}")
             pairs[key] = i
         if tr.dest not in states:
-            rep((*where, "dest"), f"transition {tr.trigger!r} to unknown state {tr.dest!r}")
+            rep(
+                (*where, "dest"),
+                f"transition {tr.trigger!r} to unknown state {tr.dest!r}"
+                + did_you_mean(tr.dest, states),
+            )
         for g, guard in enumerate(tr.guards):
             if guard.fact not in facts:
                 rep(
                     (*where, "guards", g),
-                    f"guard on undeclared fact {guard.fact!r} (declare it under 'facts')",
+                    f"guard on undeclared fact {guard.fact!r} (declare it under 'facts')"
+                    + did_you_mean(guard.fact, facts),
                 )
         if tr.clock is not None and tr.clock not in clocks:
-            rep((*where, "clock"), f"transition {tr.trigger!r} names unknown clock {tr.clock!r}")
+            rep(
+                (*where, "clock"),
+                f"transition {tr.trigger!r} names unknown clock {tr.clock!r}"
+                + did_you_mean(tr.clock, clocks),
+            )
         if tr.clock is not None and (tr.roles or tr.review):
             # tick fires it as 'system': no analyst's role applies, no reviewer can stop it
             field = "review" if tr.review else "roles"
@@ -200,12 +244,24 @@ def _lint_edges(
     triggers = {t.trigger for t in proc.transitions}
     for i, clock in enumerate(raw.clocks):
         if clock.starts_at not in states:
-            rep(("clocks", i), f"clock {clock.name!r} starts at unknown state {clock.starts_at!r}")
+            rep(
+                ("clocks", i),
+                f"clock {clock.name!r} starts at unknown state {clock.starts_at!r}"
+                + did_you_mean(clock.starts_at, states),
+            )
         if clock.fires is not None and clock.fires not in triggers:
-            rep(("clocks", i), f"clock {clock.name!r} fires unknown trigger {clock.fires!r}")
+            rep(
+                ("clocks", i),
+                f"clock {clock.name!r} fires unknown trigger {clock.fires!r}"
+                + did_you_mean(clock.fires, triggers),
+            )
         for state in clock.void_in:
             if state not in states:
-                rep(("clocks", i), f"clock {clock.name!r} is voided in unknown state {state!r}")
+                rep(
+                    ("clocks", i),
+                    f"clock {clock.name!r} is voided in unknown state {state!r}"
+                    + did_you_mean(state, states),
+                )
 
 
 def _lint_graph(

@@ -14,11 +14,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     field_validator,
     model_serializer,
     model_validator,
 )
 
+from treatyflow.definitions.factories import empty_dict, empty_list
 from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValue
 from treatyflow.evidence import EvidenceLevel, Source
 
@@ -74,8 +76,8 @@ class Contest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1)
-    sources_for: list[Source] = Field(default_factory=list)
-    sources_against: list[Source] = Field(default_factory=list)
+    sources_for: list[Source] = Field(default_factory=empty_list)
+    sources_against: list[Source] = Field(default_factory=empty_list)
 
 
 class StateSpec(BaseModel):
@@ -86,7 +88,7 @@ class StateSpec(BaseModel):
     institution: str | None = Field(default=None, description="Who acts to leave this state.")
     legal_basis: str | None = None
     description: str = ""
-    final: bool = False
+    final: StrictBool = False
     contested: Contest | None = None
     milestone: Milestone | None = Field(
         default=None,
@@ -125,7 +127,9 @@ class EvidenceRequirement(BaseModel):
 
     kind: str | None = Field(default=None, description="Source kind, e.g. 'decree'.")
     min_level: EvidenceLevel = EvidenceLevel.REPORTED
-    reference: bool = Field(default=False, description="The source must carry a reference number.")
+    reference: StrictBool = Field(
+        default=False, description="The source must carry a reference number."
+    )
     description: str = ""
 
 
@@ -150,17 +154,17 @@ class TransitionSpec(BaseModel):
     dest: str = Field(pattern=STATE_PATTERN)
     title: str = ""
     institution: str | None = None
-    guards: list[Guard] = Field(default_factory=list)
-    evidence: list[EvidenceRequirement] = Field(default_factory=list)
+    guards: list[Guard] = Field(default_factory=empty_list)
+    evidence: list[EvidenceRequirement] = Field(default_factory=empty_list)
     clock: str | None = Field(
         default=None,
         description="Fired by `tick` when this clock is due; analysts cannot fire it.",
     )
-    optional: bool = False
+    optional: StrictBool = False
     contested: Contest | None = None
     description: str = ""
     roles: list[Role] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="In a team (signed writes): only keys with one of these roles may fire it.",
     )
     review: Literal["required"] | None = Field(
@@ -183,7 +187,7 @@ class CorrectionPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    roles: list[Role] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=empty_list)
     review: Literal["required"] | None = None
 
 
@@ -198,7 +202,9 @@ class ClockSpec(BaseModel):
         description="'treaty': the treaty's clause for the case's action; or a clause of its own."
     )
     fires: str | None = Field(default=None, description="The trigger it fires when due.")
-    void_in: list[str] = Field(default_factory=list, description="States that void the clock.")
+    void_in: list[str] = Field(
+        default_factory=empty_list, description="States that void the clock."
+    )
 
 
 class Procedure(BaseModel):
@@ -209,18 +215,20 @@ class Procedure(BaseModel):
     country: str | None = Field(
         default=None, description="ISO 3166-1 alpha-3 code, or 'generic'; none for a part."
     )
-    part: bool = Field(default=False, description="A reusable fragment, not openable alone.")
-    actions: list[str] = Field(default_factory=list)
+    part: StrictBool = Field(default=False, description="A reusable fragment, not openable alone.")
+    actions: list[str] = Field(default_factory=empty_list)
     treaties: list[str] = Field(
-        default_factory=list, description="Treaty ids it is written for; empty: any treaty."
+        default_factory=empty_list, description="Treaty ids it is written for; empty: any treaty."
     )
-    include: list[str] = Field(default_factory=list, description="Parts merged into this one.")
+    include: list[str] = Field(
+        default_factory=empty_list, description="Parts merged into this one."
+    )
     initial: str | None = Field(default=None, pattern=STATE_PATTERN)
-    states: list[StateSpec] = Field(default_factory=list)
-    transitions: list[TransitionSpec] = Field(default_factory=list)
-    clocks: list[ClockSpec] = Field(default_factory=list)
-    facts: dict[str, FactSpec] = Field(default_factory=dict)
-    sources: list[Source] = Field(default_factory=list)
+    states: list[StateSpec] = Field(default_factory=empty_list)
+    transitions: list[TransitionSpec] = Field(default_factory=empty_list)
+    clocks: list[ClockSpec] = Field(default_factory=empty_list)
+    facts: dict[str, FactSpec] = Field(default_factory=empty_dict)
+    sources: list[Source] = Field(default_factory=empty_list)
     description: str = ""
     corrections: CorrectionPolicy | None = Field(
         default=None,

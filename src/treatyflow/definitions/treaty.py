@@ -16,11 +16,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     field_validator,
     model_serializer,
     model_validator,
 )
 
+from treatyflow.definitions.factories import empty_dict, empty_list
 from treatyflow.evidence import Source
 from treatyflow.parties import PartyKind
 
@@ -76,7 +78,7 @@ class FactSpec(BaseModel):
     default: FactValue | None = Field(
         default=None, description="The value assumed while no event has set the fact."
     )
-    assumed: bool = Field(
+    assumed: StrictBool = Field(
         default=False,
         description=(
             "The default stands in for an assessment nobody has recorded (armed_conflict: "
@@ -169,7 +171,8 @@ class Condition(BaseModel):
     fact: str
     equals: FactValue = True
     countries: list[str] = Field(
-        default_factory=list, description="ISO 3166-1 alpha-3 codes it applies to; empty: all."
+        default_factory=empty_list,
+        description="ISO 3166-1 alpha-3 codes it applies to; empty: all.",
     )
     basis: str = Field(min_length=1)
 
@@ -207,16 +210,16 @@ class Clause(BaseModel):
         description="A boolean fact that, true on expiry, postpones effect until it is false.",
     )
     earliest_notice: EarliestNotice | None = None
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=empty_list)
     notice_requirements: list[NoticeRequirement] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="What the notice must contain or whom it must reach (flag: defective-notice).",
     )
     survival: list[SurvivalPeriod] = Field(
-        default_factory=list, description="Obligations that survive the withdrawal's effect."
+        default_factory=empty_list, description="Obligations that survive the withdrawal's effect."
     )
     available_to: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description=(
             "Party codes that hold the right (WHO: only the USA, by its 1948 reservation); "
             "empty: every party. For any other party the clock is unknown, with `unavailable`."
@@ -232,7 +235,7 @@ class Clause(BaseModel):
     uncertain: str | None = Field(
         default=None, description="What about this clause is uncertain, and why."
     )
-    sources: list[Source] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=empty_list)
 
     @field_validator("period")
     @classmethod
@@ -288,7 +291,7 @@ class Treaty(BaseModel):
     adopted_on: dt.date | None = None
     entry_into_force_on: dt.date | None = None
     depositary: Depositary
-    bilateral: bool = False
+    bilateral: StrictBool = False
     actions: dict[str, Clause] = Field(
         description="Clause per action id: 'withdrawal', 'denunciation', 'suspension', ..."
     )
@@ -297,8 +300,8 @@ class Treaty(BaseModel):
         min_length=1,
         description="Kinds of party the treaty admits (default: States only).",
     )
-    facts: dict[str, FactSpec] = Field(default_factory=dict)
-    sources: list[Source] = Field(default_factory=list)
+    facts: dict[str, FactSpec] = Field(default_factory=empty_dict)
+    sources: list[Source] = Field(default_factory=empty_list)
     notes: str = ""
 
     @model_serializer(mode="wrap")

@@ -42,8 +42,11 @@ TITLES = {
 @dataclass
 class Cell:
     date: str
+    """The legal date as shown: ``2025-06-27``, or ``≤2025-12-01`` when imprecise."""
     state: str
     notes: list[int] = field(default_factory=list)
+    day: str = ""
+    """The recorded day itself (``YYYY-MM-DD``), for formats that need a plain date."""
 
 
 @dataclass
@@ -129,7 +132,7 @@ class MatrixBuilder:
             milestone = (spec.milestone if spec else None) or _default_milestone(state)
             if milestone is None:
                 continue
-            cell = Cell(_date_text(ev), state)
+            cell = Cell(_date_text(ev), state, day=str(ev["occurred_on"]))
             for text in _footnotes(ev, spec.contested is not None if spec else False):
                 number = self._numbers.get(text)
                 if number is None:
@@ -209,22 +212,52 @@ def render_text(matrix: Matrix) -> str:
 
 
 def render_markdown(matrix: Matrix) -> str:
-    head = header(matrix)
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in body(matrix):
-        lines.append("| " + " | ".join(_md(c) for c in r) + " |")
-    if matrix.footnotes:
-        lines.append("")
-        lines += [f"{i + 1}. {_md(t)}" for i, t in enumerate(matrix.footnotes)]
-    return "\n".join(lines) + "\n"
+    """The matrix as Markdown, escaped exactly as the portfolio's matrix section is (the
+    footnote markers ``\\[1\\]`` are text, not link references)."""
+    from treatyflow.reports.text import matrix_markdown
+
+    return "\n".join(matrix_markdown(matrix.to_json())) + "\n"
+
+
+def csv_header(matrix: Matrix) -> list[str]:
+    """Per milestone: its date, then its footnotes (and its expected date, where any row
+    has one): every date cell is a plain ISO date a spreadsheet reads as a date."""
+    head = ["Case", "Country", "Action"]
+    for column in matrix.columns:
+        title = TITLES.get(column, column)
+        head += [title, f"{title} notes"]
+        if any(column in r.expected for r in matrix.rows):
+            head.append(f"{title} expected")
+    return head
+
+
+def csv_rows(matrix: Matrix) -> list[list[str]]:
+    rows = []
+    for r in matrix.rows:
+        row = [r.case_id, r.country, r.action]
+        for column in matrix.columns:
+            cell = r.cells.get(column)
+            notes: list[str] = []
+            if cell is not None:
+                if cell.date != cell.day:  # an imprecise date: its range goes to the notes
+                    notes.append(f"date known only as {cell.date}")
+                notes += [" ".join(matrix.footnotes[n - 1].split()) for n in cell.notes]
+            row += [cell.day if cell else "", "\n".join(notes)]
+            if any(column in x.expected for x in matrix.rows):
+                row.append(r.expected.get(column, ""))
+        rows.append(row)
+    return rows
 
 
 def render_csv(matrix: Matrix) -> str:
+    """The matrix as CSV for reuse: date columns hold plain ISO dates (``YYYY-MM-DD``);
+    each is followed by a ``<milestone> notes`` column with the texts of its footnotes (one
+    a line), and an expected date has a ``<milestone> expected`` column of its own."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header(matrix))
-    for r in body(matrix):
-        writer.writerow([safe_cell(c) for c in r])
+    writer.writerow(csv_header(matrix))
+    for row in csv_rows(matrix):
+        writer.writerow([safe_cell(c) for c in row])
     return out.getvalue()
 
 
@@ -235,7 +268,3 @@ def render_json(matrix: Matrix) -> str:
 def safe_cell(value: str) -> str:
     """Neutralise spreadsheet formulas: a cell starting with = + - @ gets a leading quote."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

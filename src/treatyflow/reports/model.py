@@ -430,6 +430,8 @@ def describe(row: Mapping[str, Any]) -> str:
         return fact_text or "fact set"
     if kind == "note":
         return "note"
+    if kind == "attach":
+        return f"document attached: {data.get('name')} ({str(data.get('sha256'))[:19]})"
     if kind == "record":
         text = f"{data.get('type', 'record')} recorded"
         return text + (f" by {data['by']}" if data.get("by") else "")

@@ -96,14 +96,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 f"{flags} |"
             )
         out += ["", "## Country-by-step matrix", ""]
-        out += _matrix_md(report["matrix"])
+        out += matrix_markdown(report["matrix"])
         out.append("")
     for case in report["cases"]:
         out += _case_md(case, report["as_of"])
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _matrix_md(m: Mapping[str, Any]) -> list[str]:
+def matrix_markdown(m: Mapping[str, Any]) -> list[str]:
+    """The matrix (its JSON form) as Markdown lines: every cell escaped, footnote markers
+    as literal ``\\[n\\]``; the one renderer of ``matrix.md`` and the portfolio's section."""
     head = ["Case", "Country", "Action", *[c["title"] for c in m["columns"]]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in m["rows"]:

@@ -1,4 +1,4 @@
-"""The four tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
+"""The five tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
 
 The schema is declared once, as SQLModel classes, in :mod:`treatyflow.store.tables` (what
 the Alembic migrations were written from and are checked against). Importing SQLModel also
@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -97,4 +98,15 @@ registry = Table(
     Column("key", _text(80), nullable=True),
     Column("signature", _text(120), nullable=True),
     Column("recorded_by", _text(200), nullable=True),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("sha256", _text(80), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("media_type", _text(200), nullable=False),
+    Column("name", _text(255), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("stored_at", _text(32), nullable=False),
 )

@@ -410,9 +410,11 @@ class Store:
                     f"GRANT USAGE ON SCHEMA {s} TO {g}",
                     f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {g}",
                     f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {g}",
-                    f"GRANT INSERT ON {s}.cases, {s}.events, {s}.definitions TO {g}",
+                    f"GRANT INSERT ON {s}.cases, {s}.events, {s}.definitions, {s}.documents "
+                    f"TO {g}",
                     f"GRANT UPDATE ON {s}.cases TO {g}",
-                    f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.events, {s}.registry FROM {g}",
+                    f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.events, {s}.registry, {s}.documents "
+                    f"FROM {g}",
                     f"REVOKE DELETE, TRUNCATE ON {s}.cases, {s}.definitions FROM {g}",
                 ]
                 if admin:

@@ -93,8 +93,23 @@ class RegistryRow(SQLModel, table=True):
     recorded_by: str | None = Field(default=None, max_length=200)
 
 
+class DocumentRow(SQLModel, table=True):
+    """An attached document's bytes, stored once by their SHA-256 digest (``case attach``);
+    rows are inserted, never updated or deleted. Events cite them by digest."""
+
+    __tablename__ = "documents"
+
+    sha256: str = Field(primary_key=True, max_length=80, description="sha256:<64 hex digits>")
+    size: int
+    media_type: str = Field(max_length=200)
+    name: str = Field(max_length=255, description="the file name it was first attached under")
+    content: bytes
+    stored_at: str = Field(max_length=32)
+
+
 metadata = SQLModel.metadata
 cases = CaseRow.__table__  # type: ignore[attr-defined]
 events = EventRow.__table__  # type: ignore[attr-defined]
 definitions = DefinitionRow.__table__  # type: ignore[attr-defined]
 registry = RegistryRow.__table__  # type: ignore[attr-defined]
+documents = DocumentRow.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,187 @@
+"""The benchmark's own machinery (bench/): its data is realistic and valid, its references
+write what they claim to, and its rows judge what they are given. No timing is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import treatyflow
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _load(name: str) -> ModuleType:
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))  # run.py imports gen by name
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load("gen")
+reference = _load("reference")
+
+N = 120
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("bench")
+    return Path(gen.generate(tmp / "cases.db", N, tmp))
+
+
+def _rows(db: Path, sql: str) -> list[Any]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_event_has_its_own_citation_and_note(generated: Path) -> None:
+    events = _rows(
+        generated, "SELECT COUNT(*), COUNT(DISTINCT sources), COUNT(DISTINCT note) FROM events"
+    )
+    assert events == [(N * gen.EVENTS_PER_CASE,) * 3]
+    # each citation is a real source: a citation, a date, a level, an http(s) URL
+    for (text,) in _rows(generated, "SELECT sources FROM events LIMIT 50"):
+        (source,) = json.loads(text)
+        assert source["url"].startswith("https://") and source["citation"] and source["date"]
+
+
+def test_the_data_has_the_demos_variety(generated: Path) -> None:
+    treaties = {t for (t,) in _rows(generated, "SELECT DISTINCT treaty FROM cases")}
+    assert treaties == set(gen.TREATIES)
+    assert len(gen.TREATIES) >= 4
+    countries = _rows(generated, "SELECT COUNT(DISTINCT country) FROM cases")[0][0]
+    assert countries == len(gen.COUNTRIES)
+    kinds = {k for (k,) in _rows(generated, "SELECT DISTINCT kind FROM events")}
+    assert {"open", "note", "record", "advance", "correct", "take-effect"} <= kinds
+    assert any("fact" in k for k in kinds), kinds  # a fact set after opening
+    states = {s for (s,) in _rows(generated, "SELECT DISTINCT state FROM cases")}
+    assert {"decided", "notified", "effective"} <= states
+    # the case row's identity is the copy's own
+    for cid, country, treaty in _rows(generated, "SELECT id, country, treaty FROM cases"):
+        assert cid.startswith(f"{country}-{treaty}-")
+
+
+def test_treatyflow_verify_accepts_the_generated_database(generated: Path) -> None:
+    result = treatyflow.open(generated).verify()
+    assert result.ok, result.to_dict()
+    assert result.to_dict()["cases"] == N
+
+
+def test_single_group_databases_carry_the_ids_case_open_hands_out(tmp_path: Path) -> None:
+    db = Path(gen.generate(tmp_path / "group.db", 5, tmp_path, single_group=True))
+    ids = sorted(r[0] for r in _rows(db, "SELECT id FROM cases"))
+    assert ids == sorted(gen.group_case_id(i) for i in range(5))
+    assert (
+        gen.group_case_id(0) == "EST-ottawa-2023" and gen.group_case_id(1) == "EST-ottawa-2023-2"
+    )
+    ws = treatyflow.open(db, actor="bench")
+    assert ws.verify().ok
+    country, treaty, year = gen.GROUP
+    view = ws.open_case(country=country, treaty=treaty, procedure="generic", on=f"{year}-03-01")
+    assert view.id == gen.group_case_id(5)
+
+
+def test_the_streamed_reference_writes_what_json_dumps_would() -> None:
+    import io
+
+    spools = {"a": reference.Spool(2), "b": reference.Spool(3), "c": reference.Spool(2)}
+    items = [{"id": "x", "n": [1, {"k": None}]}, {"id": "é", "n": []}]
+    for key, item in enumerate(items):
+        spools["a"].add(item, key=-key)
+        spools["b"].add(item)
+    doc = {"head": 1, "a": items[::-1], "m": {"cols": ["c"], "b": items}, "c": []}
+    skeleton = {"head": 1, "a": "@@a@@", "m": {"cols": ["c"], "b": "@@b@@"}, "c": "@@c@@"}
+    out = io.BytesIO()
+    reference._assemble(
+        out,
+        skeleton,
+        {"a": (spools["a"], True), "b": (spools["b"], False), "c": (spools["c"], False)},
+    )
+    assert out.getvalue().decode() == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_pending_reference_lists_what_treatyflow_lists(generated: Path) -> None:
+    as_of = gen.AS_OF.isoformat()
+    ref = subprocess.run(
+        [sys.executable, str(BENCH / "reference.py"), "pending", str(generated), as_of],
+        capture_output=True,
+        check=True,
+    )
+    ours = treatyflow.open(generated).pending(as_of=as_of).to_dict()
+
+    def keys(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [(i["id"], i["state"], i["next_date"], i["overdue"]) for i in doc["cases"]]
+
+    assert keys(json.loads(ref.stdout)) == keys(ours)
+
+
+def test_the_read_and_hash_limit_reads_every_event(generated: Path) -> None:
+    got = reference.limit(str(generated))
+    assert got["events"] == N * gen.EVENTS_PER_CASE and got["workers"] >= 1
+
+
+def test_advance_many_results_are_judged_line_by_line(tmp_path: Path) -> None:
+    run = _load("run")
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"case": "A", "version": 11}\n{"case": "B", "version": 11}\n')
+    assert run.advance_many_results(out, 2) is None
+    assert run.advance_many_results(out, 3) == "2 result lines for 3 input lines"
+    out.write_text('{"case": "A", "ok": true}\n{"case": "B", "error": "refused"}\n')
+    assert "line 2 reports a failure" in run.advance_many_results(out, 2)
+    out.write_text("{}\nnot json\n")
+    assert run.advance_many_results(out, 2) == "result line 2 is not JSON"
+
+
+def test_advance_many_row_says_when_the_command_is_missing(
+    tmp_path: Path, generated: Path
+) -> None:
+    run = _load("run")
+    run.results.clear()
+    missing = [sys.executable, "-c", "import sys; sys.exit(2)"]
+    run.bench_advance_many(generated, tmp_path, tf=missing)
+    (row,) = run.results
+    assert row["name"] == "advance_many" and row["holds"] is False
+    assert row["reason"] == "command not available"
+
+
+def test_advance_many_row_runs_a_command_and_the_raw_reference(
+    tmp_path: Path, generated: Path
+) -> None:
+    """The row's logic end to end with a stand-in for the command (the Python API, one
+    transaction per line), so it is checked before `case advance-many` exists."""
+    run = _load("run")
+    run.results.clear()
+    run.ADVANCE_MANY = 5
+    stand_in = tmp_path / "stand_in.py"
+    stand_in.write_text(
+        "import json, sys, treatyflow\n"
+        "args = sys.argv[1:]\n"
+        "if '--help' in args: sys.exit(0)\n"
+        "ws = treatyflow.open(args[args.index('--db') + 1], actor='bench')\n"
+        "for line in open(args[-1]):\n"
+        "    r = json.loads(line)\n"
+        "    v = ws.advance(r['case'], r['trigger'], on=r['on'], sources=r['sources'],"
+        " note=r['note'])\n"
+        "    print(json.dumps({'case': v.id, 'ok': True}))\n"
+    )
+    run.bench_advance_many(generated, tmp_path, tf=[sys.executable, str(stand_in)])
+    row = next(r for r in run.results if r["name"] == "advance_many")
+    assert row["transitions"] == 5 and "problem" not in row, row
+    assert row["value"] > 0 and row["reference"] > 0
+    assert any(r["name"] == "advance_many_peak_rss" for r in run.results)
