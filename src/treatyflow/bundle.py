@@ -25,8 +25,9 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
 Signatures are checked offline against the bundle's own registry, as it stood when each
 event was recorded (:func:`treatyflow.registry.check_event`, one case at a time).
 
-:func:`read_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
-not verify and a database that is not empty, and writes everything in one transaction.
+:func:`read_bundle` needs no database; :func:`import_path` checks a bundle and loads it
+into an empty database in one pass and one transaction, rolled back (nothing written) when
+any problem is found anywhere in the file.
 """
 
 from __future__ import annotations
@@ -223,8 +224,8 @@ class Bundle:
     problems: list[str] = field(default_factory=list)
     event_count: int = 0
     body_digest: str = ""
-    """SHA-256 over every line before the trailer, as read (import checks the file is the
-    same when it reads the events again)."""
+    """SHA-256 over every line before the trailer, as read (:func:`import_bundle` checks
+    that the file it loads is the one that verified)."""
     _hashes: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
