@@ -25,8 +25,9 @@ A bundle (``treatyflow.bundle/1``) is one JSON object per line, written with sor
 Signatures are checked offline against the bundle's own registry, as it stood when each
 event was recorded (:func:`treatyflow.registry.check_event`, one case at a time).
 
-:func:`read_bundle` needs no database; :func:`import_bundle` refuses a bundle that does
-not verify and a database that is not empty, and writes everything in one transaction.
+:func:`read_bundle` needs no database; :func:`import_path` checks a bundle and loads it
+into an empty database in one pass and one transaction, rolled back (nothing written) when
+any problem is found anywhere in the file.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,15 +206,17 @@ MAX_LINE = 16 * 1024 * 1024
 class Bundle:
     """A parsed bundle and everything wrong with it (``problems`` empty: it verifies).
 
-    Definitions and case rows are kept; events are not (a bundle is read as a stream, one
-    case's events at a time): :meth:`iter_events` reads them again from the file, and
-    :meth:`event_hash_at` answers from a compact index of every verified event's hash.
+    Definitions are kept, and each case row's chain head; events are not (a bundle is read
+    as a stream, one case's events at a time): :meth:`iter_events` reads them again from the
+    file, and :meth:`event_hash_at` answers from a compact index of every verified event's
+    hash (kept only when asked for: ``read_bundle(path, hashes=True)``).
     """
 
     path: str
     header: dict[str, Any] = field(default_factory=dict)
     definitions: list[dict[str, Any]] = field(default_factory=list)
-    cases: list[dict[str, Any]] = field(default_factory=list)
+    case_heads: list[tuple[str, int, str]] = field(default_factory=list)
+    """(id, version, head hash) of every case row, in the file's order."""
     registry: list[dict[str, Any]] = field(default_factory=list)
     documents: dict[str, int] = field(default_factory=dict)
     """The digest and size of every document the bundle carries (not their bytes)."""
@@ -220,8 +224,8 @@ class Bundle:
     problems: list[str] = field(default_factory=list)
     event_count: int = 0
     body_digest: str = ""
-    """SHA-256 over every line before the trailer, as read (import checks the file is the
-    same when it reads the events again)."""
+    """SHA-256 over every line before the trailer, as read (:func:`import_bundle` checks
+    that the file it loads is the one that verified)."""
     _hashes: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
@@ -241,12 +245,12 @@ class Bundle:
                 yield obj
 
     def heads(self) -> list[tuple[str, int, str]]:
-        return sorted((c["id"], int(c["version"]), c["head_hash"]) for c in self.cases)
+        return sorted(self.case_heads)
 
     def counts(self) -> dict[str, int]:
         out = {
             "definitions": len(self.definitions),
-            "cases": len(self.cases),
+            "cases": len(self.case_heads),
             "events": self.event_count,
         }
         if self.registry:
@@ -270,16 +274,18 @@ class Bundle:
             "treatyflow_version": self.header.get("treatyflow_version"),
             "exported_at": self.header.get("exported_at"),
             "counts": self.counts(),
-            "heads_digest": heads_digest(self.heads()) if self.cases else None,
+            "heads_digest": heads_digest(self.heads()) if self.case_heads else None,
             "problems": self.problems,
         }
 
 
-def read_bundle(path: Path) -> Bundle:
+def read_bundle(path: Path, *, hashes: bool = True) -> Bundle:
     """Parse and verify the bundle at ``path`` as a stream; no database is touched.
 
-    Memory holds the definitions, the case rows, one case's events and 32 bytes per event
-    (its hash), whatever the file's size. Checks, besides the format: every definition
+    Memory holds the definitions, a compact copy of each case row (until its events are
+    verified; then its chain head), one case's events and, with ``hashes``, 32 bytes per
+    event (for :meth:`Bundle.event_hash_at`), whatever the file's size. Checks, besides
+    the format: every definition
     re-hashes to its hash and is a valid procedure or treaty; every case row and event
     holds what the command line would accept (ids, countries, actors, text); every case's
     events form its hash chain, end at its head and version, and pass through states that
@@ -287,7 +293,7 @@ def read_bundle(path: Path) -> Bundle:
     counts and digests.
     """
     bundle = Bundle(path=str(path))
-    _Reader(bundle).read(path)
+    _Reader(bundle, keep_hashes=hashes).read(path)
     return bundle
 
 
@@ -339,11 +345,16 @@ class _Reader:
     """One pass over a bundle: parse, check each line, verify each case's chain when its
     events end, then the trailer."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(
+        self, bundle: Bundle, *, sink: Sink | None = None, keep_hashes: bool = True
+    ) -> None:
         self.bundle = bundle
+        self.sink = sink
+        self.keep_hashes = keep_hashes
         self.problems: list[str] = []
         self.known: set[str] = set()
-        self.cases: dict[str, dict[str, Any]] = {}
+        #: case id -> its row, compact (:func:`_pack_case`) until its events are verified
+        self.cases: dict[str, tuple[Any, ...]] = {}
         self.done: set[str] = set()
         self.group: str | None = None
         self.rows: list[dict[str, Any]] = []
@@ -373,7 +384,7 @@ class _Reader:
         self.end_group()
         for case_id, case in self.cases.items():
             if case_id not in self.done:
-                self.problems.append(f"line {case['_line']}: case {case_id!r} has no events")
+                self.problems.append(f"line {case[-1]}: case {case_id!r} has no events")
         bundle.body_digest = "sha256:" + self.body.hexdigest()
         if bundle.header.get("format") != FORMAT:
             self.problems.insert(
@@ -419,7 +430,12 @@ class _Reader:
                 problems.append("line 1: the bundle does not start with a header")
             bundle.header = obj
             return
-        if kind == "definition":
+        if kind == "event":
+            self.seen_events = True
+            if _check_keys(obj, EVENT_FIELDS, where, problems, optional=SIGNATURE_FIELDS):
+                obj["_line"] = number
+                self.event(obj)
+        elif kind == "definition":
             if _check_keys(obj, DEFINITION_FIELDS, where, problems):
                 self.definition({**obj, "_line": number})
         elif kind == "case":
@@ -427,10 +443,6 @@ class _Reader:
                 problems.append(f"{where}: a case after the events (not a bundle's order)")
             elif _check_keys(obj, CASE_FIELDS, where, problems):
                 self.case({**obj, "_line": number})
-        elif kind == "event":
-            self.seen_events = True
-            if _check_keys(obj, EVENT_FIELDS, where, problems, optional=SIGNATURE_FIELDS):
-                self.event({**obj, "_line": number})
         elif kind == "document":
             if self.seen_events or self.cases:
                 problems.append(f"{where}: a document after the cases (not bundle order)")
@@ -481,6 +493,8 @@ class _Reader:
             self.problems.append(f"line {number}: document {printable(str(digest))}: {exc}")
             return
         self.bundle.documents[digest] = obj["size"]
+        if self.sink is not None and not self.problems:
+            self.sink.document(obj)
 
     def definition(self, d: dict[str, Any]) -> None:
         from treatyflow.catalog import snapshot_problem
@@ -498,6 +512,8 @@ class _Reader:
             return
         self.known.add(digest)
         self.bundle.definitions.append(d)
+        if self.sink is not None and not self.problems:
+            self.sink.row("definitions", tuple(d[k] for k in DEFINITION_FIELDS))
 
     def case(self, case: dict[str, Any]) -> None:
         case_id, line = case["id"], case["_line"]
@@ -514,8 +530,14 @@ class _Reader:
                     f"line {line}: case {case_id!r}: its {key} {case[key]!r} is not "
                     "among the bundle's definitions"
                 )
-        self.cases[case_id] = case
-        self.bundle.cases.append(case)
+        self.cases[case_id] = _pack_case(case)
+        self.bundle.case_heads.append((case_id, case["version"], case["head_hash"]))
+        if self.sink is not None and not self.problems:
+            if self.bundle.registry and not self.sink.registry_written:
+                self.sink.registry_written = True
+                for r in sorted(self.bundle.registry, key=_seq):
+                    self.sink.row("registry", _registry_row(r))
+            self.sink.row("cases", _case_row(case))
 
     def event(self, ev: dict[str, Any]) -> None:
         self.bundle.event_count += 1
@@ -547,12 +569,13 @@ class _Reader:
         if case_id is None or case_id in self.done:
             return
         self.done.add(case_id)
-        case = self.cases.get(case_id)
-        if case is None:
+        packed = self.cases.get(case_id)
+        if packed is None:
             self.problems.append(
                 f"line {rows[0]['_line']}: events of case {case_id!r}, which the bundle lacks"
             )
             return
+        case = _unpack_case(packed)
         hashed = [{k: e[k] for k in EVENT_FIELDS} for e in rows]
         try:
             fault = verify_events(
@@ -585,7 +608,12 @@ class _Reader:
                     fault = ChainFault(case_id, e["seq"], reason)
                     self.problems.append(f"line {e['_line']}: {printable(str(fault))}")
                     return
-        self.bundle._hashes[case_id] = b"".join(bytes.fromhex(e["hash"][7:]) for e in rows)
+        self.cases[case_id] = (packed[-1],)  # verified: only its line number is needed now
+        if self.keep_hashes:
+            self.bundle._hashes[case_id] = b"".join(bytes.fromhex(e["hash"][7:]) for e in rows)
+        if self.sink is not None and not self.problems:
+            for e in rows:
+                self.sink.row("events", _event_row(e))
 
     # -- the trailer -----------------------------------------------------------------------
     def trailer_problems(self) -> list[str]:
@@ -635,6 +663,20 @@ def _check_keys(
 ) -> bool:
     """Every key present (``optional`` ones may be), no other, each of its type; False
     (with problems) otherwise."""
+    plan = _PLANS.get((keys, optional))
+    if plan is None:
+        plan = _PLANS[(keys, optional)] = _plan(keys, optional)
+    required, allowed, checks = plan
+    names = obj.keys()
+    if required <= names <= allowed:  # the usual case, checked quickly
+        for k, types, counted in checks:
+            value = obj.get(k)
+            if value is None and k not in obj:
+                continue  # an optional key absent
+            if not isinstance(value, types) or (counted and value.__class__ is bool):
+                break
+        else:
+            return True
     missing = [k for k in keys if k not in obj]
     extra = sorted(set(obj) - set(keys) - set(optional))
     keys = keys + tuple(k for k in optional if k in obj)
@@ -654,6 +696,17 @@ def _check_keys(
     if wrong:
         out.append(f"{where}: wrong type of {', '.join(wrong)}")
     return not (missing or extra or wrong)
+
+
+_Plan = tuple[frozenset[str], frozenset[str], tuple[tuple[str, tuple[type, ...], bool], ...]]
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
+
+
+def _plan(keys: tuple[str, ...], optional: tuple[str, ...]) -> _Plan:
+    """What :func:`_check_keys` checks of a line kind: required and allowed keys, each
+    key's types (and whether it is a count, where a bool is refused)."""
+    checks = tuple((k, _TYPES.get(k, (str,)), k in ("version", "seq")) for k in keys + optional)
+    return frozenset(keys), frozenset(keys + optional), checks
 
 
 # ---------------------------------------------------------------------------- line contents
@@ -680,19 +733,41 @@ def _case_problem(case: Mapping[str, Any]) -> str | None:
     return None
 
 
+#: Combinations of an event's short, much repeated fields (kind, actor, trigger, states,
+#: legal date) already found acceptable: checked once, not once per event. Emptied when
+#: it reaches _PASSED_MAX entries (memory stays bounded).
+_PASSED: set[tuple[Any, ...]] = set()
+_PASSED_MAX = 65_536
+
+
 def _event_problem(ev: Mapping[str, Any]) -> str | None:
     """What the command line would refuse in an event (None: nothing)."""
     from treatyflow.events import SYSTEM_ACTOR
     from treatyflow.values import check_actor, check_text
 
+    data = ev["data"]
+    fired_by_a_clock = (
+        ev["actor"] == SYSTEM_ACTOR and isinstance(data, Mapping) and "clock" in data
+    )
+    short = (
+        ev["kind"],
+        ev["actor"],
+        fired_by_a_clock,
+        ev["trigger"],
+        ev["from_state"],
+        ev["to_state"],
+        ev["occurred_on"],
+    )
+    if short in _PASSED:
+        try:
+            check_text(ev["note"], "its note")
+            _check_name(ev["recorded_at"], "recorded_at")
+            return _rest_problem(ev)
+        except InvalidInput as exc:
+            return str(exc)
     try:
         if ev["kind"] not in _EVENT_KINDS:
             return f"kind {printable(ev['kind'])!r} is not one of {', '.join(_EVENT_KINDS)}"
-        fired_by_a_clock = (
-            ev["actor"] == SYSTEM_ACTOR
-            and isinstance(ev["data"], Mapping)
-            and ("clock" in ev["data"])
-        )
         if not fired_by_a_clock and check_actor(ev["actor"]) != ev["actor"]:
             return "its actor has surrounding spaces"
         check_text(ev["note"], "its note")
@@ -701,13 +776,23 @@ def _event_problem(ev: Mapping[str, Any]) -> str | None:
                 _check_name(ev[key], key)
         _check_date(ev["occurred_on"], "occurred_on")
         _check_name(ev["recorded_at"], "recorded_at")
-        for key in ("prev_hash", "hash"):
-            if ev[key] is not None and not _is_hash(ev[key]):
-                return f"its {key} is not a sha256:<64 hex digits> hash"
-        _check_sources(ev["sources"])
-        _check_strings(ev["data"], "data")
+        problem = _rest_problem(ev)
     except InvalidInput as exc:
         return str(exc)
+    if problem is None:
+        if len(_PASSED) >= _PASSED_MAX:
+            _PASSED.clear()
+        _PASSED.add(short)
+    return problem
+
+
+def _rest_problem(ev: Mapping[str, Any]) -> str | None:
+    """The checks of an event's hashes, sources and data (InvalidInput or a sentence)."""
+    for key in ("prev_hash", "hash"):
+        if ev[key] is not None and not _is_hash(ev[key]):
+            return f"its {key} is not a sha256:<64 hex digits> hash"
+    _check_sources(ev["sources"])
+    _check_strings(ev["data"], "data")
     return None
 
 
@@ -779,61 +864,129 @@ def _seq(row: Mapping[str, Any]) -> int:
     return seq if isinstance(seq, int) else 0
 
 
+# ====================================================================== compact case rows
+#: The case row's columns kept until its events are verified (then only its line number).
+_PACKED = (
+    "country",
+    "treaty",
+    "action",
+    "procedure",
+    "procedure_hash",
+    "treaty_hash",
+    "state",
+    "version",
+    "head_hash",
+    "opened_on",
+)
+
+
+def _pack_case(case: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A case row as a small tuple: the columns verification compares, repeated strings
+    shared (:func:`sys.intern`), the facts as their JSON text, then the line number."""
+    values = [sys.intern(v) if isinstance(v, str) else v for v in (case[k] for k in _PACKED)]
+    return (*values, sys.intern(_FACTS_ENCODE(case["facts"])), case["_line"])
+
+
+def _unpack_case(packed: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(_PACKED, packed, strict=False))
+    row["facts"] = json.loads(packed[len(_PACKED)])
+    return row
+
+
 # ====================================================================== import
-def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
-    """Load a verified bundle into an empty database in one transaction (batched inserts)."""
+class Sink:
+    """Where a verifying read puts each row once it has checked it: inserted in batches of
+    :data:`treatyflow.store.sql.BATCH_SIZE`, tables in foreign-key order, on one
+    connection (one transaction, which the caller rolls back when any problem is found)."""
+
+    COLUMNS: Mapping[str, tuple[str, ...]] = {
+        "definitions": DEFINITION_FIELDS,
+        "registry": ENTRY_FIELDS,
+        "cases": CASE_FIELDS,
+        "events": EVENT_FIELDS + SIGNATURE_FIELDS,
+    }
+
+    def __init__(self, store: Store, conn: Any) -> None:
+        from treatyflow.store.sql import BATCH_SIZE
+
+        self.store, self.conn, self.size = store, conn, BATCH_SIZE
+        self.batches: dict[str, list[tuple[Any, ...]]] = {t: [] for t in self.COLUMNS}
+        self.registry_written = False
+
+    def row(self, table: str, row: tuple[Any, ...]) -> None:
+        batch = self.batches[table]
+        batch.append(row)
+        if len(batch) >= self.size:
+            self.flush()
+
+    def document(self, obj: Mapping[str, Any]) -> None:
+        """Insert a document line that verified (its bytes decoded again: one at a time)."""
+        from treatyflow.store import documents
+
+        row = documents.DocumentRow(
+            obj["sha256"],
+            obj["size"],
+            obj["media_type"],
+            obj["name"],
+            obj["stored_at"],
+            bundle_documents.decode(obj),
+        )
+        documents.insert(self.conn, row)
+
+    def flush(self) -> None:
+        for table, batch in self.batches.items():  # definitions, registry, cases, events
+            if batch:
+                self.store.bulk_insert(self.conn, table, self.COLUMNS[table], batch)
+                batch.clear()
+
+
+def import_path(store: Store, path: Path) -> tuple[Bundle, dict[str, Any]]:
+    """Verify the bundle at ``path`` and load it into an empty database in ONE pass and one
+    transaction: each row is inserted (in batches) as soon as it has been checked, and the
+    transaction is rolled back - nothing written - when any problem is found anywhere in
+    the file, the trailer's included (:class:`~treatyflow.errors.BundleInvalid`).
+
+    Memory is that of :func:`read_bundle` without the event hashes (a compact copy of each
+    case row, one case's events, one batch of rows), however many events the file holds.
+    """
     from treatyflow.store import migrate
 
-    if not bundle.ok:
-        raise BundleInvalid(bundle.problems)
+    bundle = Bundle(path=str(path))
+    try:  # a file that cannot be opened is refused before the database is touched
+        _open_regular(path).close()
+    except InvalidInput as exc:
+        raise BundleInvalid([str(exc)]) from None
     _refuse_non_empty(store)
     migrate.upgrade(store)
     with store.write() as conn:
         _refuse_non_empty(store, conn)
-        store.bulk_insert(conn, "definitions", DEFINITION_FIELDS, _definition_rows(bundle))
-        store.bulk_insert(conn, "registry", ENTRY_FIELDS, _registry_rows(bundle))
-        _insert_documents(conn, bundle)
-        store.bulk_insert(conn, "cases", CASE_FIELDS, _case_rows(bundle))
-        store.bulk_insert(conn, "events", EVENT_FIELDS + SIGNATURE_FIELDS, _event_rows(bundle))
+        sink = Sink(store, conn)
+        _Reader(bundle, sink=sink, keep_hashes=False).read(path)
+        if not bundle.ok:
+            raise BundleInvalid(bundle.problems)  # rolls the transaction back
+        if bundle.registry and not sink.registry_written:  # a registry and no case
+            for r in sorted(bundle.registry, key=_seq):
+                sink.row("registry", _registry_row(r))
+        sink.flush()
         heads = store.heads(conn)
-        if heads != bundle.heads():
+        if sorted(heads) != bundle.heads():
             raise StoreError("the imported chain heads differ from the bundle's; nothing written.")
-    return {
-        "imported": bundle.counts(),
-        "heads_digest": heads_digest(heads),
-    }
+    return bundle, {"imported": bundle.counts(), "heads_digest": heads_digest(heads)}
 
 
-def _insert_documents(conn: Any, bundle: Bundle) -> None:
-    """The bundle's documents, read from the file again and each checked again against its
-    digest (the file may have changed since it verified: StoreError, nothing written)."""
-    from treatyflow.store import documents
-
-    if not bundle.documents:
-        return
-    seen = 0
-    for _number, obj in _objects(Path(bundle.path)):
-        if obj.get("type") in ("case", "event", "trailer"):
-            break  # the documents come before the cases
-        if obj.get("type") != "document":
-            continue
-        try:
-            content = bundle_documents.decode(obj)
-        except (InvalidInput, KeyError) as exc:
-            raise StoreError(
-                f"{bundle.path} changed while it was being imported ({exc}); nothing written - "
-                "import it again."
-            ) from None
-        row = documents.DocumentRow(
-            obj["sha256"], obj["size"], obj["media_type"], obj["name"], obj["stored_at"], content
-        )
-        documents.insert(conn, row)
-        seen += 1
-    if seen != len(bundle.documents):
+def import_bundle(store: Store, bundle: Bundle) -> dict[str, Any]:
+    """Load the file of a bundle :func:`read_bundle` verified into an empty database, in one
+    transaction (read and checked again as it is loaded: the file must be the one that
+    verified, or StoreError is raised and nothing is written)."""
+    if not bundle.ok:
+        raise BundleInvalid(bundle.problems)
+    loaded, result = import_path(store, Path(bundle.path))
+    if loaded.body_digest != bundle.body_digest:  # pragma: no cover - a race with an editor
         raise StoreError(
             f"{bundle.path} changed while it was being imported; nothing written - "
             "import it again."
         )
+    return result
 
 
 def _refuse_non_empty(store: Store, conn: Any = None) -> None:
@@ -860,84 +1013,52 @@ def _refuse_non_empty(store: Store, conn: Any = None) -> None:
         )
 
 
-def _definition_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
-    for d in bundle.definitions:
-        yield tuple(d[k] for k in DEFINITION_FIELDS)
+def _registry_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(_json_text(r[k]) if k == "data" else r[k] for k in ENTRY_FIELDS)
 
 
-def _registry_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
-    for r in bundle.registry:
-        yield tuple(_json_text(r[k]) if k == "data" else r[k] for k in ENTRY_FIELDS)
+def _case_row(c: Mapping[str, Any]) -> tuple[Any, ...]:
+    """CASE_FIELDS' values, ``facts`` as the JSON text the store keeps."""
+    return (
+        c["id"],
+        c["country"],
+        c["treaty"],
+        c["procedure"],
+        c["procedure_hash"],
+        c["treaty_hash"],
+        c["action"],
+        c["state"],
+        c["version"],
+        c["head_hash"],
+        c["opened_on"],
+        c["last_on"],
+        _FACTS_ENCODE(c["facts"]),
+        c["created_at"],
+        c["updated_at"],
+    )
 
 
-def _case_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
-    """Tuples of CASE_FIELDS' values, ``facts`` as the JSON text the store keeps."""
-    for c in bundle.cases:
-        yield (
-            c["id"],
-            c["country"],
-            c["treaty"],
-            c["procedure"],
-            c["procedure_hash"],
-            c["treaty_hash"],
-            c["action"],
-            c["state"],
-            c["version"],
-            c["head_hash"],
-            c["opened_on"],
-            c["last_on"],
-            _FACTS_ENCODE(c["facts"]),
-            c["created_at"],
-            c["updated_at"],
-        )
-
-
-def _event_rows(bundle: Bundle) -> Iterator[tuple[Any, ...]]:
-    """Tuples of EVENT_FIELDS' values, ``sources`` and ``data`` as the store's JSON text
-    (the bulk path of a million-event import: no dict per row, no encoder per value).
-
-    The events are read from the file again, as a stream; the lines must be the very lines
-    that verified (the same body digest, the same number of events), or StoreError is raised
-    and the import's transaction is rolled back.
-    """
-    body = hashlib.sha256()
-    count = 0
-    try:
-        handle = _open_regular(Path(bundle.path))
-    except InvalidInput as exc:
-        raise StoreError(f"the bundle cannot be read again: {exc}; nothing written.") from None
-    with handle:
-        for _number, data in _lines(handle, []):
-            obj = json.loads(data)
-            if obj.get("type") == "trailer":
-                break
-            body.update(data)
-            if obj.get("type") != "event":
-                continue
-            count += 1
-            yield (
-                obj["case_id"],
-                obj["seq"],
-                obj["kind"],
-                obj["trigger"],
-                obj["from_state"],
-                obj["to_state"],
-                obj["occurred_on"],
-                obj["recorded_at"],
-                obj["actor"],
-                _json_text(obj["sources"]),
-                obj["note"],
-                _json_text(obj["data"]),
-                obj["prev_hash"],
-                obj["hash"],
-                obj.get("signature"),
-                obj.get("key"),
-            )
-    if "sha256:" + body.hexdigest() != bundle.body_digest or count != bundle.event_count:
-        raise StoreError(
-            f"{bundle.path} changed while it was being imported; nothing written - "
-            "import it again."
-        )
+def _event_row(obj: Mapping[str, Any]) -> tuple[Any, ...]:
+    """EVENT_FIELDS' and SIGNATURE_FIELDS' values, ``sources`` and ``data`` as the store's
+    JSON text (no dict per row, one encoder for all values)."""
+    return (
+        obj["case_id"],
+        obj["seq"],
+        obj["kind"],
+        obj["trigger"],
+        obj["from_state"],
+        obj["to_state"],
+        obj["occurred_on"],
+        obj["recorded_at"],
+        obj["actor"],
+        _json_text(obj["sources"]),
+        obj["note"],
+        _json_text(obj["data"]),
+        obj["prev_hash"],
+        obj["hash"],
+        obj.get("signature"),
+        obj.get("key"),
+    )
 
 
 #: ``json.dumps(value, sort_keys=True, ensure_ascii=False)``, with one encoder for all:

@@ -381,3 +381,46 @@ def test_read_transactions_see_one_snapshot(mstore: Any) -> None:
             mstore.append(wconn, updated, record.version, ev)
         assert mstore.heads(conn) == before
         assert len(mstore.events(conn, "C-1")) == 1
+
+
+def _statements(store: Any) -> list[str]:
+    """A log of every SQL statement the store's engine runs from now on."""
+    log: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        log.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    return log
+
+
+def test_open_without_id_takes_a_constant_number_of_queries(svc: Any, mstore: Any) -> None:
+    """`case open` without an id finds the next free id in one query: the statements per
+    opening do not grow with the ids already taken, and the ids are those of probing one at
+    a time (base, base-2, base-3, ...; a gap left by an explicit id is filled first)."""
+    log = _statements(mstore)
+    svc.open_case(country="LTU", treaty="ottawa", actor="a", id="LTU-ottawa-2025-5", on=DAY)
+    per_open = []
+    ids = []
+    for _ in range(12):
+        del log[:]
+        ids.append(svc.open_case(country="LTU", treaty="ottawa", actor="a", on=DAY).id)
+        per_open.append(len(log))
+    base = "LTU-ottawa-2025"
+    assert ids == [base] + [f"{base}-{n}" for n in (2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13)]
+    assert len(set(per_open)) == 1, per_open  # the same statements at the 1st and the 12th
+    # one statement looks for the free id, whichever the number of ids probed
+    assert sum(1 for s in log if "WITH RECURSIVE probe" in s) == 1
+
+
+def test_free_case_id_matches_probing_one_by_one(mstore: Any) -> None:
+    """The one-query search agrees with looking ids up one at a time, ids with LIKE
+    wildcards and look-alike suffixes included."""
+    base = "X_%-ottawa-2025"
+    taken = [base, f"{base}-2", f"{base}-02", f"{base}-3x", f"{base}-4", "X_%-ottawa-2025-3-1"]
+    for case_id in taken:
+        _new_case(mstore, case_id)
+    with mstore.read() as conn:
+        assert mstore.free_case_id(conn, base) == f"{base}-3"
+        assert mstore.free_case_id(conn, "X_%-ottawa-2026") == "X_%-ottawa-2026"
+        assert mstore.free_case_id(conn, f"{base}-4") == f"{base}-4-2"

@@ -12,8 +12,8 @@ from pathlib import Path
 from treatyflow import checkpoint as checkpoints
 from treatyflow.app import projections
 from treatyflow.app.core import Core
-from treatyflow.bundle import export_bundle, heads_digest, import_bundle, read_bundle
-from treatyflow.errors import BundleInvalid, StoreError
+from treatyflow.bundle import export_bundle, heads_digest, import_path, read_bundle
+from treatyflow.errors import StoreError
 from treatyflow.results import BundleResult
 
 
@@ -38,11 +38,10 @@ def export(core: Core, path: Path, *, force: bool = False) -> BundleResult:
 
 
 def import_(core: Core, path: Path) -> BundleResult:
-    """Load the bundle at ``path`` into the (empty) database in one transaction."""
-    bundle = read_bundle(path)
-    if not bundle.ok:  # before the database is touched: nothing is written
-        raise BundleInvalid(bundle.problems)
-    result = import_bundle(core.store, bundle)
+    """Verify the bundle at ``path`` and load it into the (empty) database in one pass and
+    one transaction, in bounded memory; a bundle that does not verify is refused
+    (BundleInvalid) and nothing is written."""
+    _bundle, result = import_path(core.store, path)
     projections.rebuild(core)  # the bundle carries no projection: computed from the log
     return BundleResult(
         bundle=str(path),
@@ -55,7 +54,7 @@ def import_(core: Core, path: Path) -> BundleResult:
 def verify_bundle(path: Path, *, checkpoint: Path | None = None) -> BundleResult:
     """Check the bundle at ``path`` offline (and, with ``checkpoint``, against it)."""
     heads = checkpoints.load_checkpoint(checkpoint) if checkpoint is not None else None
-    bundle = read_bundle(path)
+    bundle = read_bundle(path, hashes=heads is not None)
     problems = list(bundle.problems)
     if heads is not None and bundle.ok:
         current = {c: (v, h) for c, v, h in bundle.heads()}
@@ -67,7 +66,7 @@ def verify_bundle(path: Path, *, checkpoint: Path | None = None) -> BundleResult
     return BundleResult(
         bundle=str(path),
         counts=bundle.counts(),
-        heads_digest=heads_digest(bundle.heads()) if bundle.cases else None,
+        heads_digest=heads_digest(bundle.heads()) if bundle.case_heads else None,
         problems=tuple(problems),
         details=details,
     )

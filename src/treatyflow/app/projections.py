@@ -43,6 +43,9 @@ T = TypeVar("T")
 
 #: Cases rewritten per transaction by :func:`rebuild` (and logs read per query by readers).
 REBUILD_BATCH = 500
+#: At most this many events are held at once by :func:`rebuild` (the logs of a batch are
+#: read a few cases at a time), so its memory is bounded whatever the cases' sizes.
+REBUILD_EVENTS = 200
 
 
 def fireable(
@@ -214,24 +217,40 @@ def rebuild(core: Core, case_ids: Sequence[str] | None = None, *, stale_only: bo
             return 0
         current = rows.current_ids(conn) if stale_only else set()
         todo = [
-            r.id
+            (r.id, r.version)
             for r in core.store.iter_cases(conn)
             if r.id not in current and (wanted is None or r.id in wanted)
         ]
     for start in range(0, len(todo), REBUILD_BATCH):
-        chunk = todo[start : start + REBUILD_BATCH]
         with core.store.write() as conn:
-            logs = rows.events_of(conn, chunk)
-            for case_id in chunk:
-                record = core.store.get_case(conn, case_id)
-                events = logs.get(case_id)
-                if record is None or not events:
-                    continue
-                defs = core.definitions_for(conn, record)
-                tally = Tally.of(select(events))
-                rows.save(conn, row_for(core, record, defs, tally), sqlite=core.store.is_sqlite)
-                written += 1
+            for chunk in _batches(todo[start : start + REBUILD_BATCH]):
+                logs = rows.events_of(conn, chunk)
+                for case_id in chunk:
+                    record = core.store.get_case(conn, case_id)
+                    events = logs.pop(case_id, None)
+                    if record is None or not events:
+                        continue
+                    defs = core.definitions_for(conn, record)
+                    tally = Tally.of(select(events))
+                    row = row_for(core, record, defs, tally)
+                    rows.save(conn, row, sqlite=core.store.is_sqlite)
+                    written += 1
     return written
+
+
+def _batches(todo: Sequence[tuple[str, int]]) -> Iterator[list[str]]:
+    """The case ids in batches of at most :data:`REBUILD_EVENTS` events (but for a single
+    larger case; a case row's version counts its events), whose logs are read together."""
+    chunk: list[str] = []
+    held = 0
+    for case_id, version in todo:
+        if chunk and held + version > REBUILD_EVENTS:
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(case_id)
+        held += version
+    if chunk:
+        yield chunk
 
 
 def check(core: Core) -> tuple[list[str], list[str], list[str]]:

@@ -99,13 +99,14 @@ def pinned_definitions(
 
 
 def with_events(
-    core: Core, conn: Any, case_ids: Sequence[str] | None
+    core: Core, conn: Any, case_ids: Sequence[str] | None, *, countries: Sequence[str] = ()
 ) -> Iterator[tuple[CaseRecord, list[Event]]]:
     """Each case (or each of ``case_ids``) with its events, in id order.
 
     Every case: two streaming queries, the case rows by id and the events by (case_id,
     seq), merged: no query per case, and one case (with its events) in memory at a
-    time. Named cases: one query each.
+    time. Named cases: one query each. With ``countries``, only those countries' case rows
+    and events are read (the database selects them).
     """
     if case_ids:
         named = [core.record(conn, c) for c in case_ids]  # an unknown id fails first
@@ -114,10 +115,10 @@ def with_events(
         return
     # Both streams come in the database's order of ids (a collation on PostgreSQL, not
     # Python's): events of no case are recognised by membership, not by comparison.
-    known = core.store.case_ids(conn)
-    groups = core.store.events_by_case(conn)
+    known = core.store.case_ids(conn, countries=countries)
+    groups = core.store.events_by_case(conn, countries=countries)
     group = next(groups, None)
-    for record in core.store.iter_cases(conn):
+    for record in core.store.iter_cases(conn, countries=countries):
         while group is not None and group[0] not in known:  # events of no case
             group = next(groups, None)
         if group is not None and group[0] == record.id:
@@ -156,6 +157,7 @@ def portfolio(
     raw: bool = False,
     where: Callable[[CaseRecord], bool] | None = None,
     seen: Callable[[], None] | None = None,
+    countries: Sequence[str] = (),
 ) -> Iterator[Triple]:
     """(view, events, procedure) of every case (or of ``case_ids``), one at a time, for reports.
 
@@ -163,10 +165,11 @@ def portfolio(
     applied; with ``raw``, every event recorded by ``known_at`` exactly as stored
     (hash-verifiable, corrections not applied, not filtered by ``as_of``). ``where`` skips
     the case rows it refuses before any work is done on them; ``seen`` is called once per
-    case looked at (for a progress bar).
+    case looked at (for a progress bar). ``countries`` (not with ``case_ids``) reads only
+    those countries' cases and their events.
     """
     with core.store.read() as conn:
-        for record, events in with_events(core, conn, case_ids):
+        for record, events in with_events(core, conn, case_ids, countries=countries):
             if seen is not None:
                 seen()
             if where is not None and not where(record):

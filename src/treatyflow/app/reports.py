@@ -61,7 +61,13 @@ def triples(
         )
 
     for view, events, procedure in queries.portfolio(
-        core, as_of=as_of, known_at=known_at, raw=True, where=wanted, seen=seen
+        core,
+        as_of=as_of,
+        known_at=known_at,
+        raw=True,
+        where=wanted,
+        seen=seen,
+        countries=countries,  # only these countries' rows and events are read
     ):
         if not states or view.state in states:
             yield view.to_dict(), [e.to_json() for e in events], procedure

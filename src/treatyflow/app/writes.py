@@ -713,12 +713,8 @@ def _starts_clock(procedure: Procedure, state: str) -> bool:
 
 
 def _free_case_id(core: Core, conn: Any, country: str, treaty: str, day: dt.date) -> str:
-    base = f"{country}-{treaty}-{day.year}"
-    candidate, n = base, 1
-    while core.store.get_case(conn, candidate) is not None:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+    """The first free id of ``COUNTRY-treaty-YEAR``, ``...-2``, ``...-3`` (one query)."""
+    return core.store.free_case_id(conn, f"{country}-{treaty}-{day.year}")
 
 
 # ---------------------------------------------------------------------------- retraction

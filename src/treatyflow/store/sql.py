@@ -290,18 +290,46 @@ class Store:
         row = self._prepared.execute(conn, name, {"id": case_id}).fetchone()
         return None if row is None else CaseRecord.from_tuple(row)
 
+    def free_case_id(self, conn: Connection, base: str) -> str:
+        """The first of ``base``, ``base-2``, ``base-3``, ... that no case has, in ONE query.
+
+        The database walks the sequence itself (a recursive query probing the primary key,
+        one index lookup per taken id, no round trip each): the same id as probing one at a
+        time, in a constant number of statements however many ids are taken. Equality only,
+        so no collation can change the answer. Two writers may still pick the same id: the
+        insert then conflicts and the opening is retried (:meth:`insert_case`).
+        """
+        sql = sa.text(
+            "WITH RECURSIVE probe(n, id) AS ("
+            " SELECT 1, CAST(:base AS TEXT)"
+            " UNION ALL"
+            " SELECT n + 1, CAST(:base AS TEXT) || '-' || CAST(n + 1 AS TEXT) FROM probe"
+            " WHERE EXISTS (SELECT 1 FROM cases WHERE cases.id = probe.id)"
+            ") SELECT id FROM probe ORDER BY n DESC LIMIT 1"
+        )
+        return str(conn.execute(sql, {"base": base}).scalar_one())
+
     def list_cases(self, conn: Connection) -> list[CaseRecord]:
         return list(self.iter_cases(conn))
 
     def count_cases(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one())
 
-    def case_ids(self, conn: Connection) -> set[str]:
-        return {str(r[0]) for r in conn.execute(sa.select(cases.c.id))}
+    def case_ids(self, conn: Connection, *, countries: Sequence[str] = ()) -> set[str]:
+        """Every case id (with ``countries``: of those countries' cases only)."""
+        query = sa.select(cases.c.id)
+        if countries:
+            query = query.where(cases.c.country.in_(countries))
+        return {str(r[0]) for r in conn.execute(query)}
 
-    def iter_cases(self, conn: Connection) -> Iterator[CaseRecord]:
-        """Every case row by id, streamed (a server-side cursor on PostgreSQL)."""
+    def iter_cases(
+        self, conn: Connection, *, countries: Sequence[str] = ()
+    ) -> Iterator[CaseRecord]:
+        """Every case row by id, streamed (a server-side cursor on PostgreSQL); with
+        ``countries``, only those countries' cases are read."""
         query = sa.select(cases).order_by(cases.c.id)
+        if countries:
+            query = query.where(cases.c.country.in_(countries))
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
         with contextlib.closing(result):  # a reader that stops early closes the cursor
             for row in result:
@@ -375,12 +403,18 @@ class Store:
                     out["signature"], out["key"] = row.signature, row.key
                 yield out
 
-    def events_by_case(self, conn: Connection) -> Iterator[tuple[str, list[Event]]]:
+    def events_by_case(
+        self, conn: Connection, *, countries: Sequence[str] = ()
+    ) -> Iterator[tuple[str, list[Event]]]:
         """(case id, its events by seq) for every case, from one streaming query ordered by
-        (case_id, seq): one case's events in memory at a time."""
+        (case_id, seq): one case's events in memory at a time. With ``countries``, only the
+        events of those countries' cases are read."""
         query = sa.select(*(events.c[name] for name in _EVENT_COLUMNS)).order_by(
             events.c.case_id, events.c.seq
         )
+        if countries:
+            chosen = sa.select(cases.c.id).where(cases.c.country.in_(countries))
+            query = query.where(events.c.case_id.in_(chosen))
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
         current: str | None = None
         batch: list[Event] = []
