@@ -185,3 +185,14 @@ def test_advance_many_row_runs_a_command_and_the_raw_reference(
     assert row["transitions"] == 5 and "problem" not in row, row
     assert row["value"] > 0 and row["reference"] > 0
     assert any(r["name"] == "advance_many_peak_rss" for r in run.results)
+
+
+def test_generated_cases_have_their_projection_rows(generated: Path) -> None:
+    """Like a database treatyflow keeps, every generated case has a current projection row,
+    so the bench's reads are those of an analyst's database (doctor's projection check)."""
+    import treatyflow
+    from treatyflow.app import projections
+
+    with treatyflow.open(generated) as ws:
+        missing, stale, wrong = projections.check(ws._core)
+    assert (missing, stale, wrong) == ([], [], [])
