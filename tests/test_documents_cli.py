@@ -140,3 +140,17 @@ def test_a_tampered_bundle_is_refused_by_import(cli: Cli, opened: Path, tmp_path
     other = tmp_path / "other.db"
     result = CliRunner().invoke(main, ["--db", str(other), "import", str(bundle)])
     assert result.exit_code == 1 and result.stderr.startswith("Error: the bundle does not verify")
+
+
+def test_without_level_the_level_follows_the_kind(cli: Cli, opened: Path) -> None:
+    """A note verbale attached without --level is official, as any source of that kind is;
+    a document of no official kind is reported; --level still wins (#17 item 8)."""
+    levels = []
+    for options in (["--kind", "note-verbale"], ["--kind", "press-article"], []):
+        result = cli("case", "attach", "LTU-1", str(opened), *options, "--json")
+        assert result.exit_code == 0, result.output
+        levels.append(json.loads(result.stdout)["document"]["level"])
+    result = cli("case", "attach", "LTU-1", str(opened), "--kind", "decree", "--level",
+                 "confirmed", "--json")  # fmt: skip
+    levels.append(json.loads(result.stdout)["document"]["level"])
+    assert levels == ["official", "reported", "reported", "confirmed"]

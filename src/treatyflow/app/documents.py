@@ -30,7 +30,7 @@ from treatyflow.errors import (
     InvalidInput,
 )
 from treatyflow.events import Event, EventKind
-from treatyflow.evidence import EventSource, EvidenceLevel, Source
+from treatyflow.evidence import EventSource, EvidenceLevel, Source, default_level
 from treatyflow.legal.dates import LegalDate
 from treatyflow.projection import retracted_seqs
 from treatyflow.results import DocumentInfo
@@ -126,9 +126,9 @@ def attach(
         kind = check_text(kind.strip(), "kind", 100) or None
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
     media_type = mimetypes.guess_type(name, strict=False)[0] or UNKNOWN_TYPE
-    cited = EventSource(
-        citation=name, document=digest, kind=kind, level=EvidenceLevel(level or "reported")
-    )
+    # no level given: it follows the kind, as for every source (a note verbale is official)
+    evidence = EvidenceLevel(level) if level else default_level(kind)
+    cited = EventSource(citation=name, document=digest, kind=kind, level=evidence)
     stored: list[bool] = []
 
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:

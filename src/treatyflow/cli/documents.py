@@ -30,7 +30,8 @@ pass_app = click.make_pass_decorator(AppContext)
     "--level",
     type=click.Choice(["reported", "official", "confirmed"]),
     default=None,
-    help="Its evidence level (default reported).",
+    help="Its evidence level (default: from --kind, official for a decree or note verbale, "
+    "else reported).",
 )
 @click.option(
     "--on",
