@@ -351,3 +351,76 @@ def test_views_from_rows_list_attached_documents_as_the_fold_does(demo: Workspac
     assert from_rows == from_logs
     (mine,) = [v for v in from_rows if v["id"] == case_id]
     assert [d["sha256"] for d in mine["documents"]] == [first.document.sha256]
+
+
+# ------------------------------------------------------------------ changes read the row
+def test_a_change_reads_the_case_s_row_not_its_log(
+    demo: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a current row, a change decides from the row's tally and reads no event (the
+    API's advance without a view, as advance-many runs it); a case whose row is gone is
+    folded from its log; both keep a row equal to the whole log's."""
+    from treatyflow.app import writes
+
+    core = demo._core
+    for case_id in ("EST-1", "EST-2"):
+        demo.open_case(
+            country="EST", treaty="ottawa", id=case_id, procedure="generic", at="decided",
+            on="2025-06-01",
+        )  # fmt: skip
+    with demo.store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM case_projections WHERE case_id = 'EST-2'")
+    reads = _count_log_reads(demo, monkeypatch)
+    for case_id in ("EST-1", "EST-2"):
+        record, ctx = writes.advance(core, case_id, "notify", on=TODAY, actor="a", view=False)
+        assert record.state == "notified" and ctx.written is not None
+        assert ctx.written.seq == record.version == 2
+    assert reads == ["EST-2"]
+    assert projections.check(core) == ([], [], [])
+    writes.advance(core, "EST-1", "revoke", on=TODAY, actor="a")  # with a view: read
+    assert reads == ["EST-2", "EST-1"]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(cases=CASES)
+def test_changes_decide_the_same_from_rows_as_from_logs(catalog: Any, cases: list[Any]) -> None:
+    """The same random writes (advances, facts, corrections, retractions, ticks) on two
+    databases: one keeps its rows, the other loses every row before each write (so each
+    change folds the log, as before #19). Each write is accepted or refused alike, with the
+    same error, and the two logs end the same."""
+
+    def run(ws: Workspace, drop: bool) -> tuple[list[str], list[Any]]:
+        outcomes: list[str] = []
+        for n, (treaty, country, at, offset, ops) in enumerate(cases):
+            case_id = f"C{n}"
+            day = START + dt.timedelta(days=offset)
+            try:
+                ws.open_case(country=country, treaty=treaty, id=case_id, at=at, on=day)
+            except TreatyflowError as exc:
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+                continue
+            for op, delta in ops:
+                day += dt.timedelta(days=delta)
+                if drop:
+                    _empty_projection(ws)
+                try:
+                    _apply(ws, case_id, op, day)
+                    outcomes.append("ok")
+                except TreatyflowError as exc:
+                    outcomes.append(f"{type(exc).__name__}: {exc}")
+        logs = []
+        for summary in ws.cases():
+            for ev in ws.history(summary.id):
+                doc = ev.to_dict()
+                for volatile in ("recorded_at", "hash", "prev_hash"):
+                    doc.pop(volatile, None)
+                logs.append(doc)
+        return outcomes, logs
+
+    with _workspace(catalog) as kept, _workspace(catalog) as folded:
+        assert run(kept, drop=False) == run(folded, drop=True)
+        assert projections.check(kept._core) == ([], [], [])

@@ -31,6 +31,12 @@ def test_statements_are_compiled_for_each_dialect_with_the_version_check() -> No
     assert pg.sql("case_for_update").endswith("FOR UPDATE")
     assert '"key"' in lite.sql("insert_event")  # quoted as the dialect needs
     assert "RETURNING" not in pg.sql("insert_event")
+    # the case projection row, read and replaced in every change (#19)
+    assert lite.sql("projection").endswith("WHERE case_projections.case_id = ?")
+    for prepared in (lite, pg):
+        upsert = prepared.sql("save_projection")
+        assert "ON CONFLICT (case_id) DO UPDATE SET" in upsert
+        assert "tally = excluded.tally" in upsert and "case_id = excluded" not in upsert
 
 
 def test_a_duplicate_event_and_a_stale_version_are_the_store_s_errors(target: str) -> None:

@@ -184,11 +184,13 @@ def advance_many(
                 out_of_procedure=request.out_of_procedure,
                 to=request.to,
                 backdate=request.backdate,
+                view=False,
             )
         except TreatyflowError as exc:
             yield _failed(line, case, exc, CODE_REFUSED)
             continue
-        written = ctx.events[-1]  # read in the change's transaction, the new event last
+        written = ctx.written
+        assert written is not None  # an advance always appends its event
         yield AdvanceOutcome(
             line=line,
             case=record.id,

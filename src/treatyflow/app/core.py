@@ -37,6 +37,7 @@ from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
 from treatyflow.projection import (
     CaseState,
+    Tally,
     apply_corrections,
     fold,
     pinned_hashes,
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
     from treatyflow.registry import KeyRecord, Registry
 
 T = TypeVar("T")
+
+#: A :class:`ChangeContext`'s tally before its projection row was read.
+_UNREAD = object()
 
 RETRIES = 8
 RETRY_BASE = 0.01
@@ -247,13 +251,15 @@ class Core:
         make: Callable[[CaseRecord, Definitions, ChangeContext], Event | None],
         *,
         as_of: dt.date | None = None,
+        view: bool = True,
     ) -> tuple[CaseRecord, ChangeContext]:
         """Run ``make`` on the case in one write transaction and append the event it returns.
 
         ``make`` checks the step and returns the next event (unsealed: this chains it to the
         case's head and hashes it), or None to write nothing. Returns the case row after the
-        change and what the change saw (its events, read in the same transaction, with the
-        new one appended).
+        change and what the change saw (with ``view``, its events, read in the same
+        transaction, with the new one appended, for the caller's view of the case; without,
+        only what the change itself read: ``ctx.written`` is the new event).
         """
 
         def attempt() -> tuple[CaseRecord, ChangeContext]:
@@ -262,7 +268,8 @@ class Core:
                 defs = self.definitions_for(conn, record)
                 ctx = ChangeContext(self, conn, record, defs, as_of)
                 ev = make(record, defs, ctx)
-                ctx.events  # noqa: B018 - read in this transaction: the caller's view needs them
+                if view:
+                    ctx.events  # noqa: B018 - read in this transaction: the caller's view needs them
                 if ev is None:
                     return record, ctx
                 ev = cite_documents(conn, ev)
@@ -359,6 +366,9 @@ class ChangeContext:
         self._events: list[Event] | None = None
         self._state: CaseState | None = None
         self._registry: Registry | None = None
+        self._tally: Tally | object | None = _UNREAD
+        self.written: Event | None = None
+        """The event the change appended (None until it did, or if it wrote nothing)."""
 
     @property
     def registry(self) -> Registry:
@@ -378,12 +388,33 @@ class ChangeContext:
         return self._events
 
     @property
+    def tally(self) -> Tally | None:
+        """The tally of the case's whole log from its projection row, read in this
+        transaction on first use; None when the row is missing, stale or unreadable."""
+        if self._tally is _UNREAD:
+            self._tally = projections.current_tally(self._core, self.conn, self._record)
+        return self._tally  # type: ignore[return-value]
+
+    @property
     def state(self) -> CaseState:
+        """What the case's events fold to (as of the change's date; None: every event,
+        clocks on today), from the projection row's tally when it answers (no event after
+        that date), else from the log read in this transaction."""
         if self._state is None:
-            self._state = self._core.fold(self._record, self.defs, self.events, as_of=self._as_of)
+            tally = self.tally
+            if tally is not None and (
+                self._as_of is None or tally.horizon is None or tally.horizon <= self._as_of
+            ):
+                day = self._as_of or self._core.today()
+                self._state = projections.evaluate_at(self._record, self.defs, tally, day)
+            else:
+                self._state = self._core.fold(
+                    self._record, self.defs, self.events, as_of=self._as_of
+                )
         return self._state
 
     def appended(self, ev: Event) -> None:
+        self.written = ev
         if self._events is not None:
             self._events.append(ev)
 

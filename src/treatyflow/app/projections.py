@@ -86,21 +86,27 @@ def row_for(core: Core, record: CaseRecord, defs: Definitions, tally: Tally) -> 
     )
 
 
+def current_tally(core: Core, conn: Any, record: CaseRecord) -> Tally | None:
+    """The tally of the case's whole log from its projection row, when the row is current
+    for ``record`` (read in ``conn``'s transaction); else None."""
+    if not rows.available(core.store, conn):
+        return None
+    row = rows.load(core.store, conn, record.id)
+    return usable(record, row, None)
+
+
 def track(
     core: Core, conn: Any, before: CaseRecord, after: CaseRecord, ctx: ChangeContext, ev: Event
 ) -> None:
-    """Write the case's row for its log with ``ev`` appended (in the change's transaction)."""
+    """Write the case's row for its log with ``ev`` appended (in the change's transaction):
+    the row's tally as the change read it (current for ``before``) with ``ev`` added, or the
+    log tallied afresh."""
     if not rows.available(core.store, conn):
         return
-    tally = None
-    old = rows.load(conn, after.id)
-    if old is not None and old.head_hash == before.head_hash:
-        tally = Tally.from_json(old.tally)
-        if tally is not None and tally.can_add(ev):
-            tally.add(ev)
-        else:
-            tally = None
-    if tally is None:
+    tally = ctx.tally
+    if tally is not None and tally.can_add(ev):
+        tally.add(ev)
+    else:
         tally = Tally.of(select(ctx.events))
     defs = (
         ctx.defs
@@ -108,7 +114,7 @@ def track(
         and after.treaty_hash == before.treaty_hash
         else core.definitions_for(conn, after)
     )
-    rows.save(conn, row_for(core, after, defs, tally), sqlite=core.store.is_sqlite)
+    rows.save(core.store, conn, row_for(core, after, defs, tally))
 
 
 def track_new(core: Core, conn: Any, record: CaseRecord, first: Event) -> None:
@@ -116,7 +122,7 @@ def track_new(core: Core, conn: Any, record: CaseRecord, first: Event) -> None:
     if not rows.available(core.store, conn):
         return
     defs = core.definitions_for(conn, record)
-    rows.save(conn, row_for(core, record, defs, Tally.of([first])), sqlite=core.store.is_sqlite)
+    rows.save(core.store, conn, row_for(core, record, defs, Tally.of([first])))
 
 
 def usable(record: CaseRecord, row: ProjectionRow | None, day: dt.date | None) -> Tally | None:
@@ -233,7 +239,7 @@ def rebuild(core: Core, case_ids: Sequence[str] | None = None, *, stale_only: bo
                     defs = core.definitions_for(conn, record)
                     tally = Tally.of(select(events))
                     row = row_for(core, record, defs, tally)
-                    rows.save(conn, row, sqlite=core.store.is_sqlite)
+                    rows.save(core.store, conn, row)
                     written += 1
     return written
 

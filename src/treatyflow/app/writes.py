@@ -243,8 +243,10 @@ def advance(
     to: str | None = None,
     backdate: str | None = None,
     occurred: LegalDate | None = None,
+    view: bool = True,
 ) -> tuple[CaseRecord, ChangeContext]:
-    """Fire ``trigger`` on the case, as of the legal date ``on``."""
+    """Fire ``trigger`` on the case, as of the legal date ``on`` (``view``: read the case's
+    events in the transaction for the caller's view of it, :meth:`Core.change`)."""
     actor = check_actor(actor)
     note = check_text(note, "note")
     reason = check_text(out_of_procedure, "reason")
@@ -342,7 +344,7 @@ def advance(
             occurred=occurred,
         )
 
-    return core.change(case_id, change)
+    return core.change(case_id, change, view=view)
 
 
 def set_fact(

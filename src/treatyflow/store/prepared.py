@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from treatyflow.store.schema import cases, events, registry
+from treatyflow.store.schema import case_projections, cases, events, registry
 
 #: Case-row columns, in the order :meth:`CaseRecord.from_tuple` reads them.
 CASE_COLUMNS = tuple(c.name for c in cases.c)
@@ -32,12 +32,15 @@ CASE_REPIN = ("procedure_hash", "treaty_hash")
 EVENT_INSERT = tuple(c.name for c in events.c if c.name not in ("id", "recorded_by"))
 #: Registry columns, in the order :class:`treatyflow.registry.Entry` takes them.
 REGISTRY_COLUMNS = tuple(c.name for c in registry.c)
+#: Case projection columns, in the order :func:`treatyflow.store.projections.load` reads them.
+PROJECTION_COLUMNS = tuple(c.name for c in case_projections.c)
 
 
-def _statements(event_columns: Sequence[str]) -> dict[str, sa.ClauseElement]:
+def _statements(event_columns: Sequence[str], dialect: str) -> dict[str, sa.ClauseElement]:
     """The hot statements, as Core expressions with named bind parameters (the event
-    INSERT's are its column names)."""
+    INSERT's are its column names, the projection upsert's too)."""
     by_id = sa.select(cases).where(cases.c.id == sa.bindparam("id"))
+    P = case_projections
     return {
         "case": by_id,
         "case_for_update": by_id.with_for_update(),
@@ -48,7 +51,24 @@ def _statements(event_columns: Sequence[str]) -> dict[str, sa.ClauseElement]:
         "update": _update(CASE_UPDATE),
         "update_repin": _update(CASE_UPDATE + CASE_REPIN),
         "insert_event": events.insert().inline(),
+        "projection": sa.select(P).where(P.c.case_id == sa.bindparam("case_id")),
+        "save_projection": _upsert(dialect),
     }
+
+
+def _upsert(dialect: str) -> sa.ClauseElement:
+    """``INSERT ... ON CONFLICT (case_id) DO UPDATE``: the case's projection row, inserted or
+    replaced (SQLite and PostgreSQL spell it alike)."""
+    P = case_projections
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+    stmt = insert(P).values({name: sa.bindparam(name) for name in PROJECTION_COLUMNS})
+    return stmt.on_conflict_do_update(
+        index_elements=[P.c.case_id],
+        set_={name: stmt.excluded[name] for name in PROJECTION_COLUMNS if name != "case_id"},
+    )
 
 
 def _update(columns: Sequence[str]) -> sa.ClauseElement:
@@ -76,7 +96,7 @@ class Prepared:
         paramstyles; None for named ones), compiled on first use and kept."""
         found = self._sql.get(name)
         if found is None:
-            stmt = _statements(self._event_columns)[name]
+            stmt = _statements(self._event_columns, self._dialect.name)[name]
             keys = list(EVENT_INSERT) if name == "insert_event" else None
             compiled = stmt.compile(dialect=self._dialect, column_keys=keys)
             assert isinstance(compiled, SQLCompiler)

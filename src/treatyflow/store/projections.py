@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from treatyflow.events import Event
+from treatyflow.store.prepared import PROJECTION_COLUMNS
 from treatyflow.store.schema import case_projections, cases, events
 from treatyflow.store.sql import _EVENT_COLUMNS, CaseRecord, Store, _event_from_tuple
 
@@ -48,14 +49,15 @@ def available(store: Store, conn: Connection) -> bool:
     return store.projection_table
 
 
-def load(conn: Connection, case_id: str) -> ProjectionRow | None:
-    """The case's row, if it has one."""
-    row = conn.execute(sa.select(P).where(P.c.case_id == case_id)).first()
-    return None if row is None else _row(row._mapping)
+def load(store: Store, conn: Connection, case_id: str) -> ProjectionRow | None:
+    """The case's row, if it has one (a statement compiled once per store: it runs in
+    every change)."""
+    row = store.prepared.execute(conn, "projection", {"case_id": case_id}).fetchone()
+    return None if row is None else _row(dict(zip(PROJECTION_COLUMNS, row, strict=True)))
 
 
-def save(conn: Connection, row: ProjectionRow, *, sqlite: bool) -> None:
-    """Insert or replace the case's row."""
+def save(store: Store, conn: Connection, row: ProjectionRow) -> None:
+    """Insert or replace the case's row (a statement compiled once per store)."""
     values = {
         "case_id": row.case_id,
         "head_hash": row.head_hash,
@@ -64,19 +66,7 @@ def save(conn: Connection, row: ProjectionRow, *, sqlite: bool) -> None:
         "next_fire": row.next_fire,
         "tally": json.dumps(row.tally, separators=(",", ":"), sort_keys=True),
     }
-    if sqlite:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt: Any = sqlite_insert(P).values(**values)
-    else:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(P).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[P.c.case_id],
-        set_={k: v for k, v in values.items() if k != "case_id"},
-    )
-    conn.execute(stmt)
+    store.prepared.execute(conn, "save_projection", values)
 
 
 def open_cases(

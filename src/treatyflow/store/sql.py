@@ -162,6 +162,11 @@ class Store:
         self._held = threading.local()
         self._prepared = Prepared(engine.dialect, _EVENT_COLUMNS)
 
+    @property
+    def prepared(self) -> Prepared:
+        """The hot statements, compiled once for this store's dialect."""
+        return self._prepared
+
     # -- transactions -------------------------------------------------------------
     @property
     def in_batch(self) -> bool:
