@@ -16,8 +16,9 @@ from treatyflow.app.core import Core, retry
 from treatyflow.chain import ChainFault
 from treatyflow.errors import InvalidInput, NotAuthorised
 from treatyflow.keys import parse_public_key
-from treatyflow.registry import ROLES, Entry, Registry, signature_faults
+from treatyflow.registry import ROLES, Entry, Registry
 from treatyflow.results import KeyInfo
+from treatyflow.signcheck import signature_faults
 from treatyflow.values import check_actor
 
 #: PostgreSQL group role of each treatyflow role (``db grant``).
@@ -158,7 +159,8 @@ def _info(record: Any) -> KeyInfo:
 # ---------------------------------------------------------------------------- verify
 def check_signatures(core: Core) -> list[ChainFault]:
     """Every event's author against the registry as it stood when the event was recorded,
-    and the registry's own chain; the first fault per case."""
+    and the registry's own chain; the first fault per case. The signatures are checked by
+    one worker process per core (:mod:`treatyflow.signcheck`)."""
     with core.store.read() as conn:
         entries = core.store.registry_entries(conn)
         if not entries and not core.store.has_signed_events(conn):
