@@ -570,3 +570,30 @@ def test_checkpoint_and_identities_come_from_the_one_pass(
     assert "case 'LTU-1': first bad event is seq 3" in result.output
     assert "truncated" in result.output
     assert "case 'G1'" in result.output and "country" in result.output
+
+
+@pytest.mark.parametrize("row_facts", [None, '{"armed_conflict": true}'])
+def test_a_fact_named_twice_is_reported_whichever_copy_the_identity_reader_keeps(
+    populated: Path, row_facts: str | None
+) -> None:
+    """The pass reads event data for the identity check with the C decoder, which keeps the
+    last copy of a key. A set-fact naming a fact twice (the case row agreeing with the last
+    copy, or with the first) never hashes: ``verify`` reports the case at that event, as the
+    exact check does."""
+    from treatyflow.app.workspace import Workspace
+
+    _sql(
+        populated,
+        "UPDATE events SET data = '{\"facts\": {\"armed_conflict\": true, "
+        "\"armed_conflict\": false}}' WHERE case_id = 'LTU-1' AND seq = 2",
+    )
+    if row_facts is not None:
+        _sql(populated, f"UPDATE cases SET facts = '{row_facts}' WHERE id = 'LTU-1'")
+    fast, exact = _verdicts(populated)
+    assert fast == exact
+    ws = Workspace(_core(populated))
+    try:
+        problems = [(p.case_id, p.seq) for p in ws.verify().problems]
+    finally:
+        ws.close()
+    assert problems == [("LTU-1", 2)]
