@@ -584,7 +584,7 @@ def test_a_fact_named_twice_is_reported_whichever_copy_the_identity_reader_keeps
 
     _sql(
         populated,
-        "UPDATE events SET data = '{\"facts\": {\"armed_conflict\": true, "
+        'UPDATE events SET data = \'{"facts": {"armed_conflict": true, '
         "\"armed_conflict\": false}}' WHERE case_id = 'LTU-1' AND seq = 2",
     )
     if row_facts is not None:
