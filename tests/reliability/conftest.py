@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from reliability_cases import POPULATE
 
 from treatyflow.cli import main
 
@@ -32,16 +33,6 @@ def sqlite_dump(path: Path) -> str:
 def dump() -> Dump:
     """The deterministic SQL dump of a SQLite file (compare before and after a command)."""
     return sqlite_dump
-
-
-POPULATE = [
-    ["case", "open", "--country", "LTU", "--treaty", "ottawa", "--id", "LTU-1",
-     "--at", "notified", "--on", "2025-06-27"],
-    ["case", "set-fact", "LTU-1", "armed_conflict=false", "--on", "2025-06-28"],
-    ["case", "note", "LTU-1", "instrument received", "--on", "2025-06-29"],
-    ["case", "open", "--country", "POL", "--treaty", "ottawa", "--procedure", "generic",
-     "--id", "G1", "--on", "2025-01-10"],
-]  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from reliability_cases import POPULATE
 
-from conftest import POPULATE
 from treatyflow.app import integrity
 from treatyflow.app.core import Core
 from treatyflow.catalog import load_catalog, shipped_workflows

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from reliability_cases import POPULATE
 
-from conftest import POPULATE
 from treatyflow.cli import main
 
 Cli = Callable[..., Result]
