@@ -25,6 +25,7 @@ Cli = Callable[..., Result]
 
 EVENT = "case_id = 'LTU-1' AND seq = 2"
 CASE = "id = 'LTU-1'"
+PROJ = "case_id = 'LTU-1'"
 TREATY = "kind = 'treaty' AND hash = (SELECT treaty_hash FROM cases WHERE id = 'LTU-1')"
 
 #: (table, column, SQL assignment, row) - every column a tamperer could edit.
@@ -59,6 +60,13 @@ EDITS = [
     ("definitions", "content", "content = replace(content, '\"P6M\"', '\"P1M\"')", TREATY),
     ("definitions", "hash", "hash = 'sha256:' || substr(hash, 8, 63) || 'f'", TREATY),
     ("definitions", "kind", "kind = 'procedure'", TREATY),
+    # the case projection (#19): what pending, tick and every change's checks read; a row
+    # that disagrees with its log (or is stale) is doctor's `projection` finding
+    ("case_projections", "tally", "tally = replace(tally, '2025-06-27', '2025-01-27')", PROJ),
+    ("case_projections", "final", "final = NOT final", PROJ),
+    ("case_projections", "next_fire", "next_fire = '2025-07-01'", PROJ),
+    ("case_projections", "horizon", "horizon = '2024-01-01'", PROJ),
+    ("case_projections", "head_hash", "head_hash = 'sha256:00'", PROJ),
 ]
 
 #: The rest of the case row's identity (country, action, opening date, facts).
