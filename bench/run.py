@@ -48,10 +48,10 @@ def _arguments() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["signatures"],
         default=None,
-        help="run only these rows (signatures: sign_rate and verify_signatures_rate, "
-        "about 10 s, no generated databases)",
+        metavar="GROUP[,GROUP...]",
+        help="run only these groups of rows, comma-separated, of: " + ", ".join(GROUPS)
+        + " (signatures alone needs no generated database: about 10 s)",
     )
     parser.add_argument(
         "--sizes",
@@ -61,7 +61,11 @@ def _arguments() -> None:
     )
     args = parser.parse_args()
     global ONLY
-    ONLY = args.only
+    if args.only is not None:
+        ONLY = [g.strip() for g in args.only.split(",") if g.strip()]
+        unknown = [g for g in ONLY if g not in GROUPS]
+        if unknown or not ONLY:
+            parser.error(f"--only: unknown group(s) {unknown}; the groups: {', '.join(GROUPS)}")
     try:
         SIZES = sorted({int(s) for s in args.sizes.split(",")})
     except ValueError:
@@ -72,8 +76,30 @@ def _arguments() -> None:
 
 
 MB = 1024 * 1024
-#: ``--only``: the one group of rows to run (None: all of them).
-ONLY: str | None = None
+#: The groups of rows, in the order a run measures them (``--only`` picks some).
+GROUPS = (
+    "start-up",
+    "transitions",
+    "import",
+    "pending",
+    "report",
+    "engine",
+    "verify",
+    "verify-postgres",
+    "tick",
+    "report-country",
+    "case-open",
+    "advance-many",
+    "web",
+    "signatures",
+)
+#: ``--only``: the groups of rows to run (None: all of them).
+ONLY: list[str] | None = None
+
+
+def wanted(group: str) -> bool:
+    """Whether this run measures ``group``."""
+    return ONLY is None or group in ONLY
 
 results: list[dict[str, Any]] = []
 scaling: dict[str, dict[int, float]] = {}
@@ -1271,7 +1297,7 @@ def main() -> None:
     info = machine()
     print(f"treatyflow bench on {info['nproc']} x {info['cpu']}, Python {info['python']}")
     tmp = Path(tempfile.mkdtemp(prefix="treatyflow-bench-"))
-    if ONLY == "signatures":
+    if ONLY == ["signatures"]:
         try:
             timed("signatures", lambda: bench_signatures(tmp))
         finally:
@@ -1292,23 +1318,32 @@ def main() -> None:
         con = sqlite3.connect(small)
         first_id = con.execute("SELECT id FROM cases ORDER BY id LIMIT 1").fetchone()[0]
         con.close()
-        timed("start-up", lambda: bench_cli(small, first_id))
-        timed("transitions", lambda: bench_transitions(dbs, tmp))
-        timed("import", lambda: bench_import(dbs, tmp))
-        timed("pending", lambda: bench_listing("pending", dbs, tmp))
-        timed("report", lambda: bench_listing("report", dbs, tmp))
-        timed("engine", lambda: bench_engine(dbs[BIG]))
-        timed("verify", lambda: bench_verify(dbs, tmp))
+        runs: list[tuple[str, str, Callable[[], Any]]] = [
+            ("start-up", "start-up", lambda: bench_cli(small, first_id)),
+            ("transitions", "transitions", lambda: bench_transitions(dbs, tmp)),
+            ("import", "import", lambda: bench_import(dbs, tmp)),
+            ("pending", "pending", lambda: bench_listing("pending", dbs, tmp)),
+            ("report", "report", lambda: bench_listing("report", dbs, tmp)),
+            ("engine", "engine", lambda: bench_engine(dbs[BIG])),
+            ("verify", "verify", lambda: bench_verify(dbs, tmp)),
+            (
+                "verify-postgres",
+                "verify on PostgreSQL",
+                lambda: bench_verify_postgres(pg_db, pg_n, tmp),
+            ),
+            ("tick", "tick", lambda: bench_tick(dbs, tmp)),
+            ("report-country", "report --country", lambda: bench_report_country(dbs, tmp)),
+            ("case-open", "case open", lambda: bench_open(tmp)),
+            ("advance-many", "advance-many", lambda: bench_advance_many(dbs[BIG], tmp)),
+            ("web", "web", lambda: [bench_web(db, n) for n, db in dbs.items()]),
+            ("signatures", "signatures", lambda: bench_signatures(tmp)),
+        ]
         pg_n = int(os.environ.get("BENCH_POSTGRES_CASES", BIG))
         pg_db = dbs.get(pg_n) or dbs[BIG]
         pg_n = pg_n if pg_n in dbs else BIG
-        timed("verify on PostgreSQL", lambda: bench_verify_postgres(pg_db, pg_n, tmp))
-        timed("tick", lambda: bench_tick(dbs, tmp))
-        timed("report --country", lambda: bench_report_country(dbs, tmp))
-        timed("case open", lambda: bench_open(tmp))
-        timed("advance-many", lambda: bench_advance_many(dbs[BIG], tmp))
-        timed("web", lambda: [bench_web(db, n) for n, db in dbs.items()])
-        timed("signatures", lambda: bench_signatures(tmp))
+        for group, label, run in runs:
+            if wanted(group):
+                timed(label, run)
         sizes = " -> ".join(_size(n) for n in SIZES)
         print(f"\nscaling ({sizes} cases; exponent of a log-log fit, 1 = linear):")
         for name, points in scaling.items():
@@ -1335,7 +1370,8 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - started
-    out = HERE / "results.json"
+    # a partial run (--only) does not overwrite the last full run's results
+    out = HERE / ("results.json" if ONLY is None else f"results-{'-'.join(ONLY)}.json")
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     held = sum(1 for r in results if r["holds"])
     print(f"\n{held}/{len(results)} budgets hold; {total:.0f} s in all; wrote {out}")

@@ -196,3 +196,22 @@ def test_generated_cases_have_their_projection_rows(generated: Path) -> None:
     with treatyflow.open(generated) as ws:
         missing, stale, wrong = projections.check(ws._core)
     assert (missing, stale, wrong) == ([], [], [])
+
+
+def test_only_runs_the_groups_asked_for_and_refuses_others() -> None:
+    """``--only`` takes a comma-separated list of groups; an unknown group is a one-line
+    usage error naming the groups."""
+    bad = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--only", "verify,nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "unknown group(s) ['nope']" in bad.stderr and "signatures" in bad.stderr
+    bench_run = _load("run")
+    assert bench_run.GROUPS[0] == "start-up" and "advance-many" in bench_run.GROUPS
+    bench_run.ONLY = ["verify", "tick"]
+    assert bench_run.wanted("verify") and not bench_run.wanted("import")
+    bench_run.ONLY = None
+    assert bench_run.wanted("import")
