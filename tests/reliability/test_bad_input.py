@@ -302,3 +302,27 @@ def test_undecodable_file_names_are_printed_not_crashed_on(
     assert result.exit_code in (1, 2), output
     assert "\\udcff" in output or "Error:" in output
     assert dump(populated) == before
+
+
+def test_a_usage_error_after_the_file_argument_leaves_no_file_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`case advance-many FILE EXTRA`: the usage error comes after FILE was converted; the
+    file must not be left open (found by the long fuzz run as a ResourceWarning)."""
+    import gc
+    import warnings
+
+    from click.testing import CliRunner
+
+    from treatyflow.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("steps.jsonl").write_text("{}\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        result = CliRunner().invoke(
+            main, ["--db", "t.db", "case", "advance-many", "steps.jsonl", "steps.jsonl"]
+        )
+        gc.collect()
+    assert result.exit_code == 2 and "unexpected extra argument" in result.output
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []

@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from treatyflow.app import writes
+from treatyflow.app import amendments
 from treatyflow.app.workspace_base import WorkspaceBase
 
 if TYPE_CHECKING:
@@ -25,12 +25,16 @@ class WorkspaceTrust(WorkspaceBase):
         Raises:
             SelfApproval, NotAuthorised, InvalidInput (no open proposal ``seq``).
         """
-        record, ctx = writes.approve(self._core, case_id, seq, actor=self._who(None), note=note)
+        record, ctx = amendments.approve(
+            self._core, case_id, seq, actor=self._who(None), note=note
+        )
         return self._after(record, ctx)
 
     def reject(self, case_id: str, seq: int, *, reason: str) -> CaseView:
         """Reject the proposed step ``seq`` (a reviewer, or its proposer withdrawing it)."""
-        record, ctx = writes.reject(self._core, case_id, seq, actor=self._who(None), reason=reason)
+        record, ctx = amendments.reject(
+            self._core, case_id, seq, actor=self._who(None), reason=reason
+        )
         return self._after(record, ctx)
 
     def list_keys(self) -> list[KeyInfo]:

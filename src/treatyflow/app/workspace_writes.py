@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from treatyflow.app import clocks, writes
+from treatyflow.app import amendments, clocks, writes
 from treatyflow.app.arguments import (
     DateLike,
     SourceLike,
@@ -241,7 +241,7 @@ class WorkspaceWrites(WorkspaceBase):
     ) -> CaseView:
         """Correct the legal date of event ``seq`` to ``on``; the old event stays in the log
         and the correction records the due dates before and after."""
-        record, ctx = writes.correct(
+        record, ctx = amendments.correct(
             self._core,
             case_id,
             seq,
@@ -283,7 +283,7 @@ class WorkspaceWrites(WorkspaceBase):
                 opening, a clock firing, a correction or a retraction, or already retracted.
             InvalidInput: no event ``seq``, or no reason.
         """
-        record, ctx = writes.retract(
+        record, ctx = amendments.retract(
             self._core, case_id, seq, reason=reason, actor=self._who(actor)
         )
         return self._after(record, ctx)

@@ -182,7 +182,7 @@ def advance(
 
 
 @click.command("advance-many")
-@click.argument("file", type=click.File("rb"), default="-", metavar="[FILE|-]")
+@click.argument("file", type=click.File("rb", lazy=True), default="-", metavar="[FILE|-]")
 @actor_option
 @click.option(
     "--json",
