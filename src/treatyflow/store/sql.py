@@ -44,7 +44,7 @@ from treatyflow.errors import (
 from treatyflow.events import Event, EventKind
 from treatyflow.redaction import redact, redact_url
 from treatyflow.store.prepared import CASE_COLUMNS, REGISTRY_COLUMNS, Prepared
-from treatyflow.store.schema import cases, definitions, events, registry
+from treatyflow.store.schema import case_projections, cases, definitions, events, registry
 
 BUSY_TIMEOUT_MS = 10_000
 #: Rows per ``executemany`` batch in bulk inserts (import).
@@ -739,6 +739,7 @@ class Store:
             "cases": cases,
             "events": events,
             "registry": registry,
+            "case_projections": case_projections,
         }[table]
         unknown = [c for c in columns if c not in target.c]
         if unknown:
