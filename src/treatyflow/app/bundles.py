@@ -135,12 +135,15 @@ class Projector:
         return tuple(values[c] for c in self.columns)
 
 
+_KINDS = {str(kind): kind for kind in EventKind}
+
+
 def _event(e: Mapping[str, Any]) -> Event:
     """The event of a verified bundle line (as the store would read it back)."""
     return Event(
         e["case_id"],
         e["seq"],
-        EventKind(e["kind"]),
+        _KINDS.get(e["kind"]) or EventKind(e["kind"]),
         dt.date.fromisoformat(e["occurred_on"]),
         e["recorded_at"],
         e["actor"],
