@@ -359,3 +359,26 @@ def test_a_refused_import_leaves_an_existing_database_as_it_was(
     assert result.exit_code == 1 and "does not verify" in result.stderr
     assert target.exists()
     assert _heads(str(target)) == []
+
+
+def test_an_import_that_fails_midway_leaves_no_new_database(
+    demo: tuple[str, Path], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure in the middle of loading (here the first batch of rows) into a database the
+    import created removes that database again: no file, no table."""
+    from treatyflow.bundle import Sink
+
+    def broken(self: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Sink, "flush", broken)
+    result = _run("--db", db_url, "import", str(demo[1]))
+    assert result.exit_code != 0
+    if db_url.startswith("sqlite:///"):
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()
+    else:
+        engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+        try:
+            assert sa.inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
