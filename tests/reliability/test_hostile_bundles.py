@@ -476,10 +476,10 @@ def test_import_found_wrong_at_the_trailer_writes_nothing(
 
 def test_import_is_a_stream(exported: Path, tmp_path: Path) -> None:
     """Importing holds far less than the file (one case's events and one batch of rows),
-    not every event: memory stays bounded whatever the bundle's size. The import rebuilds the
-    case projection (#19) afterwards, a few cases at a time, which also loads the cases'
-    definitions once (a constant); so the bound is checked two ways: well under the file,
-    and not growing when the bundle doubles."""
+    not every event: memory stays bounded whatever the bundle's size. The import writes each
+    case's projection row (#19) from its events as they stream in, which also loads the
+    cases' definitions once (a constant); so the bound is checked two ways: well under the
+    file, and not growing when the bundle doubles."""
     import treatyflow
 
     treatyflow.open(tmp_path / "warm.db", create=True).import_bundle(exported)

@@ -281,3 +281,104 @@ def test_demo_on_postgresql_exports_and_imports_into_sqlite(
     target = str(tmp_path / "from-pg.db")
     assert _run("--db", target, "import", str(bundle)).exit_code == 0
     assert _heads(target) == _heads(postgres_url)
+
+
+def test_import_writes_the_projection_rows_as_it_streams(
+    demo: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each case's projection row is tallied from its events as they stream in and written
+    with executemany in the import's transaction: the rows are those ``db reproject``
+    writes, and the import never reads the logs back to rebuild them (#19)."""
+    import treatyflow
+    from treatyflow.app import projections
+    from treatyflow.store.sql import Store
+
+    def no_rebuild(*args: Any, **kwargs: Any) -> int:
+        raise AssertionError("import rebuilt the projection")
+
+    tables: list[str] = []
+    bulk = Store.bulk_insert
+
+    def spy(self: Store, conn: Any, table: str, *args: Any) -> int:
+        tables.append(table)
+        return bulk(self, conn, table, *args)
+
+    monkeypatch.setattr(projections, "rebuild", no_rebuild)
+    monkeypatch.setattr(Store, "bulk_insert", spy)
+    target = tmp_path / "projected.db"
+    result = _run("--db", str(target), "import", str(demo[1]))
+    assert result.exit_code == 0, result.output
+    assert "case_projections" in tables
+    monkeypatch.undo()
+    with treatyflow.open(target) as ws:
+        core = ws._core
+        missing, stale, wrong = projections.check(core)
+        assert (missing, stale, wrong) == ([], [], [])
+        with core.store.read() as conn:
+            imported = sorted(tuple(r.__dict__.values()) for r in rows_of(conn))
+        assert projections.rebuild(core, stale_only=False) == len(imported)
+        with core.store.read() as conn:
+            rebuilt = sorted(tuple(r.__dict__.values()) for r in rows_of(conn))
+    assert imported == rebuilt and len(imported) == len(_heads(str(target)))
+
+
+def rows_of(conn: Any) -> list[Any]:
+    from treatyflow.store import projections as rows
+
+    return list(rows.all_rows(conn))
+
+
+def test_cli_import_reads_the_bundle_once(
+    demo: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``treatyflow import`` checks the bundle as it loads it: one pass over the file, not a
+    verifying pass and then a loading pass."""
+    from treatyflow.bundle.verify import _Reader
+
+    passes: list[int] = []
+    read = _Reader.read
+
+    def count(self: Any, path: Path) -> None:
+        passes.append(1)
+        read(self, path)
+
+    monkeypatch.setattr(_Reader, "read", count)
+    result = _run("--db", str(tmp_path / "once.db"), "import", str(demo[1]))
+    assert result.exit_code == 0, result.output
+    assert len(passes) == 1
+
+
+def test_a_refused_import_leaves_an_existing_database_as_it_was(
+    demo: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Only a database the import created is removed when the bundle is refused: an empty
+    database that was there before stays, empty."""
+    target = tmp_path / "kept.db"
+    assert _run("--db", str(target), "init").exit_code == 0
+    result = _run("--db", str(target), "import", str(_tampered(demo[1], tmp_path)))
+    assert result.exit_code == 1 and "does not verify" in result.stderr
+    assert target.exists()
+    assert _heads(str(target)) == []
+
+
+def test_an_import_that_fails_midway_leaves_no_new_database(
+    demo: tuple[str, Path], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure in the middle of loading (here the first batch of rows) into a database the
+    import created removes that database again: no file, no table."""
+    from treatyflow.bundle import Sink
+
+    def broken(self: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Sink, "flush", broken)
+    result = _run("--db", db_url, "import", str(demo[1]))
+    assert result.exit_code != 0
+    if db_url.startswith("sqlite:///"):
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()
+    else:
+        engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+        try:
+            assert sa.inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()

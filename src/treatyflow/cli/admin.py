@@ -376,13 +376,12 @@ def export(app: AppContext, output: Path, force: bool, as_json: bool) -> None:
 @pass_app
 def import_(app: AppContext, bundle_path: Path, as_json: bool) -> None:
     """Load a bundle into an empty database; refuses a bundle that does not verify."""
-    from treatyflow.app.workspace import verify_bundle
-    from treatyflow.errors import BundleInvalid
+    from treatyflow.app.bundles import undone_on_failure
 
-    checked = verify_bundle(bundle_path)
-    if not checked.ok:  # before the database is even opened: nothing is written
-        raise BundleInvalid(checked.problems)
-    result = app.workspace(create=True).import_bundle(bundle_path)
+    # One pass: the bundle is checked as it is loaded, in one transaction; a database this
+    # import created is removed again when the bundle is refused (nothing is written).
+    with undone_on_failure(app.db, app.close):
+        result = app.workspace(create=True).import_bundle(bundle_path)
     if as_json:
         emit_json(result.to_dict())
     else:

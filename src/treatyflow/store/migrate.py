@@ -132,3 +132,46 @@ def _config_plain() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def blank(db: str) -> bool:
+    """Whether ``db`` (a path or URL) names no treatyflow database yet: a SQLite file that
+    does not exist, or a PostgreSQL database (schema) without a table. ``:memory:`` and a
+    name that is not a database URL are not blank (nothing to remove afterwards)."""
+    from treatyflow.store.sql import open_store, to_url
+
+    try:
+        url = sa.engine.make_url(to_url(db))
+    except (sa.exc.ArgumentError, ValueError):
+        return False
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        return bool(database) and database != ":memory:" and not Path(database).exists()
+    store = open_store(db)
+    try:
+        with _driver_errors(store):
+            return not sa.inspect(store.engine).get_table_names()
+    finally:
+        store.engine.dispose()
+
+
+def discard(db: str) -> None:
+    """Remove the database at ``db`` that creating it made, when it was :func:`blank`
+    before (a failed import): the SQLite file (and its WAL, shared-memory and journal
+    files), or on PostgreSQL every object of the migrations and the version table. Call it
+    with every connection to ``db`` closed."""
+    from treatyflow.store.sql import open_store, to_url
+
+    url = sa.engine.make_url(to_url(db))
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        for suffix in ("-wal", "-shm", "-journal", ""):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    store = open_store(db)
+    try:
+        downgrade(store, "base")
+        with _driver_errors(store), store.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        store.engine.dispose()

@@ -69,6 +69,18 @@ def save(store: Store, conn: Connection, row: ProjectionRow) -> None:
     store.prepared.execute(conn, "save_projection", values)
 
 
+def values(row: ProjectionRow) -> dict[str, Any]:
+    """The row's column values as :func:`save` stores them (for ``executemany``)."""
+    return {
+        "case_id": row.case_id,
+        "head_hash": row.head_hash,
+        "horizon": row.horizon,
+        "final": row.final,
+        "next_fire": row.next_fire,
+        "tally": json.dumps(row.tally, separators=(",", ":"), sort_keys=True),
+    }
+
+
 def open_cases(
     conn: Connection, day: str | None, *, open_only: bool = True
 ) -> Iterator[tuple[CaseRecord, ProjectionRow | None]]:

@@ -48,7 +48,7 @@ from treatyflow.store.records import (
     event_row,
     hashed_row,
 )
-from treatyflow.store.schema import cases, definitions, events, registry
+from treatyflow.store.schema import case_projections, cases, definitions, events, registry
 from treatyflow.store.sqlite import (
     _configure_sqlite,
     _create_private_file,
@@ -259,6 +259,7 @@ class Store(IntegrityQueries, TrustQueries, DefinitionQueries, Transactions):
             "cases": cases,
             "events": events,
             "registry": registry,
+            "case_projections": case_projections,
         }[table]
         unknown = [c for c in columns if c not in target.c]
         if unknown:
