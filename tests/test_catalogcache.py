@@ -71,7 +71,7 @@ def test_a_second_load_is_the_cached_catalogue_with_the_same_hashes(
     assert list(cache_dir.glob("catalog-*.pickle"))
     expected = _summary(fresh)
     loads = _loads(monkeypatch)
-    monkeypatch.setattr(catalog_module, "lint", _refuse)
+    monkeypatch.setattr("treatyflow.definitions.lint.lint", _refuse)
     cached = load_catalog([SHIPPED])
     assert loads == []
     assert cached is not fresh and _summary(cached) == expected

@@ -78,7 +78,8 @@ built = sorted(
     if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == m.__name__
     and v.__pydantic_complete__
 )
-print(json.dumps({"code": code, "built": built, "yaml": "yaml" in sys.modules}),
+print(json.dumps({"code": code, "built": built, "yaml": "yaml" in sys.modules,
+                  "lint": "treatyflow.definitions.lint" in sys.modules}),
       file=sys.stderr)
 sys.stdout.write(out.getvalue())
 """
@@ -93,9 +94,10 @@ def test_the_definition_models_are_built_on_first_use() -> None:
 def test_a_warm_case_show_builds_no_model_and_prints_what_a_cold_one_does(
     tmp_path: Path,
 ) -> None:
-    """With the catalogue cached, ``case show`` validates, lints and dumps no definition,
-    so no pydantic validator or serialiser is built; its JSON is the cold run's byte for
-    byte (a case whose next step requires evidence: the evidence is dumped by hand)."""
+    """With the catalogue cached, ``case show`` validates, lints and dumps no definition
+    (nor imports the lint), so no pydantic validator or serialiser is built; its JSON is
+    the cold run's byte for byte (a case whose next step requires evidence: the evidence is
+    dumped by hand)."""
     import treatyflow
 
     db = tmp_path / "t.db"
@@ -117,7 +119,7 @@ def test_a_warm_case_show_builds_no_model_and_prints_what_a_cold_one_does(
     ]
     cold, warm = (json.loads(r.stderr.strip().splitlines()[-1]) for r in runs)
     assert cold["code"] == 0 and cold["built"], "the probe sees a cold load build the models"
-    assert warm == {"code": 0, "built": [], "yaml": False}
+    assert warm == {"code": 0, "built": [], "yaml": False, "lint": False}
     assert runs[0].stdout == runs[1].stdout
     assert json.loads(runs[1].stdout)["id"] == "EST-1"
 

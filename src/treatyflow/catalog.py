@@ -18,8 +18,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from treatyflow import catalogcache
-from treatyflow.definitions.lint import lint
-from treatyflow.definitions.problems import repaired, schema_message
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.document import Document, read_definition
@@ -217,6 +215,8 @@ def load_catalog(
         cache.save()
     for path in files:  # files named one by one (being linted, usually): never cached
         _load_one(catalog, _kind_of(path), path, None)
+    from treatyflow.definitions.lint import lint  # not needed by a cached catalogue
+
     # Root causes first: what is wrong in a file itself (YAML, keys, types), then wrong or
     # misspelt names, then what follows from them (unreachable states, no way out).
     roots, consequences = lint(catalog.treaties, catalog.procedures, catalog.locate)
@@ -302,6 +302,8 @@ def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache | None)
     try:
         item: Any = model.model_validate(doc.data)
     except ValidationError as exc:
+        from treatyflow.definitions.problems import repaired, schema_message
+
         errors = exc.errors()
         for err in errors:
             loc = tuple(err["loc"])
