@@ -96,7 +96,7 @@ def test_an_edited_file_is_parsed_again(cache_dir: Path, tmp_path: Path) -> None
 )
 def test_a_corrupt_or_foreign_cache_is_ignored(cache_dir: Path, content: bytes) -> None:
     expected = _summary(SHIPPED)
-    for path in cache_dir.glob("definitions-*.pickle"):
+    for path in cache_dir.glob("*.pickle"):  # the parsed documents and the catalogue's
         path.write_bytes(content)
     assert _summary(SHIPPED) == expected
 
@@ -113,6 +113,8 @@ def test_a_planted_pickle_cannot_run_code(
     expected = _summary(SHIPPED)
     (path,) = cache_dir.glob("definitions-*.pickle")
     path.write_bytes(pickle.dumps({"format": parsecache.FORMAT, "documents": _Evil()}))
+    for catalogue in cache_dir.glob("catalog-*.pickle"):  # so the parse cache is read
+        catalogue.unlink()
     assert _summary(SHIPPED) == expected
     assert not (tmp_path / "PWNED").exists()
 
@@ -194,8 +196,10 @@ def test_a_cache_file_others_may_write_is_not_read(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _summary(SHIPPED)
-    (path,) = cache_dir.glob("definitions-*.pickle")
-    path.chmod(0o666)
+    paths = list(cache_dir.glob("*.pickle"))  # the parsed documents and the catalogue's
+    assert {p.name.split("-")[0] for p in paths} == {"definitions", "catalog"}
+    for path in paths:
+        path.chmod(0o666)
     parsed = _parsed_again(monkeypatch)
     _summary(SHIPPED)
     assert parsed, "a group/world-writable cache file must be ignored"

@@ -17,8 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from treatyflow.definitions.lint import lint
-from treatyflow.definitions.problems import repaired, schema_message
+from treatyflow import catalogcache
 from treatyflow.definitions.procedure import Procedure
 from treatyflow.definitions.treaty import Treaty
 from treatyflow.document import Document, read_definition
@@ -30,7 +29,13 @@ from treatyflow.errors import (
     TreatyNotFound,
     WorkflowSyntaxError,
 )
-from treatyflow.parsecache import ParseCache, digest
+from treatyflow.parsecache import ParseCache, cache_dir, digest
+
+#: Content hashes known without dumping their model: ``id(model)`` -> (the model, its hash),
+#: for the definitions of a catalogue found in :mod:`treatyflow.catalogcache`, whose hashes
+#: were computed by :func:`content_hash` when it was stored. A definition is never changed
+#: once loaded (the catalogue's own hash caches rely on that too).
+_KNOWN: dict[int, tuple[BaseModel, str]] = {}
 
 
 def shipped_workflows() -> Path:
@@ -43,6 +48,9 @@ def shipped_workflows() -> Path:
 
 def content_hash(model: BaseModel) -> str:
     """SHA-256 over the canonical JSON of a definition: what a case is pinned to."""
+    known = _KNOWN.get(id(model))
+    if known is not None and known[0] is model:
+        return known[1]
     return _definition_digest(model.model_dump(mode="json"))
 
 
@@ -105,6 +113,8 @@ class Catalog:
     """Raw procedures and parts, as written."""
     documents: dict[tuple[str, str], Document] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    """Content hashes stored with a cached catalogue: (kind, id) -> hash."""
 
     # -- lookups ---------------------------------------------------------------------
     def treaty(self, treaty_id: str) -> Treaty:
@@ -153,10 +163,22 @@ class Catalog:
     @functools.cache  # noqa: B019 - the catalogue lives for the process; procedures are few
     def _composed(self, procedure_id: str) -> Procedure:
         parts = {pid: p for pid, p in self.procedures.items() if p.part}
-        return self.procedures[procedure_id].compose(parts)
+        composed = self.procedures[procedure_id].compose(parts)
+        digest = self._hashes.get(("procedure", procedure_id))
+        if digest is not None:
+            _KNOWN[id(composed)] = (composed, digest)
+        return composed
 
     def __hash__(self) -> int:
         return id(self)
+
+    def known_hash(self, kind: str, ident: str, digest: str) -> None:
+        """Record the content hash of treaty or whole procedure ``ident`` (computed when
+        this catalogue was cached), so that :func:`content_hash` need not dump it."""
+        self._hashes[(kind, ident)] = digest
+        if kind == "treaty" and ident in self.treaties:
+            model = self.treaties[ident]
+            _KNOWN[id(model)] = (model, digest)
 
     # -- locating problems -----------------------------------------------------------
     def locate(
@@ -174,17 +196,27 @@ def load_catalog(
     """Load every definition under ``directories`` (later ones override by id), then ``files``.
 
     With ``strict`` an InvalidWorkflow listing every problem is raised; otherwise the
-    problems are left on ``Catalog.problems`` for ``workflow lint`` to print.
+    problems are left on ``Catalog.problems`` for ``workflow lint`` to print. A strict load
+    of directories whose files are byte for byte those of a load that found no problem is
+    taken from :mod:`treatyflow.catalogcache`.
     """
+    listing = [(directory, _definition_files(directory)) for directory in directories]
+    key = None
+    if strict and not files and cache_dir() is not None:
+        key = catalogcache.files_key(listing)
+        cached = catalogcache.load(directories, key) if key is not None else None
+        if cached is not None:
+            return cached
     catalog = Catalog()
-    for directory in directories:
+    for directory, found in listing:
         cache = ParseCache(directory)
-        for kind, sub in (("treaty", "treaties"), ("procedure", "procedures")):
-            for path in _yaml_files(directory / sub):
-                _load_one(catalog, kind, path, cache)
+        for kind, path in found:
+            _load_one(catalog, kind, path, cache)
         cache.save()
     for path in files:  # files named one by one (being linted, usually): never cached
         _load_one(catalog, _kind_of(path), path, None)
+    from treatyflow.definitions.lint import lint  # not needed by a cached catalogue
+
     # Root causes first: what is wrong in a file itself (YAML, keys, types), then wrong or
     # misspelt names, then what follows from them (unreachable states, no way out).
     roots, consequences = lint(catalog.treaties, catalog.procedures, catalog.locate)
@@ -195,7 +227,18 @@ def load_catalog(
     ]
     if strict and catalog.problems:
         raise InvalidWorkflow(catalog.problems)
+    if key is not None:
+        catalogcache.save(directories, key, catalog)
     return catalog
+
+
+def _definition_files(directory: Path) -> list[tuple[str, Path]]:
+    """A directory's definition files in load order: treaties, then procedures."""
+    return [
+        (kind, path)
+        for kind, sub in (("treaty", "treaties"), ("procedure", "procedures"))
+        for path in _yaml_files(directory / sub)
+    ]
 
 
 def _where(problem: Problem) -> tuple[str, int]:
@@ -259,6 +302,8 @@ def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache | None)
     try:
         item: Any = model.model_validate(doc.data)
     except ValidationError as exc:
+        from treatyflow.definitions.problems import repaired, schema_message
+
         errors = exc.errors()
         for err in errors:
             loc = tuple(err["loc"])

@@ -64,7 +64,7 @@ def default_level(kind: str | None) -> EvidenceLevel:
 class Source(BaseModel):
     """A citation backing an event or a definition."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     citation: str = Field(
         min_length=1, max_length=2000, description="What the source is, as a lawyer would cite it."

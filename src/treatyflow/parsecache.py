@@ -58,7 +58,7 @@ def parser_identity() -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-_ALLOWED = {
+ALLOWED = {
     ("datetime", "date"): dt.date,
     ("datetime", "datetime"): dt.datetime,
     ("datetime", "time"): dt.time,
@@ -72,7 +72,7 @@ class _Unpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return _ALLOWED[(module, name)]
+            return ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(f"{module}.{name} is not allowed") from None
 

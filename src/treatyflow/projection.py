@@ -28,13 +28,15 @@ if TYPE_CHECKING:
 CASE_FLAGS_FROM_CLOCKS = ("defective-notice", "unassessed", "no-withdrawal-right")
 
 #: Declared facts every case may set (contract vocabulary), unless the treaty declares them.
+#: Constructed, not validated (they are valid as written): validating at import would build
+#: the model's validator, a cost of every command's start-up (tests check they validate).
 SHARED_FACT_SPECS = {
-    "armed_conflict": FactSpec(
+    "armed_conflict": FactSpec.model_construct(
         type=FactType.BOOLEAN,
         default=None,
         description="The State is engaged in an armed conflict.",
     ),
-    "specified_date": FactSpec(
+    "specified_date": FactSpec.model_construct(
         type=FactType.DATE, description="A later date named in the notification."
     ),
 }

@@ -77,7 +77,7 @@ def view_of(
             else step.spec.institution or _institution(defs.procedure, state),
             ready=step.ready,
             guards_not_met=tuple(step.failures),
-            evidence=tuple(r.model_dump(mode="json") for r in step.spec.evidence),
+            evidence=tuple(r.as_json() for r in step.spec.evidence),
             clock=step.spec.clock,
             optional=step.spec.optional,
             contested=step.spec.contested is not None,

@@ -7,6 +7,7 @@ withdrawal shares. Procedures ``include`` parts; :func:`Procedure.compose` merge
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Literal
 
 from pydantic import (
@@ -73,7 +74,7 @@ INTERNATIONAL_STATES = ("notified", "effective", "revoked")
 class Contest(BaseModel):
     """A step whose necessity or validity is disputed, with the sources on each side."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     question: str = Field(min_length=1)
     sources_for: list[Source] = Field(default_factory=empty_list)
@@ -81,7 +82,7 @@ class Contest(BaseModel):
 
 
 class StateSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(pattern=STATE_PATTERN)
     title: str = Field(min_length=1)
@@ -99,7 +100,7 @@ class StateSpec(BaseModel):
 class Guard(BaseModel):
     """A condition over a fact that must hold for a transition."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     fact: str
     equals: FactValue | None = Field(default=None, description="Default: true.")
@@ -123,7 +124,7 @@ class Guard(BaseModel):
 class EvidenceRequirement(BaseModel):
     """A transition needs a source of this kind, at this level or better."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: str | None = Field(default=None, description="Source kind, e.g. 'decree'.")
     min_level: EvidenceLevel = EvidenceLevel.REPORTED
@@ -131,6 +132,15 @@ class EvidenceRequirement(BaseModel):
         default=False, description="The source must carry a reference number."
     )
     description: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        """``model_dump(mode="json")`` without pydantic's serialiser (which a read would
+        otherwise build at its first use, a cost of start-up): every field is plain."""
+        return {
+            name: value.value if isinstance(value, Enum) else value
+            for name in type(self).model_fields
+            for value in (getattr(self, name),)
+        }
 
 
 #: Who may act in a team (the key registry's roles).
@@ -147,7 +157,7 @@ def _without_unset_trust(data: dict[str, object]) -> dict[str, object]:
 
 
 class TransitionSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     trigger: str = Field(pattern=TRIGGER_PATTERN)
     source: str | list[str]
@@ -185,7 +195,7 @@ class TransitionSpec(BaseModel):
 class CorrectionPolicy(BaseModel):
     """Who may correct a legal date (``case correct``), and whether it needs review."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     roles: list[Role] = Field(default_factory=empty_list)
     review: Literal["required"] | None = None
@@ -194,7 +204,7 @@ class CorrectionPolicy(BaseModel):
 class ClockSpec(BaseModel):
     """A legal deadline: starts when the case enters ``starts_at``; fires ``fires`` when due."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(pattern=STATE_PATTERN)
     starts_at: str = Field(pattern=STATE_PATTERN)
@@ -208,7 +218,7 @@ class ClockSpec(BaseModel):
 
 
 class Procedure(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1)

@@ -71,7 +71,7 @@ FactValue = bool | dt.date | int | float | str
 class FactSpec(BaseModel):
     """A fact a clock or a guard may read; facts vary over legal time."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: FactType
     description: str = ""
@@ -95,7 +95,7 @@ class FactSpec(BaseModel):
 class FixedAnnualDate(BaseModel):
     """ICRW style: effect on a fixed day each year if notice arrived on or before a cut-off."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     effect: str = Field(pattern=r"^\d{2}-\d{2}$", description="MM-DD, e.g. '06-30'.")
     notice_by: str = Field(pattern=r"^\d{2}-\d{2}$", description="MM-DD cut-off, e.g. '01-01'.")
@@ -104,7 +104,7 @@ class FixedAnnualDate(BaseModel):
 class EarliestNotice(BaseModel):
     """Paris Art. 28(1) style: no notice before a period after entry into force for the Party."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     after: str = Field(description="ISO 8601 duration, e.g. 'P3Y'.")
     from_fact: str = Field(
@@ -127,7 +127,7 @@ class NoticeRequirement(BaseModel):
     the case (the notification itself, or a later note once the statement is found).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     content: str = Field(
         pattern=ID_PATTERN,
@@ -148,7 +148,7 @@ class SurvivalPeriod(BaseModel):
     an explained note added to the effect clock's explanation.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(default="survival", pattern=r"^[a-z][a-z0-9_]*$")
     period: str | None = Field(
@@ -166,7 +166,7 @@ class SurvivalPeriod(BaseModel):
 class Condition(BaseModel):
     """A fact that must hold before the action can take effect (e.g. WHO dues, US 1948)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     fact: str
     equals: FactValue = True
@@ -180,7 +180,7 @@ class Condition(BaseModel):
 class Clause(BaseModel):
     """One action's clause (withdrawal, denunciation, suspension) as computable data."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     article: str = Field(min_length=1, description="The article, e.g. 'Art. 20'.")
     basis: str = Field(
@@ -268,7 +268,7 @@ class Clause(BaseModel):
 
 
 class Depositary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1)
     kind: Literal[
@@ -283,7 +283,7 @@ class Depositary(BaseModel):
 class Treaty(BaseModel):
     """A treaty and the clauses that govern leaving (or suspending) it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1)
