@@ -85,3 +85,21 @@ def test_a_session_holds_one_connection_and_lets_it_go_after_a_driver_error(
                 assert conn.exec_driver_sql("SELECT 1").scalar() == 1
         ws.open_case(country="LTU", treaty="ottawa", id="L1", at="notified", on="2025-06-27")
         assert ws.verify().ok
+
+
+def test_the_statements_are_built_once_per_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling a second statement does not build every expression again (start-up)."""
+    from treatyflow.store import prepared
+
+    built: list[str] = []
+    real = prepared._statements
+
+    def counting(*args: Any) -> Any:
+        built.append("all")
+        return real(*args)
+
+    monkeypatch.setattr(prepared, "_statements", counting)
+    lite = Prepared(sqlite.dialect(), EVENT_COLUMNS)
+    for name in ("case", "events", "update", "projection", "save_projection"):
+        lite.sql(name)
+    assert built == ["all"]

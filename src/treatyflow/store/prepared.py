@@ -88,6 +88,7 @@ class Prepared:
         self._dialect = dialect
         self._event_columns = tuple(event_columns)
         self._sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._built: dict[str, sa.ClauseElement] | None = None
         dbapi = dialect.dbapi  # None only for a dialect made without a driver (tests)
         self._error: type[Exception] = dbapi.Error if dbapi is not None else Exception
 
@@ -96,7 +97,9 @@ class Prepared:
         paramstyles; None for named ones), compiled on first use and kept."""
         found = self._sql.get(name)
         if found is None:
-            stmt = _statements(self._event_columns, self._dialect.name)[name]
+            if self._built is None:  # the expressions, built once (compiled one by one)
+                self._built = _statements(self._event_columns, self._dialect.name)
+            stmt = self._built[name]
             keys = list(EVENT_INSERT) if name == "insert_event" else None
             compiled = stmt.compile(dialect=self._dialect, column_keys=keys)
             assert isinstance(compiled, SQLCompiler)
