@@ -272,24 +272,12 @@ def _write_portfolio(ws: Any, out: Any, fmt: str, seen: Any, options: dict[str, 
     if fmt == "json":
         ws.write_portfolio_json(out, progress=seen, **options)
         return
-    # TODO(lead): call the Workspace method once it exists (the helper that split
-    # workspace.py owns it): ws.write_portfolio(out, fmt, progress=seen, **options)
-    from treatyflow.app import reports as report_assembly
+    # TODO(lead): ws.write_portfolio(out, fmt, progress=seen, **options) once Workspace has it
+    from treatyflow.app.reports import Filters, write_portfolio
 
-    report_assembly.write_portfolio(
-        ws._core,
-        out,
-        fmt,
-        report_assembly.Filters(
-            country=tuple(options["country"]),
-            treaty=tuple(options["treaty"]),
-            state=tuple(options["state"]),
-        ),
-        as_of=options["as_of"],
-        known_at=options["known_at"],
-        generated_at=options["generated_at"],
-        seen=seen,
-    )
+    rest = dict(options)
+    chosen = Filters(*(tuple(rest.pop(k)) for k in ("country", "treaty", "state")))
+    write_portfolio(ws._core, out, fmt, chosen, seen=seen, **rest)
 
 
 def _generated_at(stamp: bool) -> str | None:
