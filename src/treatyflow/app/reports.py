@@ -150,6 +150,34 @@ def write_portfolio_json(
     )
 
 
+def write_portfolio(
+    core: Core,
+    out: IO[bytes],
+    fmt: str,
+    filters: Filters = Filters(),
+    *,
+    as_of: dt.date,
+    known_at: str | None = None,
+    generated_at: str | None = None,
+    seen: Callable[[], None] | None = None,
+) -> int:
+    """The portfolio report in ``fmt`` (md, html, json or csv) written to ``out`` case by
+    case: bounded memory over any number of cases, the same bytes as :func:`render_report`
+    (UTF-8); the number of cases."""
+    from treatyflow.reports.stream import write_portfolio as write
+
+    _check_format(fmt, REPORT_FORMATS, "report")
+    return write(
+        out,
+        fmt,
+        triples(core, filters, as_of=as_of, known_at=known_at, seen=seen),
+        as_of=as_of,
+        known_at=known_at,
+        filters=filters.shown(),
+        generated_at=generated_at,
+    )
+
+
 def render_matrix(
     core: Core, fmt: str, *, as_of: dt.date | None = None, known_at: str | None = None
 ) -> str:

@@ -73,6 +73,35 @@ class WorkspaceReports(WorkspaceBase):
             seen=progress,
         )
 
+    def write_portfolio(
+        self,
+        out: IO[bytes],
+        fmt: str = "md",
+        *,
+        country: Sequence[str] = (),
+        treaty: Sequence[str] = (),
+        state: Sequence[str] = (),
+        as_of: DateLike | None = None,
+        known_at: str | None = None,
+        generated_at: str | None = None,
+        progress: Callable[[], None] | None = None,
+    ) -> int:
+        """The portfolio report in ``fmt`` (``md``, ``html``, ``json`` or ``csv``) written to
+        ``out`` (UTF-8 bytes) case by case, in bounded memory over any number of cases: the
+        same bytes as ``report("portfolio", fmt, ...)``; the number of cases."""
+        from treatyflow.app import reports as report_assembly
+
+        return report_assembly.write_portfolio(
+            self._core,
+            out,
+            fmt,
+            self._filters(country, treaty, state),
+            as_of=as_date(as_of, "as_of") or self.today(),
+            known_at=as_stamp(known_at),
+            generated_at=generated_at,
+            seen=progress,
+        )
+
     def matrix(
         self, fmt: str = "text", *, as_of: DateLike | None = None, known_at: str | None = None
     ) -> str:

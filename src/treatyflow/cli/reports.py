@@ -244,15 +244,16 @@ def _run_report(
         "known_at": known,
         "generated_at": _generated_at(stamp),
     }
-    if kind == "portfolio" and fmt == "json":
-        # Written case by case: flat memory over any number of cases.
+    if kind == "portfolio":
+        # Written case by case, every format: bounded memory over any number of cases. To a
+        # file through a temporary file renamed at the end: a failure leaves no partial file.
         with contextlib.ExitStack() as stack:
             if output is None:
                 out = binary_stdout()
             else:
                 out = stack.enter_context(private_file(output, force=force, mode=file_mode))
             with progress_bar(ws.count_cases(), "Reading cases") as seen:
-                ws.write_portfolio_json(out, progress=seen, **options)
+                _write_portfolio(ws, out, fmt, seen, options)
             out.flush()
     else:
         text = ws.report(kind, fmt, case_ids=case_ids, **options)
@@ -264,6 +265,11 @@ def _run_report(
         write_private(output, text, force=force, mode=file_mode)
     if output is not None:
         click.echo(f"Wrote {output}", err=True)
+
+
+def _write_portfolio(ws: Any, out: Any, fmt: str, seen: Any, options: dict[str, Any]) -> None:
+    """The portfolio report streamed to ``out`` in ``fmt``."""
+    ws.write_portfolio(out, fmt, progress=seen, **options)
 
 
 def _generated_at(stamp: bool) -> str | None:

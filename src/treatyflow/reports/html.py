@@ -7,7 +7,7 @@ meta tag forbids scripts and every external load, as a second line of defence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -63,3 +63,59 @@ def render_html(report: Mapping[str, Any]) -> str:
     timelines = {c["id"]: svg.timeline(c, report["as_of"]) for c in cases}
     template = environment().get_template("report.html.j2")
     return template.render(report=report, anchors=anchors, diagrams=diagrams, timelines=timelines)
+
+
+def html_chunks(report: Mapping[str, Any], anchors: Mapping[str, str]) -> Iterator[str]:
+    """The text of :func:`render_html`, piece by piece, for a report whose summary, matrix
+    rows and cases are iterated once, in order (a streamed report's are temporary files):
+    the same template, and each case's diagram and timeline drawn when its section is.
+
+    ``anchors`` is every case's anchor (``case-1``...) by id, as :func:`render_html` makes
+    it; the summary links to sections not rendered yet."""
+    current = _Current(report["cases"])
+    streamed = {**report, "cases": current}
+    template = environment().get_template("report.html.j2")
+    return template.generate(
+        report=streamed,
+        anchors=anchors,
+        diagrams=_OfCurrent(
+            current, lambda c: svg.diagram(c["procedure_graph"], c["path"], c["state"])
+        ),
+        timelines=_OfCurrent(current, lambda c: svg.timeline(c, report["as_of"])),
+    )
+
+
+class _Current:
+    """The cases, iterated once; :attr:`case` is the one whose section is being rendered."""
+
+    def __init__(self, cases: Iterable[Mapping[str, Any]]) -> None:
+        self._cases = cases
+        self.case: Mapping[str, Any] | None = None
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        for case in self._cases:
+            self.case = case
+            yield case
+        self.case = None
+
+
+class _OfCurrent(Mapping[str, Any]):
+    """``diagrams[id]`` / ``timelines[id]`` of the case being rendered, drawn on demand (a
+    report of every case's drawings at once is what streaming avoids)."""
+
+    def __init__(self, current: _Current, draw: Callable[[Mapping[str, Any]], Any]) -> None:
+        self._current = current
+        self._draw = draw
+
+    def __getitem__(self, case_id: str) -> Any:
+        case = self._current.case
+        if case is None or case["id"] != case_id:
+            raise KeyError(case_id)
+        return self._draw(case)
+
+    def __iter__(self) -> Iterator[str]:
+        case = self._current.case
+        return iter([] if case is None else [str(case["id"])])
+
+    def __len__(self) -> int:
+        return 0 if self._current.case is None else 1

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from treatyflow.reports import matrix as mx
@@ -52,6 +52,12 @@ def _v(value: Any) -> str:
 
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The report model as Markdown (for memos and pull requests)."""
+    return "\n".join(markdown_lines(report)).rstrip("\n") + "\n"
+
+
+def markdown_lines(report: Mapping[str, Any]) -> Iterator[str]:
+    """The lines of :func:`render_markdown`, one at a time: the summary, the matrix rows and
+    the cases are iterated once, in order (a streamed report's are temporary files)."""
     out: list[str] = [f"# {md(report['title'])}", ""]
     meta = f"As of **{report['as_of']}** (legal time)"
     if report["known_at"]:
@@ -78,9 +84,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"({integ['events']} events) verify."
         ]
     out.append("")
+    yield from out
     if report["summary"] is not None:
-        out += ["## Summary", ""]
-        out += [
+        yield from ["## Summary", ""]
+        yield from [
             "| Case | Country | Treaty | Action | State | Next date | Effective | Flags |",
             "|---|---|---|---|---|---|---|---|",
         ]
@@ -89,25 +96,29 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             flags = ", ".join(md(f) for f in r["flags"])
             if not r["verified"]:
                 flags = (flags + ", " if flags else "") + "**CHAIN FAILS**"
-            out.append(
+            yield (
                 f"| {md(r['case'])} | {md(r['country'])} ({md(r['country_name'])}) | "
                 f"{md(r['treaty'])} | "
                 f"{md(r['action'])} | {md(r['state'])} | {nxt} | {r['effective_on'] or '–'} | "
                 f"{flags} |"
             )
-        out += ["", "## Country-by-step matrix", ""]
-        out += matrix_markdown(report["matrix"])
-        out.append("")
+        yield from ["", "## Country-by-step matrix", ""]
+        yield from matrix_markdown_lines(report["matrix"])
+        yield ""
     for case in report["cases"]:
-        out += _case_md(case, report["as_of"])
-    return "\n".join(out).rstrip("\n") + "\n"
+        yield from _case_md(case, report["as_of"])
 
 
 def matrix_markdown(m: Mapping[str, Any]) -> list[str]:
     """The matrix (its JSON form) as Markdown lines: every cell escaped, footnote markers
     as literal ``\\[n\\]``; the one renderer of ``matrix.md`` and the portfolio's section."""
+    return list(matrix_markdown_lines(m))
+
+
+def matrix_markdown_lines(m: Mapping[str, Any]) -> Iterator[str]:
+    """The lines of :func:`matrix_markdown`, the rows read once, in order."""
     head = ["Case", "Country", "Action", *[c["title"] for c in m["columns"]]]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    yield from ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in m["rows"]:
         cells = [md(r["case"]), md(r["country"]), md(r["action"])]
         for c in m["columns"]:
@@ -118,11 +129,10 @@ def matrix_markdown(m: Mapping[str, Any]) -> list[str]:
                 cells.append(f"({r['expected'][c['id']]} expected)")
             else:
                 cells.append("")
-        lines.append("| " + " | ".join(cells) + " |")
+        yield "| " + " | ".join(cells) + " |"
     if m["footnotes"]:
-        lines.append("")
-        lines += [f"{f['n']}. {md(f['text'])}" for f in m["footnotes"]]
-    return lines
+        yield ""
+        yield from [f"{f['n']}. {md(f['text'])}" for f in m["footnotes"]]
 
 
 def _case_md(case: Mapping[str, Any], as_of: str) -> list[str]:
@@ -287,10 +297,18 @@ CSV_COLUMNS = (
 
 def render_csv(report: Mapping[str, Any]) -> str:
     """One row per event of every case; formulas neutralised in every cell."""
+    return "".join(csv_chunks(report))
+
+
+def csv_chunks(report: Mapping[str, Any]) -> Iterator[str]:
+    """The text of :func:`render_csv`: the header line, then each case's rows."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for case in report["cases"]:
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
         verified = "yes" if case["integrity"]["verified"] else "no"
         for e in case["timeline"]:
             sources = " | ".join(
@@ -320,4 +338,4 @@ def render_csv(report: Mapping[str, Any]) -> str:
                 verified,
             ]
             writer.writerow([mx.safe_cell(str(c)) for c in row])
-    return out.getvalue()
+    yield out.getvalue()
