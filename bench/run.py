@@ -889,12 +889,20 @@ COLS = ("case_id seq kind trigger from_state to_state occurred_on recorded_at ac
         "note data prev_hash").split()
 canon = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 text = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+PROJ = ("case_id", "head_hash", "horizon", "final", "next_fire", "tally")
+UPSERT = ("INSERT INTO case_projections (" + ", ".join(PROJ) + ") VALUES (" + ", ".join("?" * 6)
+          + ") ON CONFLICT (case_id) DO UPDATE SET "
+          + ", ".join(f"{c} = excluded.{c}" for c in PROJ[1:]))
 for line in open(path, encoding="utf-8"):
     req = json.loads(line)
     cid = req["case"]
+    # treatyflow's statements (as the transition row's reference): the case row, its
+    # projection row, the key registry; the case row moved, the event, the projection row
     con.execute("BEGIN IMMEDIATE")
     case = con.execute("SELECT * FROM cases WHERE id = ?", (cid,)).fetchone()
-    con.execute("SELECT * FROM events WHERE case_id = ? ORDER BY seq", (cid,)).fetchall()
+    proj = con.execute("SELECT * FROM case_projections WHERE case_id = ?", (cid,)).fetchone()
+    con.execute("SELECT * FROM registry ORDER BY seq").fetchall()
+    tally = json.loads(proj[5])
     version, head = case[8], case[9]
     fields = dict(zip(COLS, (cid, version + 1, "advance", req["trigger"], "decided", "notified",
                              req["on"], "2025-05-01T00:00:00.000000Z", "bench", req["sources"],
@@ -910,8 +918,8 @@ for line in open(path, encoding="utf-8"):
                 + ", ".join("?" * len(row)) + ")", tuple(row.values()))
     tally["version"] += 1
     tally["state"] = "notified"
-    tally["entered"]["notified"] = "2025-05-01"
-    con.execute(UPSERT, (cid, h, "2025-05-01", False, proj[4],
+    tally["entered"]["notified"] = req["on"]
+    con.execute(UPSERT, (cid, h, req["on"], False, proj[4],
                          json.dumps(tally, separators=(",", ":"), sort_keys=True)))
     con.execute("COMMIT")
     print(json.dumps({"case": cid, "ok": True, "version": version + 1}))
@@ -992,6 +1000,9 @@ def bench_advance_many(db: Path, tmp: Path, tf: list[str] | None = None) -> None
             [PY, "-c", RAW_ADVANCE_MANY, str(b), str(requests)], stdout=f
         )
     problem = advance_many_results(out_tf, count) if code == 0 else f"exit {code}"
+    if raw_code != 0:  # a reference that failed measured nothing: say so in the row
+        problem = f"{problem}; " if problem else ""
+        problem += f"the raw reference exited {raw_code}"
     for p in (a, b):
         remove_db(p)
     tf_rate, raw_rate = count / tf_s, count / raw_s
