@@ -80,3 +80,38 @@ def test_empty_document_and_empty_spool() -> None:
         out = io.BytesIO()
         write_document(out, [("cases", spool), ("nested", Obj([]))])
     assert out.getvalue() == reference({"cases": [], "nested": {}})
+
+
+#: Everything json writes: big integers, floats (NaN, infinities), text with escapes and
+#: any character, tuples, dates (``default=str``), and keys json converts (int, float,
+#: bool, None).
+rich_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63, max_value=2**70)
+    | st.floats()
+    | st.text()
+    | st.text(alphabet='"\\\n\t\x00\u2028é𝄞,: []{}')
+    | st.dates()
+)
+rich_values = st.recursive(
+    rich_scalars,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.lists(inner, max_size=3).map(tuple)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    | st.dictionaries(
+        st.integers() | st.floats() | st.booleans() | st.none() | st.text(max_size=3),
+        inner,
+        max_size=3,
+    ),
+    max_leaves=20,
+)
+
+
+@given(rich_values, st.integers(min_value=0, max_value=40))
+def test_dumps_at_writes_what_json_dumps_writes(value: Any, depth: int) -> None:
+    """The C-encoder path for flat containers gives json's own indented text, at any
+    depth (the cached indentation grows past the first 32 levels)."""
+    expected = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    assert dumps_at(value, depth) == expected.replace("\n", "\n" + "  " * depth)
