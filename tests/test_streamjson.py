@@ -97,13 +97,15 @@ rich_scalars = (
 )
 rich_values = st.recursive(
     rich_scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=6), inner, max_size=4)
-    | st.dictionaries(
-        st.integers() | st.floats() | st.booleans() | st.none() | st.text(max_size=3),
-        inner,
-        max_size=3,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+        | st.dictionaries(
+            st.integers() | st.floats() | st.booleans() | st.none() | st.text(max_size=3),
+            inner,
+            max_size=3,
+        )
     ),
     max_leaves=20,
 )

@@ -333,3 +333,50 @@ def test_a_document_line_after_the_cases_is_out_of_order(ws: Any, tmp_path: Path
     bundle.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     problems = read_bundle(bundle).problems
     assert any("a document after the cases (not bundle order)" in p for p in problems), problems
+
+
+def test_a_citation_whose_key_is_spelt_with_an_escape_is_still_checked(case: Any) -> None:
+    """A stored sources text may spell the key ``document`` with an escape (the event's
+    hash still verifies: it covers the decoded value); the document check must still see
+    the citation, so a missing document is named (it used to look for the plain key)."""
+    case.attach("LTU-1", PDF, name="decree.pdf", on=ON)
+    case.open_case(
+        country="EST", treaty="ottawa", id="EST-1", on=ON, sources=[f"Decree; document={DIGEST}"]
+    )
+    with case.store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE events SET sources = replace(sources, '\"document\"', :escaped) "
+                "WHERE case_id = 'EST-1' AND seq = 1"
+            ),
+            {"escaped": '"docum\\u0065nt"'},
+        )
+    [(text,)] = _rows(case, "SELECT sources FROM events WHERE case_id = 'EST-1' AND seq = 1")
+    assert "docum\\u0065nt" in text and '"document"' not in text
+    assert case.verify().ok  # the chain verifies: the hash covers the decoded value
+    with case.store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM documents"))
+    problems = [(p.case_id, p.seq) for p in case.verify().problems]
+    assert problems == [("EST-1", 1), ("LTU-1", 2)]
+
+
+def test_verify_takes_the_citations_from_its_fast_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a database the fast pass reads, the document check reads no events of its own
+    (one pass over the log, not two) and still finds a changed document."""
+    import treatyflow
+    from treatyflow.store import documents as document_rows
+
+    with treatyflow.open(tmp_path / "d.db", actor="analyst", create=True) as ws:
+        ws.open_case(country="LTU", treaty="ottawa", id="LTU-1", at="notified", on=ON)
+        ws.attach("LTU-1", PDF, name="decree.pdf", on=ON)
+        with ws.store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE documents SET content = :c"), {"c": b"forged"})
+
+        def second_pass(*_: Any) -> Any:
+            raise AssertionError("the events were read a second time")
+
+        monkeypatch.setattr(document_rows, "citing_events", second_pass)
+        result = ws.verify()
+    assert [(p.case_id, p.seq) for p in result.problems] == [("LTU-1", 2)]

@@ -231,18 +231,23 @@ def check_citations(conn: Any, ev: Event) -> Event:
 
 
 # ---------------------------------------------------------------------------- verify
-def document_faults(core: Core) -> list[ChainFault]:
+def document_faults(
+    core: Core, citing: Iterable[tuple[Any, Any, Any, Any, Any]] | None = None
+) -> list[ChainFault]:
     """One fault per (event, document) where an event cites a document whose stored bytes
     are missing or no longer hash to its digest (or whose size differs from the size the
     ``attach`` event recorded), naming the case, the event's seq and the digest. A database
-    not yet upgraded to the ``documents`` table has none to check."""
+    not yet upgraded to the ``documents`` table has none to check. ``citing``: the events
+    that may cite a document as ``verify``'s fast pass collected them (else they are read
+    here: ``Store.citing_events``)."""
     from treatyflow.store.sql import table_names
 
     if "documents" not in table_names(core.store):
         return []
     with core.store.read() as conn:
         citations: dict[str, list[tuple[Any, int, int | None]]] = {}
-        for case_id, seq, kind, sources, data in rows.citing_events(conn):
+        found = rows.citing_events(conn) if citing is None else citing
+        for case_id, seq, kind, sources, data in found:
             payload = _json_dict(data) if kind == "attach" else {}
             for digest in cited_digests(_json_list(sources)):
                 if digest != payload.get("sha256"):  # an attach event is listed once, below

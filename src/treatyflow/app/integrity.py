@@ -50,7 +50,9 @@ def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
             for case_id, fault in scan.identity.items()
             if case_id not in failed
         ]
-    faults = first_per_case(faults + identities + check_signatures(core) + document_faults(core))
+    citing = None if scan is None else scan.citing
+    documents = document_faults(core, citing)
+    faults = first_per_case(faults + identities + check_signatures(core) + documents)
     info = None
     if heads is not None:
         against = check_against(core, heads) if scan is None else scanned_against(scan, heads)

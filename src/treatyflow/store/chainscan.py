@@ -110,6 +110,10 @@ class Scan:
     """For the ``want`` cases (a checkpoint's): case id -> (version, head hash) of its row."""
     hashes: dict[Any, Any] = field(default_factory=dict)
     """For the ``want`` cases: case id -> the hash of its event at the wanted seq."""
+    citing: list[tuple[Any, Any, Any, Any, Any]] = field(default_factory=list)
+    """(case_id, seq, kind, sources, data) of every event that may cite a document (what
+    ``Store.citing_events`` selects, and any whose sources hold an escape), in the order
+    read: ``verify``'s document check reads them from here, not in a pass of its own."""
 
     def merge(self, other: Scan) -> None:
         self.cases += other.cases
@@ -119,6 +123,7 @@ class Scan:
         self.identity.update(other.identity)
         self.heads.update(other.heads)
         self.hashes.update(other.hashes)
+        self.citing += other.citing
 
 
 def scan(
@@ -165,6 +170,7 @@ def scan_rows(
     state: str | None = None
     wanted: int | None = None
     identity: list[dict[str, Any]] = []
+    citing = result.citing
     n = 0
     orphans = 0
     for (
@@ -184,6 +190,13 @@ def scan_rows(
         trigger,
     ) in rows:
         n += 1
+        if (
+            kind == "attach"
+            or type(sources) is not str
+            or '"document"' in sources
+            or "\\" in sources  # an escaped key could spell "document"
+        ):
+            citing.append((case_id, seq, kind, sources, data))
         if case_id is None:  # no case: never part of (or the start of) any case's chain
             orphans += 1
             continue

@@ -93,11 +93,19 @@ def count(conn: Connection) -> int:
 
 def citing_events(conn: Connection) -> Iterator[tuple[Any, Any, Any, Any, Any]]:
     """(case_id, seq, kind, sources, data) of every event that may cite a document: the
-    ``attach`` events and those whose sources' JSON text mentions ``"document"`` (the
-    caller reads the JSON and keeps the real citations)."""
+    ``attach`` events and those whose sources' JSON text mentions ``"document"`` or holds
+    an escape (a key spelt with one, ``"docum\\u0065nt"``, is read as ``document``); the
+    caller reads the JSON and keeps the real citations. ``verify``'s fast pass collects the
+    same rows as it reads the events (``chainscan.Scan.citing``)."""
     query = (
         sa.select(events.c.case_id, events.c.seq, events.c.kind, events.c.sources, events.c.data)
-        .where(sa.or_(events.c.kind == "attach", events.c.sources.like('%"document"%')))
+        .where(
+            sa.or_(
+                events.c.kind == "attach",
+                events.c.sources.like('%"document"%'),
+                events.c.sources.contains("\\", autoescape=True),
+            )
+        )
         .order_by(events.c.case_id, events.c.seq)
     )
     for found in conn.execute(query):
