@@ -1296,6 +1296,35 @@ def machine() -> dict[str, Any]:
     }
 
 
+def report_scaling() -> None:
+    """Print each scaling line's points and the exponent of its log-log fit, and record it
+    (a line measured at one size only has no exponent and no verdict)."""
+    for name, points in scaling.items():
+        k = fit_exponent(points)
+        shown = " -> ".join(f"{v:.4g}" for v in points.values())
+        if k is None:  # one size (--sizes N): no line to fit
+            print(f"  {name:<34} {shown:<40} (one size: no exponent)")
+        else:
+            verdict = "linear or better" if k <= 1.1 else "WORSE than linear"
+            print(f"  {name:<34} {shown:<40} exponent {k:.2f}  {verdict}")
+        results.append(
+            {
+                "name": f"scaling:{name}",
+                "value": None if k is None else round(k, 3),
+                "unit": "exponent",
+                "reference": 1.0,
+                "ratio": None,
+                "target": "<= 1.1 (linear or better)",
+                "holds": None if k is None else k <= 1.1,
+                "points": {str(n): round(v, 6) for n, v in points.items()},
+                "reference_points": {
+                    str(n): round(v, 6) for n, v in references.get(name, {}).items()
+                }
+                or None,
+            }
+        )
+
+
 def timed(label: str, fn: Callable[[], None]) -> None:
     t0 = time.perf_counter()
     fn()
@@ -1357,27 +1386,7 @@ def main() -> None:
                 timed(label, run)
         sizes = " -> ".join(_size(n) for n in SIZES)
         print(f"\nscaling ({sizes} cases; exponent of a log-log fit, 1 = linear):")
-        for name, points in scaling.items():
-            k = fit_exponent(points)
-            shown = " -> ".join(f"{v:.4g}" for v in points.values())
-            verdict = "linear or better" if k is not None and k <= 1.1 else "WORSE than linear"
-            print(f"  {name:<34} {shown:<40} exponent {k:.2f}  {verdict}")
-            results.append(
-                {
-                    "name": f"scaling:{name}",
-                    "value": None if k is None else round(k, 3),
-                    "unit": "exponent",
-                    "reference": 1.0,
-                    "ratio": None,
-                    "target": "<= 1.1 (linear or better)",
-                    "holds": k is not None and k <= 1.1,
-                    "points": {str(n): round(v, 6) for n, v in points.items()},
-                    "reference_points": {
-                        str(n): round(v, 6) for n, v in references.get(name, {}).items()
-                    }
-                    or None,
-                }
-            )
+        report_scaling()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - started

@@ -215,3 +215,19 @@ def test_only_runs_the_groups_asked_for_and_refuses_others() -> None:
     assert bench_run.wanted("verify") and not bench_run.wanted("import")
     bench_run.ONLY = None
     assert bench_run.wanted("import")
+
+
+def test_a_scaling_line_of_one_size_has_no_exponent(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--sizes N`` (one size): the scaling lines print their point without an exponent
+    and are recorded with no verdict, instead of the run failing at its end."""
+    bench_run = _load("run")
+    bench_run.results.clear()
+    bench_run.scaling.clear()
+    bench_run.scaling["verify (s)"] = {100_000: 5.2}
+    bench_run.scaling["pending (s)"] = {1_000: 0.6, 10_000: 2.0}
+    bench_run.report_scaling()
+    out = capsys.readouterr().out
+    assert "(one size: no exponent)" in out and "exponent 0.52" in out
+    rows = {r["name"]: r for r in bench_run.results}
+    assert rows["scaling:verify (s)"]["holds"] is None
+    assert rows["scaling:pending (s)"]["holds"] is True
