@@ -597,3 +597,102 @@ def test_a_fact_named_twice_is_reported_whichever_copy_the_identity_reader_keeps
     finally:
         ws.close()
     assert problems == [("LTU-1", 2)]
+
+
+_IDENTITY = {
+    "country": "LTU",
+    "treaty": "ottawa",
+    "action": "withdrawal",
+    "procedure": "ltu",
+    "procedure_hash": "sha256:p",
+    "treaty_hash": "sha256:t",
+}
+_FACT_VALUES = st.one_of(
+    st.booleans(), st.none(), st.integers(), st.floats(), st.text(max_size=4), st.dates()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    row_edit=st.sampled_from([None, *_IDENTITY, "opened_on"]),
+    facts=st.dictionaries(st.sampled_from(["a", "b", "é"]), _FACT_VALUES, max_size=3),
+    later=st.lists(
+        st.tuples(
+            st.sampled_from(["set-fact", "migrated", "retract", "note"]),
+            st.dictionaries(st.sampled_from(["a", "b"]), _FACT_VALUES, max_size=2),
+        ),
+        max_size=3,
+    ),
+    row_facts=st.sampled_from(["log", "reordered", "spaced", "twice", "other", "blob"]),
+    pinned=st.sampled_from(["dict", "absent", "list"]),
+)
+def test_the_quick_identity_test_never_clears_what_the_exact_check_faults(
+    row_edit: str | None,
+    facts: dict[str, Any],
+    later: list[tuple[str, dict[str, Any]]],
+    row_facts: str,
+    pinned: str,
+) -> None:
+    """``_identity_holds`` (the fast pass's quick test) is True only where
+    ``identity.identity_fault`` finds nothing, whatever the row and log say: edited identity
+    columns, facts set later, re-pins, retractions, facts text spelt otherwise, a key twice,
+    NaN, a BLOB."""
+    import json as _json
+
+    from treatyflow.identity import identity_fault
+
+    def jsonish(value: Any) -> Any:  # what the C decoder gives back for stored data
+        return _json.loads(_json.dumps(value, default=str))
+
+    first = {"facts": facts}
+    if pinned == "dict":
+        first["case"] = dict(_IDENTITY)
+    elif pinned == "list":
+        first["case"] = ["LTU"]
+    identity = [(1, "open", "2025-06-27", jsonish(first))]
+    merged = dict(jsonish(facts))
+    for n, (kind, data) in enumerate(later, start=2):
+        payload: dict[str, Any] = {"facts": data}
+        if kind == "retract":
+            payload = {"target_seq": 2}
+        elif kind == "migrated":
+            payload = {"to": {"procedure": "sha256:p2", "treaty": "sha256:t2"}}
+        identity.append((n, kind, "2025-07-01", jsonish(payload)))
+        if kind == "set-fact":
+            merged.update(jsonish(data))
+    row = dict(_IDENTITY, opened_on="2025-06-27")
+    if row_edit is not None:
+        row[row_edit] = "edited"
+    text = {
+        "log": _json.dumps(merged, sort_keys=True),
+        "reordered": _json.dumps(merged),
+        "spaced": _json.dumps(merged, sort_keys=True, indent=1),
+        "twice": '{"a": true, "a": false}',
+        "other": '{"a": "x"}',
+        "blob": _json.dumps(merged, sort_keys=True).encode(),
+    }[row_facts]
+    case = (
+        1, "sha256:h", "notified", row["country"], row["treaty"], row["action"],
+        row["procedure"], row["procedure_hash"], row["treaty_hash"], row["opened_on"], text,
+    )  # fmt: skip
+    events = [{"seq": q, "kind": k, "occurred_on": o, "data": d} for q, k, o, d in identity]
+    exact = identity_fault(chainscan._identity_row("C", case), events)
+    if chainscan._identity_holds(case, identity):
+        assert exact is None
+
+
+def test_the_quick_identity_test_clears_the_usual_case() -> None:
+    """The quick test is not vacuous: a row that says what its log says is cleared without
+    the exact check; an edited column or facts spelt otherwise are left to it."""
+    import json as _json
+
+    identity = [
+        (1, "open", "2025-06-27", {"case": dict(_IDENTITY), "facts": {"a": False}}),
+        (2, "set-fact", "2025-06-28", {"facts": {"b": "2026-01-01"}}),
+    ]
+    facts = _json.dumps({"a": False, "b": "2026-01-01"}, sort_keys=True)
+    values = [*_IDENTITY.values(), "2025-06-27"]
+    case = (2, "sha256:h", "notified", *values, facts)
+    assert chainscan._identity_holds(case, identity)
+    assert not chainscan._identity_holds((*case[:3], "EST", *case[4:]), identity)
+    assert not chainscan._identity_holds((*case[:-1], _json.dumps({"b": "2026-01-01"})), identity)

@@ -169,7 +169,7 @@ def scan_rows(
     prev: str | None = None
     state: str | None = None
     wanted: int | None = None
-    identity: list[dict[str, Any]] = []
+    identity: list[tuple[Any, Any, Any, Any]] = []
     citing = result.citing
     n = 0
     orphans = 0
@@ -212,9 +212,7 @@ def scan_rows(
         if wanted is not None and seq == wanted:
             hashes[case_id] = digest
         if seq == 1 or kind in _IDENTITY_KINDS:
-            identity.append(
-                {"seq": seq, "kind": kind, "occurred_on": occurred_on, "data": _data(data)}
-            )
+            identity.append((seq, kind, occurred_on, _data(data)))
         if not ok:
             continue
         if seq != expected_seq or prev_hash != prev:
@@ -281,16 +279,61 @@ def _end_case(
     next_seq: int,
     head: str | None,
     state: str | None,
-    identity: list[dict[str, Any]],
+    identity: list[tuple[Any, Any, Any, Any]],
 ) -> None:
     """The verdicts on one case whose events have all been read."""
     case = cases.get(case_id)
     if not (ok and case is not None and _ends(case, next_seq, head, state)):
         result.suspects.append(case_id)
-    if case is not None and identity:
-        fault = identity_fault(_identity_row(case_id, case), identity)
+    if case is not None and identity and not _identity_holds(case, identity):
+        events = [{"seq": q, "kind": k, "occurred_on": o, "data": d} for q, k, o, d in identity]
+        fault = identity_fault(_identity_row(case_id, case), events)
         if fault is not None:
             result.identity[case_id] = fault
+
+
+def _identity_holds(case: tuple[Any, ...], identity: list[tuple[Any, Any, Any, Any]]) -> bool:
+    """Whether the case row certainly says what its log says: True only where
+    :func:`treatyflow.identity.identity_fault` would find nothing (a quick test of the usual
+    log, no retraction or migration; the row's facts compared as the text the store writes
+    for the log's facts). False means "not certain": the exact check decides (and words
+    the fault)."""
+    country, treaty, action, procedure, procedure_hash, treaty_hash, opened_on, facts = case[3:]
+    if identity[0][2] != opened_on:
+        return False
+    merged: dict[str, Any] = {}
+    for n, (_, kind, _, data) in enumerate(identity):
+        if kind == "retract" or kind == "migrated" or type(data) is not dict:
+            return False
+        if n == 0:
+            pinned = data.get("case")
+            if pinned is not None and (
+                type(pinned) is not dict
+                or pinned.get("country") != country
+                or pinned.get("treaty") != treaty
+                or pinned.get("action") != action
+                or pinned.get("procedure") != procedure
+                or pinned.get("procedure_hash") != procedure_hash
+                or pinned.get("treaty_hash") != treaty_hash
+            ):
+                return False
+        if kind == "open" or kind == "set-fact":
+            found = data.get("facts")
+            if found is not None:
+                if type(found) is not dict:
+                    return False
+                merged.update(found)
+    # the text the store writes for these facts (``CaseRecord.to_row``); a NaN never equals
+    # itself, so text with one is left to the exact check
+    return (
+        type(facts) is str
+        and "NaN" not in facts
+        and "Infinity" not in facts
+        and facts == _facts_text(merged, sort_keys=True)
+    )
+
+
+_facts_text = json.dumps
 
 
 def _identity_row(case_id: Any, case: tuple[Any, ...]) -> dict[str, Any]:
