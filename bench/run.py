@@ -320,7 +320,16 @@ for cid in ids[1:]:
 print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
 """
 
-RAW_TRANSITION_CHILD = r"""
+#: The projection row's upsert, as both raw scripts that change a case run it (treatyflow's
+#: ``save_projection`` statement).
+RAW_PROJECTION_SQL = r"""
+PROJ = ("case_id", "head_hash", "horizon", "final", "next_fire", "tally")
+UPSERT = ("INSERT INTO case_projections (" + ", ".join(PROJ) + ") VALUES (" + ", ".join("?" * 6)
+          + ") ON CONFLICT (case_id) DO UPDATE SET "
+          + ", ".join(f"{c} = excluded.{c}" for c in PROJ[1:]))
+"""
+
+RAW_TRANSITION_CHILD = RAW_PROJECTION_SQL + r"""
 import hashlib, json, sqlite3, sys, time
 db, ids, sync = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
 con = sqlite3.connect(db, isolation_level=None)
@@ -329,10 +338,6 @@ for p in ("busy_timeout = 10000", "journal_mode = WAL", "synchronous = " + sync,
     con.execute("PRAGMA " + p)
 COLS = ("case_id seq kind trigger from_state to_state occurred_on recorded_at actor sources "
         "note data prev_hash").split()
-PROJ = ("case_id", "head_hash", "horizon", "final", "next_fire", "tally")
-UPSERT = ("INSERT INTO case_projections (" + ", ".join(PROJ) + ") VALUES (" + ", ".join("?" * 6)
-          + ") ON CONFLICT (case_id) DO UPDATE SET "
-          + ", ".join(f"{c} = excluded.{c}" for c in PROJ[1:]))
 def step(cid):
     # treatyflow's statements: the case row, its projection row (the tally of its log, which
     # answers for the state and clocks instead of folding the events), the key registry;
@@ -879,7 +884,7 @@ def bench_open(tmp: Path) -> None:
             record_rss("case_open_without_id", mb)
 
 
-RAW_ADVANCE_MANY = r"""
+RAW_ADVANCE_MANY = RAW_PROJECTION_SQL + r"""
 import hashlib, json, sqlite3, sys
 db, path = sys.argv[1], sys.argv[2]
 con = sqlite3.connect(db, isolation_level=None)
@@ -889,10 +894,6 @@ COLS = ("case_id seq kind trigger from_state to_state occurred_on recorded_at ac
         "note data prev_hash").split()
 canon = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 text = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
-PROJ = ("case_id", "head_hash", "horizon", "final", "next_fire", "tally")
-UPSERT = ("INSERT INTO case_projections (" + ", ".join(PROJ) + ") VALUES (" + ", ".join("?" * 6)
-          + ") ON CONFLICT (case_id) DO UPDATE SET "
-          + ", ".join(f"{c} = excluded.{c}" for c in PROJ[1:]))
 for line in open(path, encoding="utf-8"):
     req = json.loads(line)
     cid = req["case"]

@@ -8,8 +8,8 @@ rows), with the rows' signatures checked in chunks by forked worker processes. T
 receive the registry once and chunks of rows (plain dicts); they never touch the database,
 so forking while the caller reads it is safe (a worker ends with ``os._exit`` and inherits
 no lock it could release). Few rows, no ``fork`` on this platform or one core: the plain
-pass. A worker that cannot be started or dies: the rows are checked again in this process,
-never skipped.
+pass (:func:`treatyflow.registry.signature_faults` itself). A worker that cannot be
+started or dies: the rows are checked again in this process, never skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from treatyflow import registry
 from treatyflow.chain import ChainFault
 from treatyflow.registry import REGISTRY_CASE, Entry, Registry, check_entries, check_event
 
@@ -41,36 +42,23 @@ def signature_faults(
     checked by ``workers`` processes (default one per core) when there are more than
     :data:`CHUNK` rows."""
     workers = WORKERS if workers is None else workers
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return registry.signature_faults(entries, rows)
+    chunks = _chunks(rows)
+    head = [chunk for chunk in (next(chunks, None), next(chunks, None)) if chunk is not None]
+    if len(head) < 2:  # one chunk at most: not worth a process
+        return registry.signature_faults(entries, [row for chunk in head for row in chunk])
+    found = _parallel(entries, Registry.fold(entries), head, chunks, workers)
     faults: list[ChainFault] = []
     problem = check_entries(entries)
     if problem is not None:
         faults.append(ChainFault(REGISTRY_CASE, problem[0], problem[1]))
-    reg = Registry.fold(entries)
-    chunks = _chunks(rows)
-    first = next(chunks, [])
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        found = _found(reg, first, chunks)
-    else:
-        second = next(chunks, None)
-        if second is None:  # one chunk: not worth a process
-            found = _check(reg, first)
-        else:
-            found = _parallel(entries, reg, [first, second], chunks, workers)
     seen: set[Any] = set()
     for case_id, seq, reason in found:
         if case_id not in seen:
             faults.append(ChainFault(case_id, seq, reason))
             seen.add(case_id)
     return faults
-
-
-def _found(
-    reg: Registry, first: list[dict[str, Any]], rest: Iterator[list[dict[str, Any]]]
-) -> list[tuple[Any, Any, str]]:
-    out = _check(reg, first)
-    for chunk in rest:
-        out += _check(reg, chunk)
-    return out
 
 
 def _parallel(

@@ -126,30 +126,6 @@ def render_report(
     return render.render(built, fmt)
 
 
-def write_portfolio_json(
-    core: Core,
-    out: IO[bytes],
-    filters: Filters = Filters(),
-    *,
-    as_of: dt.date,
-    known_at: str | None = None,
-    generated_at: str | None = None,
-    seen: Callable[[], None] | None = None,
-) -> int:
-    """The portfolio report as JSON, written to ``out`` case by case (flat memory over any
-    number of cases; the same bytes as :func:`render_report`); the number of cases."""
-    from treatyflow.reports.stream import write_portfolio_json as write
-
-    return write(
-        out,
-        triples(core, filters, as_of=as_of, known_at=known_at, seen=seen),
-        as_of=as_of,
-        known_at=known_at,
-        filters=filters.shown(),
-        generated_at=generated_at,
-    )
-
-
 def write_portfolio(
     core: Core,
     out: IO[bytes],

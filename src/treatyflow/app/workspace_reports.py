@@ -60,17 +60,18 @@ class WorkspaceReports(WorkspaceBase):
         generated_at: str | None = None,
         progress: Callable[[], None] | None = None,
     ) -> int:
-        """The JSON portfolio report written to ``out`` case by case; the number of cases."""
-        from treatyflow.app import reports as report_assembly
-
-        return report_assembly.write_portfolio_json(
-            self._core,
+        """The JSON portfolio report written to ``out`` case by case; the number of cases
+        (:meth:`write_portfolio` in ``json``)."""
+        return self.write_portfolio(
             out,
-            self._filters(country, treaty, state),
-            as_of=as_date(as_of, "as_of") or self.today(),
-            known_at=as_stamp(known_at),
+            "json",
+            country=country,
+            treaty=treaty,
+            state=state,
+            as_of=as_of,
+            known_at=known_at,
             generated_at=generated_at,
-            seen=progress,
+            progress=progress,
         )
 
     def write_portfolio(

@@ -253,7 +253,7 @@ def _run_report(
             else:
                 out = stack.enter_context(private_file(output, force=force, mode=file_mode))
             with progress_bar(ws.count_cases(), "Reading cases") as seen:
-                _write_portfolio(ws, out, fmt, seen, options)
+                ws.write_portfolio(out, fmt, progress=seen, **options)
             out.flush()
     else:
         text = ws.report(kind, fmt, case_ids=case_ids, **options)
@@ -265,11 +265,6 @@ def _run_report(
         write_private(output, text, force=force, mode=file_mode)
     if output is not None:
         click.echo(f"Wrote {output}", err=True)
-
-
-def _write_portfolio(ws: Any, out: Any, fmt: str, seen: Any, options: dict[str, Any]) -> None:
-    """The portfolio report streamed to ``out`` in ``fmt``."""
-    ws.write_portfolio(out, fmt, progress=seen, **options)
 
 
 def _generated_at(stamp: bool) -> str | None:
