@@ -204,3 +204,44 @@ def test_a_column_of_another_type_is_left_to_the_exact_check(column: str, value:
     columns[column] = value
     text = canontext.event_text(**columns)
     assert text is None or text.encode("utf-8") == _exact(columns)
+
+
+@pytest.mark.parametrize("column", ["actor", "kind", "case_id", "occurred_on", "recorded_at"])
+def test_a_null_in_a_required_column_is_left_to_the_exact_check(column: str) -> None:
+    """The memory of quoted values never writes ``null`` for a column the store always fills:
+    with one of them NULL (only an edit outside treatyflow), the exact check decides."""
+    columns = _columns(_event())
+    assert canontext.event_text(**columns) is not None  # the values are remembered now
+    columns[column] = None
+    assert canontext.event_text(**columns) is None
+
+
+def test_repeated_data_is_rebuilt_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log repeats a few ``data`` texts (most events' data is one of a handful): each is
+    rebuilt once and then remembered, with the same bytes as the exact check's."""
+    columns = _columns(_event(data={"by": "MFA", "type": "statement"}))
+    canontext._datas.clear()
+    calls: list[Any] = []
+    real = canontext.json_text
+    monkeypatch.setattr(canontext, "json_text", lambda text: calls.append(text) or real(text))
+    texts = {canontext.event_text(**columns) for _ in range(3)}
+    assert texts == {_exact(columns).decode("utf-8")}  # type: ignore[union-attr]
+    assert calls.count(columns["data"]) == 1
+    assert calls.count(columns["sources"]) == 3  # (sources differ event by event: no memory)
+
+
+def test_the_memories_are_bounded_and_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More distinct actors and data texts than the memories hold: they are cleared, never
+    larger than MAX_MEMO, and every text is still the exact one."""
+    monkeypatch.setattr(canontext, "MAX_MEMO", 8)
+    for i in range(30):
+        columns = _columns(_event(actor=f"analyst-{i % 12}", data={"n": i % 11}))
+        assert canontext.event_text(**columns) == _exact(columns).decode("utf-8")  # type: ignore[union-attr]
+        assert len(canontext._quoted) <= 8 and len(canontext._datas) <= 8
+
+
+def test_alternating_case_ids_are_each_quoted_as_their_own() -> None:
+    """The last case id's quoting is remembered; another case's event never gets it."""
+    for case_id in ("LTU-1", "LVA-1", "LTU-1", 'C-"\u00e9', "LTU-1"):
+        columns = _columns(_event(case_id=case_id))
+        assert canontext.event_text(**columns) == _exact(columns).decode("utf-8")  # type: ignore[union-attr]

@@ -26,6 +26,10 @@ must check the event the exact way. What it proves, for a stored JSON column:
   store's encoder to the very same text: keys sorted, numbers canonical integers,
   separators the store's. Its canonical pieces then come from the canonical encoder.
 
+What a log repeats is remembered (bounded): the quoted text of the columns with few distinct
+values and the canonical text of each distinct ``data`` text; only a ``str`` is remembered, so
+a NULL where the store always writes text, or a value of another type, is never vouched for.
+
 And for the whole event: every text column a ``str``, ``seq`` an ``int``, and the result
 ASCII or already in Unicode NFC. (A string inside NFC text is NFC: the characters around it
 in the JSON text, a quote or the ASCII of an escape, never compose with what they touch
@@ -185,6 +189,39 @@ _EVENT = (
 )
 _is_nfc = unicodedata.is_normalized
 
+#: Memories of what a log repeats, each cleared when it holds this many entries: the quoted
+#: text of the columns with few distinct values (actor, kind, the states, the trigger),
+#: and the canonical text of a stored ``data`` text (most events' data is one of a few).
+#: Both hold only what :func:`json_text` and the quoting gave for a ``str``: a pure
+#: function of the text, so a remembered answer is the answer.
+MAX_MEMO = 4_096
+_quoted: dict[Any, str] = {}
+_datas: dict[Any, str] = {}
+#: The last case id quoted (a log is read case by case): one (id, quoted text) pair,
+#: replaced whole, so that a thread never reads one case's id with another's text.
+_last_case: list[tuple[Any, str]] = [("", '""')]
+
+
+def _quote_memo(value: Any) -> str:
+    """The quoted text of a ``str`` column with few distinct values; raises ``TypeError``
+    for anything else (None included: NULL is the caller's to write)."""
+    text = _quote(value)  # (TypeError for anything but a str)
+    if len(_quoted) >= MAX_MEMO:
+        _quoted.clear()
+    _quoted[value] = text
+    return text
+
+
+def _data_text(data: Any) -> str | None:
+    """The canonical text of a stored ``data`` column, or None (see :func:`json_text`)."""
+    text = json_text(data)
+    if text is None:
+        return exact_json_text(data, {})
+    if len(_datas) >= MAX_MEMO:
+        _datas.clear()
+    _datas[data] = text
+    return text
+
 
 def event_text(
     actor: Any,
@@ -206,30 +243,38 @@ def event_text(
     :func:`treatyflow.chain.event_hash` hashes for them."""
     if type(seq) is not int:
         return None
-    d = json_text(data)
-    if d is None:
-        d = exact_json_text(data, {})
-    s = json_text(sources)
-    if s is None:
-        s = exact_json_text(sources, [])
-    if d is None or s is None:
-        return None
     q = _quote
+    quoted = _quoted
     try:
+        # (a dict's get finds only a value equal to a remembered str: that str's quoting)
+        d = _datas.get(data) if type(data) is str else None
+        if d is None:
+            d = _data_text(data)
+            if d is None:
+                return None
+        s = json_text(sources)
+        if s is None:
+            s = exact_json_text(sources, [])
+            if s is None:
+                return None
+        last_id, qc = _last_case[0]
+        if case_id != last_id or type(case_id) is not str:
+            qc = q(case_id)
+            _last_case[0] = (case_id, qc)
         text: str = _EVENT % (
-            q(actor),
-            q(case_id),
+            quoted.get(actor) or _quote_memo(actor),
+            qc,
             d,
-            "null" if from_state is None else q(from_state),
-            q(kind),
+            "null" if from_state is None else quoted.get(from_state) or _quote_memo(from_state),
+            quoted.get(kind) or _quote_memo(kind),
             "null" if note is None else q(note),
             q(occurred_on),
             "null" if prev_hash is None else q(prev_hash),
             q(recorded_at),
             seq,
             s,
-            "null" if to_state is None else q(to_state),
-            "null" if trigger is None else q(trigger),
+            "null" if to_state is None else quoted.get(to_state) or _quote_memo(to_state),
+            "null" if trigger is None else quoted.get(trigger) or _quote_memo(trigger),
         )
     except TypeError:  # a column of another type (only an edit outside treatyflow)
         return None
