@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import io
 import json
+from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,3 +121,58 @@ def test_dumps_at_writes_what_json_dumps_writes(value: Any, depth: int) -> None:
     depth (the cached indentation grows past the first 32 levels)."""
     expected = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     assert dumps_at(value, depth) == expected.replace("\n", "\n" + "  " * depth)
+
+
+class _Level(enum.IntEnum):
+    LOW = 1
+
+
+class _Name(str):
+    pass
+
+
+odd_scalars = (
+    scalars
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([_Level.LOW, _Name("named"), dt.date(2025, 6, 27), Decimal("1.5")])
+)
+odd_keys = st.text() | st.integers() | st.booleans() | st.none() | st.floats()
+odd_values = st.recursive(
+    odd_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(), inner, max_size=4)
+        | st.dictionaries(odd_keys, inner, max_size=2)
+    ),
+    max_leaves=12,
+)
+
+
+@given(odd_values, st.integers(min_value=0, max_value=4))
+def test_dumps_at_writes_what_json_dumps_writes_for_any_value(value: Any, depth: int) -> None:
+    """Floats (NaN and infinities too), tuples, keys that are not text, an IntEnum, a str
+    subclass, a date (``default=str``), a Decimal: the same bytes as ``json.dumps``."""
+    expected = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    assert dumps_at(value, depth) == expected.replace("\n", "\n" + "  " * depth)
+
+
+def test_plain_values_are_written_without_the_json_module(monkeypatch: Any) -> None:
+    """A document's usual item (dicts, lists, text, numbers, booleans, null) is written by
+    the fast writer, not by ``json.dumps``'s pure-Python indenting encoder."""
+    item = {"id": "LTU-1", "n": 3, "ok": True, "none": None, "x": 1.5, "steps": [{"a": []}, {}]}
+    expected = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("json.dumps was called")
+
+    monkeypatch.setattr(json, "dumps", refuse)
+    assert dumps_at(item, 2) == expected
+
+
+def test_a_value_that_holds_itself_gets_the_json_modules_error() -> None:
+    """The fast writer gives up (RecursionError) and ``json.dumps`` says what is wrong."""
+    value: list[Any] = []
+    value.append(value)
+    with pytest.raises(ValueError, match="Circular reference"):
+        dumps_at(value, 1)
