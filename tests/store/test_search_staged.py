@@ -39,10 +39,20 @@ def cases(svc: Any) -> Any:
 
 
 @pytest.fixture
-def staged(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every search with no case filter takes the staged path on SQLite."""
+def staged(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every search with no case filter takes the staged path on SQLite (the list counts
+    the staged searches)."""
     monkeypatch.setattr(store_search, "STAGED_MATCHES", 0)
     monkeypatch.setattr(store_search, "STAGED_SHARE", 0.0)
+    calls: list[int] = []
+    real = store_search._sqlite_staged
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(store_search, "_sqlite_staged", counted)
+    return calls
 
 
 @pytest.fixture
@@ -73,13 +83,17 @@ def _add(conn: Any, rows: list[tuple[int, int]]) -> None:
         )
 
 
-def _plain(conn: Any, phrases: list[list[str]], limit: int) -> list[store_search.SearchRow]:
+def _plain(
+    conn: Any, phrases: list[list[str]], limit: int, case_id: str | None = None
+) -> list[store_search.SearchRow]:
     """The straightforward query: every match joined, snippets and all, sorted, cut."""
     match = " ".join('"' + " ".join(t) + '"' for t in phrases)
-    sql = sa.text(store_search.SQLITE["plain"].format(where=""))
+    where = "" if case_id is None else " AND e.case_id = :case_id"
+    sql = sa.text(store_search.SQLITE["plain"].format(where=where))
+    params = {"match": match, "limit": limit, "case_id": case_id}
     return [
         store_search.SearchRow(r[0], r[1], r[2], r[3], r[4], r[5] or "", -float(r[6]))
-        for r in conn.execute(sql, {"match": match, "limit": limit})
+        for r in conn.execute(sql, params)
     ]
 
 
@@ -95,7 +109,7 @@ ROWS = st.lists(
 )
 @given(rows=ROWS, query=st.sampled_from(QUERIES), limit=st.integers(1, 15))
 def test_staged_search_is_the_plain_query(
-    conn: Any, staged: None, rows: list[tuple[int, int]], query: Any, limit: int
+    conn: Any, staged: list[int], rows: list[tuple[int, int]], query: Any, limit: int
 ) -> None:
     if conn.dialect.name != "sqlite":
         pytest.skip("the staged query is SQLite's")
@@ -104,6 +118,9 @@ def test_staged_search_is_the_plain_query(
         _add(conn, rows)
         got = store_search.search(conn, query, case_id=None, limit=limit)
         assert got == _plain(conn, query, limit)
+        for cid in CASES[:2]:  # the case filter reads that case's matches only
+            got = store_search.search(conn, query, case_id=cid, limit=limit)
+            assert got == _plain(conn, query, limit, cid)
     finally:
         trans.rollback()
 
@@ -115,7 +132,7 @@ def test_staged_search_is_the_plain_query(
 )
 @given(rows=ROWS, query=st.sampled_from(QUERIES), limit=st.integers(1, 15))
 def test_a_smaller_limit_is_a_prefix(
-    conn: Any, staged: None, rows: list[tuple[int, int]], query: Any, limit: int
+    conn: Any, staged: list[int], rows: list[tuple[int, int]], query: Any, limit: int
 ) -> None:
     """The first ``limit`` rows of every match ranked: ties at the limit broken by (case
     id, seq) as further down, on SQLite and PostgreSQL."""
@@ -132,7 +149,7 @@ def test_a_smaller_limit_is_a_prefix(
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 11])
 def test_tie_at_the_limit_follows_case_ids_not_row_ids(
-    conn: Any, staged: None, limit: int
+    conn: Any, staged: list[int], limit: int
 ) -> None:
     """Twelve identical notes: ZAF-9's come first in the index, AUT-1's first in the
     result; the tied rows are late among many non-matching ones (the walk is widened)."""
@@ -145,6 +162,21 @@ def test_tie_at_the_limit_follows_case_ids_not_row_ids(
         _add(conn, [(0, 4)] * 30 + [(1, 4)] * 30 + tied + better)
         got = store_search.search(conn, [["review"]], case_id=None, limit=limit)
         assert got == _plain(conn, [["review"]], limit)
-        assert len(got) == limit
+        assert len(got) == limit and staged
     finally:
         trans.rollback()
+
+
+def test_a_case_filter_reads_that_cases_events_first(conn: Any) -> None:
+    """With a case filter SQLite looks the case's events up in the (case_id, seq) index
+    and passes over the other cases' matches instead of joining each to its event."""
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    seen: list[str] = []
+    sa.event.listen(conn, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    store_search.search(conn, [["review"]], case_id="AUT-1", limit=5)
+    plan = conn.exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + seen[-1], ('"review"', "AUT-1", "AUT-1", 5)
+    )
+    details = [r[3] for r in plan]
+    assert any("INDEX" in d and "(case_id=?)" in d for d in details), details
