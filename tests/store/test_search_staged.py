@@ -143,6 +143,9 @@ def test_a_smaller_limit_is_a_prefix(
         assert store_search.search(conn, query, case_id=None, limit=limit) == every[:limit]
         keys = [(-r.rank, r.case_id, r.seq) for r in every]
         assert keys == sorted(keys)
+        for cid in CASES[:2]:  # a case filter keeps that case's rows, in the same order
+            one = store_search.search(conn, query, case_id=cid, limit=1000)
+            assert one == [r for r in every if r.case_id == cid]
     finally:
         trans.rollback()
 

@@ -146,10 +146,7 @@ def _postgresql(
 ) -> list[SearchRow]:
     params: dict[str, Any] = {f"p{i}": " ".join(t) for i, t in enumerate(phrases)}
     query = " && ".join(f"phraseto_tsquery('simple', :p{i})" for i in range(len(phrases)))
-    # one case's events first, so that only its matches are joined (and scored): a common
-    # word's other matches are passed over in the index
-    where = " AND +events_fts.rowid IN (SELECT id FROM events WHERE case_id = :case_id)"
-    where = where + " AND e.case_id = :case_id" if case_id is not None else ""
+    where = " AND e.case_id = :case_id" if case_id is not None else ""
     options = (
         f"StartSel=\x02, StopSel=\x03, MaxWords={SNIPPET_TOKENS}, MinWords=8,"
         " MaxFragments=2, FragmentDelimiter=' … '"
