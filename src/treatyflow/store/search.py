@@ -12,6 +12,7 @@ Snippets mark each match with the control characters STX (``\\x02``) before and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -50,26 +51,93 @@ def search(
     return _postgresql(conn, phrases, case_id, limit)
 
 
+#: Above this many matches, and this share of all events (with no case filter), SQLite
+#: ranks in stages: the plain query would join every match to its event and sort them all
+#: by (bm25, case, seq); for fewer it is as fast, and the tie walk below would be longer.
+STAGED_MATCHES = 2000
+STAGED_SHARE = 0.05
+
+_SNIPPET = f"snippet(events_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS})"
+#: Every statement of SQLite's search; ``bench/run.py`` runs the same ones in raw sqlite3.
+SQLITE = {
+    "plain": (
+        "SELECT e.case_id, e.seq, e.kind, e.occurred_on, e.recorded_at,"  # noqa: S608
+        f" {_SNIPPET}, bm25(events_fts)"
+        " FROM events_fts JOIN events AS e ON e.id = events_fts.rowid"
+        " WHERE events_fts MATCH :match{where}"
+        " ORDER BY bm25(events_fts), e.case_id, e.seq LIMIT :limit"
+    ),
+    "count": "SELECT count(*), (SELECT max(id) FROM events) FROM events_fts"
+    " WHERE events_fts MATCH :match",
+    # the best scores, ties in no particular order
+    "top": "SELECT rowid, bm25(events_fts) AS score FROM events_fts"
+    " WHERE events_fts MATCH :match ORDER BY score LIMIT :limit",
+    # the first rows by (case_id, seq) that score exactly :bound (the same computation in
+    # the same snapshot gives the same double) among the first :walk events by (case_id,
+    # seq): bm25 and the join only for the matches among those events
+    "tied": "SELECT e.id FROM events_fts JOIN events AS e ON e.id = events_fts.rowid"
+    " WHERE events_fts MATCH :match"
+    " AND +events_fts.rowid IN (SELECT id FROM events ORDER BY case_id, seq LIMIT :walk)"
+    " AND bm25(events_fts) = :bound ORDER BY e.case_id, e.seq LIMIT :need",
+    # the chosen rows' events and snippets (not bm25 again: on a row looked up by id, FTS5
+    # would count the phrase's matches over the whole index once for each row)
+    "picked": "SELECT e.id, e.case_id, e.seq, e.kind, e.occurred_on, e.recorded_at,"  # noqa: S608
+    f" {_SNIPPET} FROM events_fts JOIN events AS e ON e.id = events_fts.rowid"
+    " WHERE events_fts MATCH :match AND events_fts.rowid IN (SELECT value FROM json_each(:ids))",
+}
+
+
 def _sqlite(
     conn: Connection, phrases: Sequence[Sequence[str]], case_id: str | None, limit: int
 ) -> list[SearchRow]:
     # Tokens hold word characters only (no quote, no operator), so each is a plain FTS5 string.
     match = " ".join('"' + " ".join(tokens) + '"' for tokens in phrases)
-    where = " AND e.case_id = :case_id" if case_id is not None else ""
-    sql = sa.text(
-        "SELECT e.case_id, e.seq, e.kind, e.occurred_on, e.recorded_at,"  # noqa: S608
-        f" snippet(events_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS}),"
-        " bm25(events_fts)"
-        " FROM events_fts JOIN events AS e ON e.id = events_fts.rowid"
-        f" WHERE events_fts MATCH :match{where}"
-        " ORDER BY bm25(events_fts), e.case_id, e.seq LIMIT :limit"
-    )
+    if case_id is None:
+        matches, last_id = conn.execute(sa.text(SQLITE["count"]), {"match": match}).one()
+        if matches > STAGED_MATCHES and matches >= STAGED_SHARE * last_id:
+            return _sqlite_staged(conn, match, limit, matches, last_id)
+    # one case's events first, so that only its matches are joined (and scored): a common
+    # word's other matches are passed over in the index
+    where = " AND +events_fts.rowid IN (SELECT id FROM events WHERE case_id = :case_id)"
+    where = where + " AND e.case_id = :case_id" if case_id is not None else ""
     params: dict[str, Any] = {"match": match, "limit": limit}
     if case_id is not None:
         params["case_id"] = case_id
     return [
         SearchRow(r[0], r[1], r[2], r[3], r[4], r[5] or "", -float(r[6]))
-        for r in conn.execute(sql, params)
+        for r in conn.execute(sa.text(SQLITE["plain"].format(where=where)), params)
+    ]
+
+
+def _sqlite_staged(
+    conn: Connection, match: str, limit: int, matches: int, last_id: int
+) -> list[SearchRow]:
+    """The plain query's rows when many events match: rank by bm25 alone (no join, no
+    snippet); if the score at the limit is tied beyond it, take the tied rows first by
+    (case_id, seq) from a prefix of the events in that order, widened until it holds
+    enough of them; then read the events and snippets of the chosen rows only."""
+    top = conn.execute(sa.text(SQLITE["top"]), {"match": match, "limit": limit + 1}).all()
+    scores = {r[0]: r[1] for r in top[:limit]}
+    if len(top) > limit and top[limit][1] == top[limit - 1][1]:
+        bound = top[limit - 1][1]
+        scores = {k: v for k, v in scores.items() if v < bound}  # every better row
+        need = limit - len(scores)
+        # a prefix expected to hold about twice the tied rows needed if most matches tie
+        walk = need * -(-2 * last_id // matches)
+        while True:
+            params = {"match": match, "walk": walk, "bound": bound, "need": need}
+            tied = [r[0] for r in conn.execute(sa.text(SQLITE["tied"]), params)]
+            if len(tied) == need or walk >= last_id:  # enough, or every event walked
+                break
+            walk *= 8
+        scores.update((rowid, bound) for rowid in tied)
+    params = {"match": match, "ids": json.dumps(list(scores))}
+    rows = sorted(
+        conn.execute(sa.text(SQLITE["picked"]), params),
+        key=lambda r: (scores[r[0]], r[1], r[2]),
+    )
+    return [
+        SearchRow(r[1], r[2], r[3], r[4], r[5], r[6] or "", -float(scores[r[0]])) for r in rows
     ]
 
 
