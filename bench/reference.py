@@ -4,6 +4,7 @@
     python bench/reference.py report DB AS_OF       # the `report portfolio --format json` model
     python bench/reference.py verify DB             # every chain re-hashed
     python bench/reference.py limit DB              # read + hash only, over every core
+    python bench/reference.py limit-pg URL          # the same on PostgreSQL (psycopg)
 
 Each reads the database with one streaming query ordered by (case_id, seq), folds each case
 in a few lines of Python (state, entered dates, facts, the treaty clock from the stored
@@ -551,11 +552,77 @@ def limit(path: str) -> dict[str, Any]:
     return {"events": events, "seconds": time.perf_counter() - t0, "workers": workers}
 
 
+def _pg_conninfo(url: str) -> str:
+    """A libpq URI from a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://...``)."""
+    scheme, sep, rest = url.partition("://")
+    return "postgresql" + sep + rest if scheme.startswith("postgresql") else url
+
+
+def _limit_range_pg(args: tuple[str, str | None, str | None]) -> int:
+    """:func:`_limit_range` on PostgreSQL: a server-side cursor in one REPEATABLE READ,
+    read-only snapshot, fetched 5,000 rows at a time."""
+    import psycopg
+
+    url, lo, hi = args
+    where, params = [], []
+    if lo is not None:
+        where.append("case_id >= %s")
+        params.append(lo)
+    if hi is not None:
+        where.append("case_id < %s")
+        params.append(hi)
+    sql = f"SELECT case_id, {_EVENT_COLUMNS} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY case_id, seq"
+    sha, n, prev, unlinked = hashlib.sha256, 0, None, 0
+    with psycopg.connect(_pg_conninfo(url)) as con:
+        con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        con.read_only = True
+        with con.cursor(name="limit") as cur:
+            cur.execute(sql, params)
+            while rows := cur.fetchmany(5000):
+                for row in rows:
+                    sha("\x1f".join([str(v) for v in row[:13]]).encode("utf-8")).hexdigest()
+                    if row[1] == 1:
+                        prev = None
+                    unlinked += row[12] != prev
+                    prev = row[13]
+                    n += 1
+        con.rollback()
+    assert unlinked == 0, unlinked
+    return n
+
+
+def limit_pg(url: str) -> dict[str, Any]:
+    """:func:`limit` on PostgreSQL (``url``: a SQLAlchemy or libpq URL): the case ids cut
+    into one range per core at quantiles, one forked process each, each reading its events
+    through a server-side cursor (as treatyflow's pass does there)."""
+    import multiprocessing
+    import os
+    import time
+
+    import psycopg
+
+    t0 = time.perf_counter()
+    workers = max(1, os.cpu_count() or 1)
+    with psycopg.connect(_pg_conninfo(url)) as con:
+        count = con.execute("SELECT count(*) FROM cases").fetchone()[0]  # type: ignore[index]
+        cut = "SELECT id FROM cases ORDER BY id LIMIT 1 OFFSET %s"
+        found = [con.execute(cut, (count * k // workers,)).fetchone() for k in range(1, workers)]
+    cuts = list(dict.fromkeys(row[0] for row in found if row is not None))
+    bounds = [None, *cuts, None]
+    ranges = [(url, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
+    with multiprocessing.get_context("fork").Pool(len(ranges)) as pool:
+        events = sum(pool.map(_limit_range_pg, ranges))
+    return {"events": events, "seconds": time.perf_counter() - t0, "workers": len(ranges)}
+
+
 def main(argv: list[str]) -> None:
     what, path = argv[0], argv[1]
     out = sys.stdout.buffer
-    if what in ("verify", "limit"):
-        doc = verify(path) if what == "verify" else limit(path)
+    if what in ("verify", "limit", "limit-pg"):
+        doc = {"verify": verify, "limit": limit, "limit-pg": limit_pg}[what](path)
         out.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     else:
         as_of = dt.date.fromisoformat(argv[2])

@@ -136,6 +136,19 @@ def test_the_read_and_hash_limit_reads_every_event(generated: Path) -> None:
     assert got["events"] == N * gen.EVENTS_PER_CASE and got["workers"] >= 1
 
 
+@pytest.mark.postgres
+def test_the_postgresql_read_and_hash_limit_reads_every_event(
+    generated: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle.jsonl"
+    with treatyflow.open(generated) as ws:
+        ws.export(bundle)
+    with treatyflow.open(postgres_url, create=True) as ws:
+        ws.import_bundle(bundle)
+    got = reference.limit_pg(postgres_url)
+    assert got["events"] == N * gen.EVENTS_PER_CASE and got["workers"] >= 1
+
+
 def test_advance_many_results_are_judged_line_by_line(tmp_path: Path) -> None:
     run = _load("run")
     out = tmp_path / "out.jsonl"

@@ -16,7 +16,7 @@ from treatyflow.app import integrity
 from treatyflow.app.core import Core
 from treatyflow.catalog import load_catalog, shipped_workflows
 from treatyflow.cli import main
-from treatyflow.store import chainscan, open_store
+from treatyflow.store import chainscan, open_store, pgscan
 from treatyflow.store.sql import Store, to_url
 
 pytestmark = pytest.mark.postgres
@@ -152,3 +152,47 @@ def test_checkpoint_takes_one_pass_and_finds_a_rolled_back_head(
     code, output = _verify(pg, "--checkpoint", str(checkpoint))
     assert code == 1, output
     assert "case 'LTU-1': first bad event is seq 3" in output and "truncated" in output
+
+
+def test_an_event_of_no_case_is_counted_once_by_worker_processes_too(
+    pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event whose case id is NULL (possible only once the column's NOT NULL is dropped
+    outside treatyflow) is read by the first range's query of its own, after that range's
+    events: counted once, as one connection counts it, and reported."""
+    _sql(
+        pg,
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "ALTER TABLE events ALTER COLUMN case_id DROP NOT NULL",
+        "UPDATE events SET case_id = NULL WHERE case_id = 'LTU-1' AND seq = 3",
+    )
+    serial = _verdicts(pg)
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(chainscan, "WORKERS", 2)
+    parallel = _verdicts(pg)
+    assert serial[0] is not None and parallel[0] is not None
+    assert (parallel[0].orphans, parallel[0].events) == (serial[0].orphans, serial[0].events)
+    assert parallel[0].orphans == 1
+    assert parallel[1] == serial[1]
+    code, output = _verify(pg)
+    assert code == 1 and "no case id (NULL)" in output
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(None, "LTU-1"), ("G1", "LTU-1"), ("G1", None)])
+def test_every_range_is_read_as_an_index_range(pg: str, lo: Any, hi: Any) -> None:
+    """Each query of a worker's range is an index range scan of (case id, seq), even the
+    first range, which also reads the events of no case: an ``OR case_id IS NULL`` in its
+    range made PostgreSQL walk the whole index (and every row of the table) to find them."""
+    engine = sa.create_engine(to_url(pg), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: no sequential
+            conn.exec_driver_sql("SET enable_bitmapscan = off")  # read, however cheap
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            for sql, args in pgscan.event_queries(lo, hi):
+                plan = [row[0] for row in raw.execute(f"EXPLAIN DECLARE c CURSOR FOR {sql}", args)]
+                assert plan[0].lstrip().startswith("Index Scan using uq_events_case_seq"), plan
+                assert not any("Filter:" in line for line in plan), plan
+    finally:
+        engine.dispose()
