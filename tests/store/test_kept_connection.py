@@ -13,6 +13,7 @@ import pytest
 
 import treatyflow
 from treatyflow.errors import StoreError
+from treatyflow.store import open_store
 
 CASE = {"country": "LTU", "treaty": "ottawa", "at": "notified", "on": "2025-06-27"}
 
@@ -179,3 +180,16 @@ def test_verify_may_still_fork_when_the_kept_connection_is_idle(tmp_path: Path) 
         assert store._kept is not None
         assert store._nothing_checked_out()  # idle: given back, nothing checked out
         assert store._kept is None
+
+
+def test_a_session_on_a_file_that_is_no_database_is_the_store_s_error(tmp_path: Path) -> None:
+    """``advance_many``'s session connects before any transaction: a file that is not a
+    database is refused in one sentence, not an internal error."""
+    path = tmp_path / "not-a-db.txt"
+    path.write_text("hello\n")
+    store = open_store(str(path))
+    try:
+        with pytest.raises(StoreError, match="file is not a database"), store.session():
+            pass
+    finally:
+        store.engine.dispose()

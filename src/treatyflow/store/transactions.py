@@ -96,7 +96,11 @@ class Transactions:
         if not self.is_sqlite or self.in_batch or getattr(self._held, "conn", None):
             yield
             return
-        with self.engine.connect() as conn:
+        try:  # the connection's set-up (its PRAGMAs) fails on a file that is no database
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise _operational(exc, self.url) from exc
+        with conn:
             self._held.conn = conn
             try:
                 yield
