@@ -275,7 +275,7 @@ class Core:
                 ev = cite_documents(conn, ev)
                 ev = seal(ev, prev_hash=record.head_hash)
                 ev = self.authorise(ctx.registry, ev)
-                updated = replace(
+                updated = _copy(
                     record,
                     state=ev.to_state or record.state,
                     version=record.version + 1,
@@ -451,9 +451,25 @@ def seal(ev: Event, *, prev_hash: str | None = None) -> Event:
     ``prev_hash`` when one is given (one copy of the event, not two)."""
     fields = ev.hashed_fields()
     if prev_hash is None:
-        return replace(ev, hash=event_hash(fields))
+        return _copy(ev, hash=event_hash(fields))
     fields["prev_hash"] = prev_hash
-    return replace(ev, prev_hash=prev_hash, hash=event_hash(fields))
+    return _copy(ev, prev_hash=prev_hash, hash=event_hash(fields))
+
+
+def _copy(obj: T, **changes: Any) -> T:
+    """``dataclasses.replace`` for a change's own records (an event, a case row): the same
+    copy with ``changes`` (field names: checked) set, without running ``__init__`` again
+    over every field (~10 µs a copy instead of ~2, twice a change, #19). Only for
+    dataclasses without ``__post_init__`` or slots (those of :class:`Event` and
+    :class:`CaseRecord`)."""
+    names = obj.__dataclass_fields__  # type: ignore[attr-defined]
+    for name in changes:
+        if name not in names:
+            raise TypeError(f"{type(obj).__name__} has no field {name!r}")
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def retry(attempt: Callable[[], T]) -> T:

@@ -147,7 +147,10 @@ class IntegrityQueries(Transactions):
 
     def _nothing_checked_out(self) -> bool:
         """No connection of this store is in use (by another thread of an embedding program):
-        only then may the process fork, after closing the idle one."""
+        only then may the process fork, after closing the idle one (the store's kept
+        connection is given back to the pool first, unless a transaction is using it)."""
+        if not self.release_kept():
+            return False
         checkedout = getattr(self.engine.pool, "checkedout", None)
         return checkedout is None or checkedout() == 0
 

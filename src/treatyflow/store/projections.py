@@ -19,10 +19,12 @@ from sqlalchemy.engine import Connection
 
 from treatyflow.events import Event
 from treatyflow.store.prepared import PROJECTION_COLUMNS
+from treatyflow.store.records import tally_text
 from treatyflow.store.schema import case_projections, cases, events
 from treatyflow.store.sql import _EVENT_COLUMNS, CaseRecord, Store, _event_from_tuple
 
 P = case_projections
+assert PROJECTION_COLUMNS == ("case_id", "head_hash", "horizon", "final", "next_fire", "tally")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ def load(store: Store, conn: Connection, case_id: str) -> ProjectionRow | None:
     """The case's row, if it has one (a statement compiled once per store: it runs in
     every change)."""
     row = store.prepared.execute(conn, "projection", {"case_id": case_id}).fetchone()
-    return None if row is None else _row(dict(zip(PROJECTION_COLUMNS, row, strict=True)))
+    if row is None:
+        return None
+    case, head, horizon, final, next_fire, tally = row  # PROJECTION_COLUMNS' order
+    return ProjectionRow(case, head, horizon, bool(final), next_fire, _loads(tally))
 
 
 def save(store: Store, conn: Connection, row: ProjectionRow) -> None:
@@ -64,7 +69,7 @@ def save(store: Store, conn: Connection, row: ProjectionRow) -> None:
         "horizon": row.horizon,
         "final": row.final,
         "next_fire": row.next_fire,
-        "tally": json.dumps(row.tally, separators=(",", ":"), sort_keys=True),
+        "tally": tally_text(row.tally),
     }
     store.prepared.execute(conn, "save_projection", values)
 
@@ -77,7 +82,7 @@ def values(row: ProjectionRow) -> dict[str, Any]:
         "horizon": row.horizon,
         "final": row.final,
         "next_fire": row.next_fire,
-        "tally": json.dumps(row.tally, separators=(",", ":"), sort_keys=True),
+        "tally": tally_text(row.tally),
     }
 
 

@@ -17,7 +17,6 @@ from the version the writer read, and the unique (case_id, seq) backs it up.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from treatyflow.store.records import (
     _unique_keys,
     event_from_row,
     event_row,
+    facts_text,
     hashed_row,
 )
 from treatyflow.store.schema import case_projections, cases, definitions, events, registry
@@ -195,7 +195,7 @@ class Store(IntegrityQueries, TrustQueries, DefinitionQueries, Transactions):
             "v_version": case.version,
             "v_head_hash": case.head_hash,
             "v_last_on": case.last_on,
-            "v_facts": json.dumps(case.facts, sort_keys=True),
+            "v_facts": facts_text(case.facts),
             "v_updated_at": case.updated_at,
             "w_id": case.id,
             "w_version": expected_version,

@@ -1,19 +1,22 @@
 """Transactions: what every query of the :class:`~treatyflow.store.sql.Store` runs in, and
 the driver's errors raised as treatyflow's (``StoreBusy``, ``DatabaseNotInitialised`` ...).
 
-SQLite: every write transaction is opened with ``BEGIN IMMEDIATE``; a :meth:`session` runs
-many on one connection, begun and ended on the driver. PostgreSQL: writes at READ COMMITTED,
-reads at REPEATABLE READ, READ ONLY (see :mod:`treatyflow.store.sql`).
+SQLite: every write transaction is opened with ``BEGIN IMMEDIATE``; a file database's store
+holds one connection for its life (released when its engine is disposed), on which each
+transaction is begun and ended on the driver, and a :meth:`session` runs many on one
+connection the same way. PostgreSQL: writes at READ COMMITTED, reads at REPEATABLE READ,
+READ ONLY (see :mod:`treatyflow.store.sql`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -45,6 +48,16 @@ class Transactions:
         self._batch = threading.local()
         self._held = threading.local()
         self._prepared = Prepared(engine.dialect, _EVENT_COLUMNS)
+        # The store's own connection (SQLite file: see _kept_transaction), one transaction
+        # at a time on it, whichever thread runs it; None until the first one.
+        self._kept: Connection | None = None
+        self._kept_lock = threading.Lock()
+        self._kept_release = False
+        database = engine.url.database if self.is_sqlite else None
+        self.keeps_connection = bool(database) and database != ":memory:"
+        """Whether transactions run on one connection held for the store's life."""
+        if self.keeps_connection:
+            sa_event.listen(engine, "engine_disposed", self._on_dispose)
 
     @property
     def prepared(self) -> Prepared:
@@ -83,7 +96,11 @@ class Transactions:
         if not self.is_sqlite or self.in_batch or getattr(self._held, "conn", None):
             yield
             return
-        with self.engine.connect() as conn:
+        try:  # the connection's set-up (its PRAGMAs) fails on a file that is no database
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise _operational(exc, self.url) from exc
+        with conn:
             self._held.conn = conn
             try:
                 yield
@@ -92,12 +109,22 @@ class Transactions:
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
-        """One transaction on a connection from the pool, or on this thread's
-        :meth:`session` connection."""
+        """One transaction on this thread's :meth:`session` connection, else on the store's
+        kept connection when no other transaction is using it, else on a connection from the
+        pool."""
         held: Connection | None = getattr(self._held, "conn", None)
         if held is not None:
             with self._held_transaction(held, write=write) as conn:
                 yield conn
+            return
+        if self.keeps_connection and self._kept_lock.acquire(blocking=False):
+            try:
+                with self._kept_transaction(write=write) as conn:
+                    yield conn
+            finally:
+                if self._kept_release:  # the engine was disposed while it was in use
+                    self._close_kept()
+                self._kept_lock.release()
             return
         with self.engine.connect() as conn:
             if write:
@@ -110,13 +137,72 @@ class Transactions:
                 yield conn
 
     @contextlib.contextmanager
-    def _held_transaction(self, held: Connection, *, write: bool) -> Iterator[Connection]:
-        """A transaction of a session (SQLite) begun and ended on the driver: SQLAlchemy's
-        own begin and commit cost ~50 µs a transaction (#19). A statement run through
-        SQLAlchemy inside it joins it (the begin listener sees the driver's transaction and
-        issues no BEGIN), and is committed or rolled back with it. A refused change (an
-        error of treatyflow's own) rolls back and keeps the connection; a driver error
-        lets it go (the next transaction takes one from the pool)."""
+    def _kept_transaction(self, *, write: bool) -> Iterator[Connection]:
+        """A transaction on the store's kept connection (a SQLite file; the caller holds
+        ``_kept_lock``), taken from the pool the first time and held until the engine is
+        disposed: checking a connection out of the pool and back in, and SQLAlchemy's own
+        begin and commit, cost ~40 µs a transaction (#19). The connection holds nothing
+        between transactions (no transaction open, no snapshot, no lock), as an idle pooled
+        one does; transactions nested in one on it (another thread's, or a read inside a
+        write) use the pool as before. Execution options set on it during the transaction
+        are undone after it, as if each transaction had its own connection; a driver error
+        lets it go (the next transaction takes another)."""
+        kept = self._kept
+        if kept is None or kept.closed or kept.invalidated:
+            kept = self._kept = self.engine.connect()
+        options = kept._execution_options
+        try:
+            with self._held_transaction(kept, write=write, drop=self._drop_kept) as conn:
+                yield conn
+        finally:
+            kept._execution_options = options
+
+    def _drop_kept(self) -> None:
+        self._kept = None
+
+    def _close_kept(self) -> None:
+        """Close the kept connection for good (the caller holds ``_kept_lock``); the pool it
+        came from may have been disposed, so it is closed, not returned."""
+        self._kept_release = False
+        kept, self._kept = self._kept, None
+        if kept is not None and not kept.closed:
+            kept.invalidate()
+            kept.close()
+
+    def release_kept(self) -> bool:
+        """Return the kept connection to the pool unless a transaction is using it; whether
+        none is kept now (``verify`` forks only when no connection is checked out)."""
+        if not self._kept_lock.acquire(blocking=False):
+            return self._kept is None
+        try:
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                kept.close()
+            return True
+        finally:
+            self._kept_lock.release()
+
+    def _on_dispose(self, _engine: Engine) -> None:
+        """``engine.dispose()`` (a workspace closed, the CLI's exit, before a fork): the kept
+        connection is closed now, or by its transaction when that ends."""
+        if self._kept_lock.acquire(blocking=False):
+            try:
+                self._close_kept()
+            finally:
+                self._kept_lock.release()
+        else:
+            self._kept_release = True
+
+    @contextlib.contextmanager
+    def _held_transaction(
+        self, held: Connection, *, write: bool, drop: Callable[[], None] | None = None
+    ) -> Iterator[Connection]:
+        """A transaction of a session, or on the kept connection (SQLite), begun and ended
+        on the driver: SQLAlchemy's own begin and commit cost ~50 µs a transaction (#19). A
+        statement run through SQLAlchemy inside it joins it (the begin listener sees the
+        driver's transaction and issues no BEGIN), and is committed or rolled back with it.
+        A refused change (an error of treatyflow's own) rolls back and keeps the connection;
+        a driver error lets it go (``drop``; the next transaction takes another)."""
         raw = held.connection.driver_connection
         assert raw is not None
         try:
@@ -134,7 +220,10 @@ class Transactions:
             elif raw.in_transaction:
                 _driver(raw, "COMMIT", self.engine)
         except DBAPIError:
-            self._held.conn = None
+            if drop is None:
+                self._held.conn = None
+            else:
+                drop()
             held.close()
             raise
 
