@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import mimetypes
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
@@ -125,6 +124,8 @@ def attach(
     if kind is not None:
         kind = check_text(kind.strip(), "kind", 100) or None
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    import mimetypes  # only when a document is attached
+
     media_type = mimetypes.guess_type(name, strict=False)[0] or UNKNOWN_TYPE
     # no level given: it follows the kind, as for every source (a note verbale is official)
     evidence = EvidenceLevel(level) if level else default_level(kind)
