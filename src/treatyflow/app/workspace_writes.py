@@ -18,7 +18,7 @@ from treatyflow.app.arguments import (
 )
 from treatyflow.app.views import case_view
 from treatyflow.app.workspace_base import WorkspaceBase
-from treatyflow.definitions.treaty import FactValue
+from treatyflow.definitions.basics import FactValue
 from treatyflow.legal.dates import LegalDate
 
 if TYPE_CHECKING:

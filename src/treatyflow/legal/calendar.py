@@ -10,9 +10,13 @@ from __future__ import annotations
 import calendar as _stdlib_calendar
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from treatyflow.definitions.treaty import Clause, Convention, FixedAnnualDate, parse_duration
+from treatyflow.definitions.basics import Convention, parse_duration
 from treatyflow.legal.facts import FactTimeline, as_date
+
+if TYPE_CHECKING:
+    from treatyflow.definitions.treaty import Clause, FixedAnnualDate
 
 __all__ = [
     "DueDate",
