@@ -174,7 +174,8 @@ def save(directories: Sequence[Path], key: str, catalog: Catalog) -> None:
 
 
 def _plain_path(path: Path) -> Path:
-    return path.with_name(path.name.removesuffix(".pickle") + ".plain.pickle")
+    """The twins' file beside the models' (``catalog-X.pickle`` -> ``plain-X.pickle``)."""
+    return path.with_name("plain-" + path.name.removeprefix("catalog-"))
 
 
 def _save_plain(
