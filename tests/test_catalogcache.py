@@ -233,3 +233,35 @@ def test_the_unpickler_allows_only_the_definitions_models_and_enums() -> None:
     ]:
         with pytest.raises(pickle.UnpicklingError):
             allowed(unpickler, module, name)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle", "planted", "foreign class", "wrong"])
+def test_a_damaged_or_planted_plain_entry_is_not_used(
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes | str,
+) -> None:
+    """The plain twins' file (what ``case show`` reads) is refused like the models' file:
+    damaged, planted (a class other than a twin or its enumerations) or of the wrong shape,
+    a read gets None and loads the catalogue instead."""
+    from treatyflow.catalog import load_plain_catalog
+
+    monkeypatch.chdir(tmp_path)
+    load_catalog([SHIPPED])
+    (path,) = cache_dir.glob("plain-*.pickle")
+    good = load_plain_catalog([SHIPPED])
+    assert good is not None and "generic" in good.procedures
+    key = pickle.loads(path.read_bytes())["key"]
+    if content == "planted":
+        content = pickle.dumps({"key": key, "treaties": _Evil()})
+    elif content == "foreign class":
+        content = pickle.dumps(
+            {"key": key, "treaties": {"x": Path("/")}, "procedures": {}, "hashes": {}}
+        )
+    elif content == "wrong":
+        content = pickle.dumps({"key": key, "treaties": {"x": 1}, "procedures": {}, "hashes": {}})
+    assert isinstance(content, bytes)
+    path.write_bytes(content)
+    assert load_plain_catalog([SHIPPED]) is None
+    assert not (tmp_path / "PWNED").exists()

@@ -196,10 +196,14 @@ def test_a_cache_file_others_may_write_is_not_read(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _summary(SHIPPED)
-    paths = list(cache_dir.glob("*.pickle"))  # the parsed documents and the catalogue's
-    assert {p.name.split("-")[0] for p in paths} == {"definitions", "catalog"}
+    # the parsed documents, the catalogue's models and its plain twins
+    paths = list(cache_dir.glob("*.pickle"))
+    assert {p.name.split("-")[0] for p in paths} == {"definitions", "catalog", "plain"}
     for path in paths:
         path.chmod(0o666)
+    from treatyflow.catalog import load_plain_catalog
+
+    assert load_plain_catalog([SHIPPED]) is None, "the twins' file must be ignored too"
     parsed = _parsed_again(monkeypatch)
     _summary(SHIPPED)
     assert parsed, "a group/world-writable cache file must be ignored"

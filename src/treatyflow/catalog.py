@@ -13,13 +13,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from treatyflow import catalogcache
-from treatyflow.definitions.procedure import Procedure
-from treatyflow.definitions.treaty import Treaty
 from treatyflow.document import Document, read_definition
 from treatyflow.errors import (
     DefinitionError,
@@ -30,6 +26,12 @@ from treatyflow.errors import (
     WorkflowSyntaxError,
 )
 from treatyflow.parsecache import ParseCache, cache_dir, digest
+
+if TYPE_CHECKING:  # the models (and pydantic) are imported by what loads or checks them
+    from pydantic import BaseModel
+
+    from treatyflow.definitions.procedure import Procedure
+    from treatyflow.definitions.treaty import Treaty
 
 #: Content hashes known without dumping their model: ``id(model)`` -> (the model, its hash),
 #: for the definitions of a catalogue found in :mod:`treatyflow.catalogcache`, whose hashes
@@ -85,6 +87,11 @@ def snapshot_problem(digest: str, kind: str, content: Any) -> str | None:
         return f"its content is not JSON ({exc})"
     if computed != digest:
         return f"its content hashes to {computed[:19]}..., not to the hash it is stored under"
+    from pydantic import ValidationError
+
+    from treatyflow.definitions.procedure import Procedure
+    from treatyflow.definitions.treaty import Treaty
+
     model: Any = {"procedure": Procedure, "treaty": Treaty}.get(kind)
     if model is None:
         return f"its kind {kind!r} is neither procedure nor treaty"
@@ -232,6 +239,18 @@ def load_catalog(
     return catalog
 
 
+def load_plain_catalog(directories: Sequence[Path]) -> catalogcache.PlainCatalog | None:
+    """The current treaties and whole procedures as plain twins, from the validated
+    catalogue cache, when it holds exactly the definitions under ``directories`` (what
+    :func:`load_catalog` would find there); None otherwise (no cache, another set of files,
+    ``TREATYFLOW_NO_CACHE``): the caller then loads the catalogue."""
+    if cache_dir() is None:
+        return None
+    listing = [(directory, _definition_files(directory)) for directory in directories]
+    key = catalogcache.files_key(listing)
+    return catalogcache.load_plain(directories, key) if key is not None else None
+
+
 def _definition_files(directory: Path) -> list[tuple[str, Path]]:
     """A directory's definition files in load order: treaties, then procedures."""
     return [
@@ -290,6 +309,11 @@ def _parse(path: Path, cache: ParseCache | None) -> Document:
 
 
 def _load_one(catalog: Catalog, kind: str, path: Path, cache: ParseCache | None) -> None:
+    from pydantic import ValidationError
+
+    from treatyflow.definitions.procedure import Procedure
+    from treatyflow.definitions.treaty import Treaty
+
     model: type[BaseModel] = Treaty if kind == "treaty" else Procedure
     try:
         doc = _parse(path, cache)

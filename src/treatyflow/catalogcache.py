@@ -48,12 +48,15 @@ FORMAT = 1
 _MODULES = (
     "treatyflow.catalog",
     "treatyflow.catalogcache",
+    "treatyflow.definitions.basics",
     "treatyflow.definitions.factories",
     "treatyflow.definitions.lint",
+    "treatyflow.definitions.plain",
     "treatyflow.definitions.problems",
     "treatyflow.definitions.procedure",
     "treatyflow.definitions.treaty",
     "treatyflow.evidence",
+    "treatyflow.evidence_levels",
     "treatyflow.parties",
 )
 
@@ -69,16 +72,22 @@ def identity() -> str:
 
         parts = [str(FORMAT), VERSION, pydantic_core.__version__]
         for name in _MODULES:
-            module = sys.modules.get(name)
-            origin = getattr(module, "__file__", None)
             try:
-                parts.append(hashlib.sha256(Path(origin or name).read_bytes()).hexdigest())
+                parts.append(hashlib.sha256(_source_file(name).read_bytes()).hexdigest())
             except OSError:
                 parts.append(f"{name}:unreadable")
         _models_identity = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     return hashlib.sha256(
         f"{parsecache.parser_identity()}\0{_models_identity}".encode()
     ).hexdigest()
+
+
+def _source_file(module: str) -> Path:
+    """The source file of one of treatyflow's modules, found without importing it (a read
+    with a cached catalogue imports neither the models nor the lint, and their sources are
+    part of the key all the same)."""
+    package = Path(__file__).parent
+    return package.joinpath(*module.split(".")[1:]).with_suffix(".py")
 
 
 def files_key(listing: Sequence[tuple[Path, Sequence[tuple[str, Path]]]]) -> str | None:
@@ -161,13 +170,105 @@ def save(directories: Sequence[Path], key: str, catalog: Catalog) -> None:
         protocol=pickle.HIGHEST_PROTOCOL,
     )
     parsecache.write_atomically(path, data)
+    _save_plain(path, key, catalog, hashes)
+
+
+def _plain_path(path: Path) -> Path:
+    """The twins' file beside the models' (``catalog-X.pickle`` -> ``plain-X.pickle``)."""
+    return path.with_name("plain-" + path.name.removeprefix("catalog-"))
+
+
+def _save_plain(
+    path: Path, key: str, catalog: Catalog, hashes: dict[tuple[str, str], str]
+) -> None:
+    """Keep the treaties and composed whole procedures of ``catalog`` as plain twins
+    (:mod:`treatyflow.definitions.plain`), with their content hashes, for reads."""
+    from treatyflow.definitions.plain import twin
+
+    try:
+        treaties = {tid: twin(model) for tid, model in catalog.treaties.items()}
+        procedures = {pid: twin(catalog.procedure(pid)) for pid in catalog.whole_procedures()}
+    except TypeError:  # a model without a twin: reads load the catalogue instead
+        return
+    data = pickle.dumps(
+        {"key": key, "treaties": treaties, "procedures": procedures, "hashes": hashes},
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+    parsecache.write_atomically(_plain_path(path), data)
+
+
+class PlainCatalog:
+    """The current treaties and whole procedures as plain twins, and their content hashes:
+    what a read needs of the catalogue (``Core.definitions_for_reading``)."""
+
+    def __init__(
+        self,
+        treaties: dict[str, Any],
+        procedures: dict[str, Any],
+        hashes: dict[tuple[str, str], str],
+    ) -> None:
+        self.treaties = treaties
+        self.procedures = procedures
+        self.hashes = hashes
+
+    def current_hash(self, kind: str, ident: str) -> str | None:
+        """The content hash of the treaty or whole procedure ``ident`` as the definitions
+        have it now; None if they do not define it."""
+        return self.hashes.get((kind, ident))
+
+    def definition(self, kind: str, ident: str, digest: str) -> Any:
+        """The twin of the current treaty or whole procedure ``ident`` if its content hash
+        is ``digest``; else None."""
+        if self.hashes.get((kind, ident)) != digest:
+            return None
+        return (self.procedures if kind == "procedure" else self.treaties).get(ident)
+
+
+def load_plain(directories: Sequence[Path], key: str) -> PlainCatalog | None:
+    """The plain twins cached under ``key``, or None (no entry, a stale one, a damaged or
+    foreign file). Imports no model and no pydantic."""
+    path = _path(directories)
+    if path is None:
+        return None
+    raw = parsecache.read_private(_plain_path(path))
+    if raw is None:
+        return None
+    try:
+        content = _PlainUnpickler(io.BytesIO(raw)).load()
+    except Exception:  # a damaged or planted file: load the definitions instead
+        return None
+    if not isinstance(content, dict) or content.get("key") != key:
+        return None
+    from treatyflow.definitions import plain
+
+    treaties, procedures, hashes = (content.get(k) for k in ("treaties", "procedures", "hashes"))
+    if not (
+        _all(treaties, plain.Treaty)
+        and _all(procedures, plain.Procedure)
+        and isinstance(hashes, dict)
+        and all(
+            isinstance(k, tuple) and len(k) == 2 and isinstance(v, str) for k, v in hashes.items()
+        )
+    ):
+        return None
+    assert isinstance(treaties, dict) and isinstance(procedures, dict)
+    return PlainCatalog(treaties, procedures, hashes)
 
 
 #: Modules whose models and enumerations a cached catalogue may hold.
 _DEFINITION_MODULES = (
+    "treatyflow.definitions.basics",
     "treatyflow.definitions.procedure",
     "treatyflow.definitions.treaty",
     "treatyflow.evidence",
+    "treatyflow.evidence_levels",
+    "treatyflow.parties",
+)
+
+#: Modules whose enumerations the plain twins may hold (none of them imports pydantic).
+_PLAIN_ENUM_MODULES = (
+    "treatyflow.definitions.basics",
+    "treatyflow.evidence_levels",
     "treatyflow.parties",
 )
 
@@ -189,3 +290,30 @@ class _Unpickler(pickle.Unpickler):
             ):
                 return value
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed")
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Plain data, ``datetime`` values, the twins of :mod:`treatyflow.definitions.plain` and
+    the enumerations they hold: any other class or function is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in parsecache.ALLOWED:
+            return parsecache.ALLOWED[(module, name)]
+        value: Any = None
+        if module == "treatyflow.definitions.plain":
+            from treatyflow.definitions import plain
+
+            value = plain.TWINS.get(name)
+        elif module in _PLAIN_ENUM_MODULES:
+            import importlib
+
+            candidate = getattr(importlib.import_module(module), name, None)
+            if (
+                isinstance(candidate, type)
+                and issubclass(candidate, Enum)
+                and candidate.__module__ == module
+            ):
+                value = candidate
+        if value is None:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed")
+        return value

@@ -12,13 +12,15 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, MachineError
 
-from treatyflow.definitions.procedure import Guard, Procedure, TransitionSpec
-from treatyflow.definitions.treaty import FactValue
+from treatyflow.definitions.basics import FactValue
 from treatyflow.errors import InvalidWorkflow, Problem
+
+if TYPE_CHECKING:
+    from treatyflow.definitions.procedure import Guard, Procedure, TransitionSpec
 
 
 @dataclass(frozen=True)

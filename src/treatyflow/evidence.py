@@ -4,61 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
-class EvidenceLevel(StrEnum):
-    """How strongly a source establishes a fact, weakest first."""
-
-    REPORTED = "reported"
-    """Press or secondary reporting."""
-    OFFICIAL = "official"
-    """A gazette, decree, depositary notification or parliamentary record."""
-    CONFIRMED = "confirmed"
-    """Two or more independent sources agree."""
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {EvidenceLevel.REPORTED: 0, EvidenceLevel.OFFICIAL: 1, EvidenceLevel.CONFIRMED: 2}
-
-#: Kinds of source that are official documents in themselves: a source of one of these kinds
-#: that does not state its level is ``official`` (docs/concepts.md, "Evidence"). Any other
-#: kind (``press-report``, ``commentary``, ``statement``, ...) or none stays ``reported``.
-OFFICIAL_KINDS = frozenset(
-    {
-        "bill",
-        "court-publication",
-        "decision",
-        "decree",
-        "depositary-notification",
-        "gazette",
-        "instrument",
-        "judgment",
-        "law",
-        "note-verbale",
-        "official-journal",
-        "parliamentary-record",
-        "resolution",
-        "statement-of-reasons",
-        "statute",
-        "treaty-text",
-    }
-)
-
-
-def default_level(kind: str | None) -> EvidenceLevel:
-    """The level of a source that does not state one: ``official`` for a kind in
-    :data:`OFFICIAL_KINDS` (spelt with hyphens, spaces or underscores, any case), else
-    ``reported``."""
-    if kind and "-".join(kind.replace("_", " ").lower().split()) in OFFICIAL_KINDS:
-        return EvidenceLevel.OFFICIAL
-    return EvidenceLevel.REPORTED
+from treatyflow.evidence_levels import OFFICIAL_KINDS as OFFICIAL_KINDS
+from treatyflow.evidence_levels import EvidenceLevel as EvidenceLevel
+from treatyflow.evidence_levels import default_level as default_level
 
 
 class Source(BaseModel):

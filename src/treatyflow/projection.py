@@ -9,12 +9,12 @@ events recorded by then). Corrections re-date the events they point at; a retrac
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from treatyflow.definitions.procedure import ClockSpec, Procedure
-from treatyflow.definitions.treaty import Clause, FactSpec, FactType, FactValue, Treaty
+from treatyflow.definitions.basics import FactType, FactValue
 from treatyflow.events import Event, EventKind
 from treatyflow.legal.clocks import Clock, ClockStatus, evaluate_clock, survival_clock
 from treatyflow.legal.dates import LegalDate, occurred_of
@@ -22,28 +22,55 @@ from treatyflow.legal.facts import FactTimeline
 from treatyflow.values import fact_from_json
 
 if TYPE_CHECKING:
+    from treatyflow.definitions.procedure import ClockSpec, Procedure
+    from treatyflow.definitions.treaty import Clause, FactSpec, Treaty
     from treatyflow.results import Deviation
 
 #: Clock flags that also flag the case (``case show``, pending and reports list them).
 CASE_FLAGS_FROM_CLOCKS = ("defective-notice", "unassessed", "no-withdrawal-right")
 
-#: Declared facts every case may set (contract vocabulary), unless the treaty declares them.
-#: Constructed, not validated (they are valid as written): validating at import would build
-#: the model's validator, a cost of every command's start-up (tests check they validate).
-SHARED_FACT_SPECS = {
-    "armed_conflict": FactSpec.model_construct(
-        type=FactType.BOOLEAN,
-        default=None,
-        description="The State is engaged in an armed conflict.",
-    ),
-    "specified_date": FactSpec.model_construct(
-        type=FactType.DATE, description="A later date named in the notification."
-    ),
+#: Declared facts every case may set (contract vocabulary), unless the treaty declares them:
+#: name -> the fields its spec is constructed with (the others keep their defaults).
+SHARED_FACTS: dict[str, dict[str, Any]] = {
+    "armed_conflict": {
+        "type": FactType.BOOLEAN,
+        "default": None,
+        "description": "The State is engaged in an armed conflict.",
+    },
+    "specified_date": {
+        "type": FactType.DATE,
+        "description": "A later date named in the notification.",
+    },
 }
+
+#: ``FactSpec``'s fields in order, with the defaults of those that have one.
+_FACT_SPEC_DEFAULTS: dict[str, Any] = {"description": "", "default": None, "assumed": False}
+
+
+@functools.cache
+def shared_fact_specs(plain: bool = False) -> dict[str, FactSpec]:
+    """:data:`SHARED_FACTS` as ``FactSpec`` models, or as their plain twins for a read
+    (:mod:`treatyflow.definitions.plain`). The models are constructed, not validated (they
+    are valid as written: tests check it); validating would build the model's validator, a
+    cost of start-up."""
+    if plain:
+        from treatyflow.definitions import plain as twins
+
+        specs: dict[str, Any] = {}
+        for name, fields in SHARED_FACTS.items():
+            spec = twins.FactSpec()
+            spec.__dict__.update({"type": fields["type"], **_FACT_SPEC_DEFAULTS, **fields})
+            specs[name] = spec
+        return specs
+    from treatyflow.definitions.treaty import FactSpec
+
+    return {name: FactSpec.model_construct(**fields) for name, fields in SHARED_FACTS.items()}
 
 
 def fact_specs(treaty: Treaty, procedure: Procedure) -> dict[str, FactSpec]:
-    specs = dict(SHARED_FACT_SPECS)
+    from treatyflow.definitions.plain import Plain
+
+    specs = dict(shared_fact_specs(isinstance(procedure, Plain)))
     specs.update(procedure.facts)
     specs.update(treaty.facts)
     return specs
@@ -439,7 +466,7 @@ def _deadlines_met(
 def clause_for(spec: ClockSpec, treaty: Treaty, action: str) -> Clause | None:
     if spec.rule == "treaty":
         return treaty.actions.get(action)
-    assert isinstance(spec.rule, Clause)
+    assert not isinstance(spec.rule, str)  # a clause of its own (a model or its twin)
     return spec.rule
 
 

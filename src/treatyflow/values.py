@@ -6,14 +6,16 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from treatyflow.definitions.treaty import FactSpec, FactType, FactValue, Treaty
+from treatyflow.definitions.basics import FactType, FactValue
 from treatyflow.errors import InvalidInput
-from treatyflow.evidence import EventSource, EvidenceLevel, Source
+from treatyflow.evidence_levels import EvidenceLevel
 from treatyflow.legal.dates import LegalDate, parse_legal_date
+
+if TYPE_CHECKING:  # the models (and pydantic) are imported where a source is parsed
+    from treatyflow.definitions.treaty import FactSpec, Treaty
+    from treatyflow.evidence import Source
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -367,6 +369,10 @@ def parse_source(text: str, *, level: str | None = None, kind: str | None = None
             text,
             f"evidence level {fields['level']!r} is not reported, official or confirmed.",
         )
+    from pydantic import ValidationError
+
+    from treatyflow.evidence import EventSource
+
     try:
         return EventSource.model_validate(fields)
     except ValidationError as exc:

@@ -293,3 +293,23 @@ def test_fixed_annual_is_the_first_year_that_fits(
     assert anchor <= in_year(year, notice_by)
     for earlier in range(anchor.year, year):
         assert not (anchor <= in_year(earlier, notice_by) and in_year(earlier, effect) > anchor)
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.dates(), st.integers(-1200, 1200))
+def test_month_shift_is_relativedelta_s(day: dt.date, months: int) -> None:
+    """The calendar's own month arithmetic (kept off dateutil for start-up) gives what
+    ``relativedelta(months=...)`` gives, clipping and out-of-range years included."""
+    from treatyflow.legal.calendar import _shift_months
+
+    try:
+        expected: dt.date | type[Exception] = day + relativedelta(months=months)
+    except (ValueError, OverflowError) as exc:
+        expected = type(exc)
+    try:
+        got: dt.date | type[Exception] = _shift_months(day, months)
+    except (ValueError, OverflowError) as exc:
+        got = type(exc)
+    assert got == expected
+    if isinstance(got, dt.date):
+        assert add_months_clipped(day, months) == (got, got.day != day.day)

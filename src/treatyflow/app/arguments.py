@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from treatyflow.errors import InvalidInput
-from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
+
+if TYPE_CHECKING:
+    from treatyflow.evidence import Source
 
 #: A legal date: a ``datetime.date`` or its ISO 8601 text (``"2025-06-27"``). Where a step is
 #: dated (``on=`` of the writes but ``correct``), text may also give a range when only that is
@@ -23,7 +25,7 @@ DateLike = dt.date | str
 
 #: A source: a :class:`Source`, its fields as a mapping, or text as ``--source`` takes it
 #: (``"Decree No. 441/2025; level=official; kind=decree"``).
-SourceLike = Source | Mapping[str, Any] | str
+SourceLike: TypeAlias = "Source | Mapping[str, Any] | str"
 
 
 def as_date(value: DateLike | None, field: str) -> dt.date | None:
@@ -101,6 +103,7 @@ def as_bound(value: str | dt.date | dt.datetime, field: str, *, start: bool) -> 
 
 
 def as_sources(sources: Iterable[SourceLike]) -> list[Source]:
+    from treatyflow.evidence import Source
     from treatyflow.values import parse_source
 
     out: list[Source] = []

@@ -22,8 +22,6 @@ from treatyflow import engine
 from treatyflow.app import projections
 from treatyflow.catalog import Catalog, content_hash
 from treatyflow.chain import event_hash
-from treatyflow.definitions.procedure import Procedure
-from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import (
     ActorMismatch,
     CaseNotFound,
@@ -33,7 +31,6 @@ from treatyflow.errors import (
     StoreError,
 )
 from treatyflow.events import SYSTEM_ACTOR, Event, EventKind, utc_now
-from treatyflow.evidence import Source
 from treatyflow.legal.dates import LegalDate
 from treatyflow.projection import (
     CaseState,
@@ -48,6 +45,10 @@ from treatyflow.store.sql import CaseRecord, Store, is_retryable
 from treatyflow.values import check_text, source_json
 
 if TYPE_CHECKING:
+    from treatyflow.catalogcache import PlainCatalog
+    from treatyflow.definitions.procedure import Procedure
+    from treatyflow.definitions.treaty import Treaty
+    from treatyflow.evidence import Source
     from treatyflow.keys import Signer
     from treatyflow.registry import KeyRecord, Registry
 
@@ -86,9 +87,13 @@ class Core:
         *,
         now: Callable[[], str] = utc_now,
         today: Callable[[], dt.date] = dt.date.today,
+        plain: Callable[[], PlainCatalog | None] | None = None,
     ) -> None:
         self.store = store
         self._catalog = catalog
+        self._plain_loader = plain
+        self._plain: PlainCatalog | None = None
+        self._reading: dict[tuple[str, str], Definitions] = {}
         self.now = now
         self.today = today
         self.signer: Signer | None = None
@@ -100,6 +105,16 @@ class Core:
         if not isinstance(self._catalog, Catalog):
             self._catalog = self._catalog()
         return self._catalog
+
+    def plain_catalog(self) -> PlainCatalog | None:
+        """The current definitions as plain twins, for reads (:mod:`treatyflow.definitions.plain`):
+        only while the catalogue itself has not been loaded (then it is the one to use), and
+        only when the validated catalogue cache has them (``plain`` of the constructor)."""
+        if isinstance(self._catalog, Catalog) or self._plain_loader is None:
+            return self._plain
+        self._plain = self._plain_loader()
+        self._plain_loader = None
+        return self._plain
 
     # ------------------------------------------------------------------ reading a case
     def record(self, conn: Any, case_id: str) -> CaseRecord:
@@ -130,6 +145,30 @@ class Core:
             return self.definitions_for(conn, record)
         return self.definitions_by_hash(conn, record, hashes)
 
+    def definitions_for_reading(
+        self, conn: Any, record: CaseRecord, events: Sequence[Event], known_at: str | None
+    ) -> Definitions:
+        """:meth:`definitions_in_force`, for a read that only looks at them: when both
+        versions are the current ones and the catalogue cache holds them as plain twins,
+        those (no model, no pydantic, no catalogue loaded); else the models. A twin is
+        never handed to a change (its cache is apart from :meth:`definitions_by_hash`'s)."""
+        hashes = (record.procedure_hash, record.treaty_hash)
+        if known_at is not None:
+            hashes = pinned_hashes(events, known_at) or hashes
+        cached = self._reading.get(hashes) or self._definitions.get(hashes)
+        if cached is not None:
+            return cached
+        plain = self.plain_catalog()
+        if plain is not None:
+            proc = plain.definition("procedure", record.procedure, hashes[0])
+            treaty = plain.definition("treaty", record.treaty, hashes[1])
+            if proc is not None and treaty is not None:
+                machine = engine.ProcedureMachine(proc, hashes[0])
+                defs = Definitions(proc, treaty, machine, *hashes)
+                self._reading[hashes] = defs
+                return defs
+        return self.definitions_in_force(conn, record, events, known_at)
+
     def definitions_by_hash(
         self, conn: Any, record: CaseRecord, hashes: tuple[str, str]
     ) -> Definitions:
@@ -138,6 +177,9 @@ class Core:
         if cached is not None:
             return cached
         proc_hash, treaty_hash = hashes
+        from treatyflow.definitions.procedure import Procedure
+        from treatyflow.definitions.treaty import Treaty
+
         proc = self._pinned(conn, proc_hash, "procedure", record.procedure)
         treaty = self._pinned(conn, treaty_hash, "treaty", record.treaty)
         assert isinstance(proc, Procedure) and isinstance(treaty, Treaty)
@@ -154,6 +196,9 @@ class Core:
         Only "this definition is not defined any more" falls back to the snapshot; a set of
         definitions that fails to load is an error of its own and is raised as it is.
         """
+        from treatyflow.definitions.procedure import Procedure
+        from treatyflow.definitions.treaty import Treaty
+
         model: type[Procedure] | type[Treaty] = Procedure if kind == "procedure" else Treaty
         try:
             current = (
@@ -175,6 +220,9 @@ class Core:
     def current_procedure_hash(self, procedure_id: str) -> str | None:
         """The content hash of the procedure as the definitions have it now; None if they no
         longer define it."""
+        plain = self.plain_catalog()
+        if plain is not None:
+            return plain.current_hash("procedure", procedure_id)
         try:
             return self.catalog.procedure_hash(procedure_id)  # cached
         except NotFound:
@@ -183,6 +231,9 @@ class Core:
     def current_treaty_hash(self, treaty_id: str) -> str | None:
         """The content hash of the treaty as the definitions have it now; None if they no
         longer define it."""
+        plain = self.plain_catalog()
+        if plain is not None:
+            return plain.current_hash("treaty", treaty_id)
         try:
             return self.catalog.treaty_hash(treaty_id)  # cached
         except NotFound:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import mimetypes
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from treatyflow.app.core import ChangeContext, Core, Definitions
 from treatyflow.chain import ChainFault
@@ -30,13 +29,16 @@ from treatyflow.errors import (
     InvalidInput,
 )
 from treatyflow.events import Event, EventKind
-from treatyflow.evidence import EventSource, EvidenceLevel, Source, default_level
+from treatyflow.evidence_levels import EvidenceLevel, default_level
 from treatyflow.legal.dates import LegalDate
 from treatyflow.projection import retracted_seqs
 from treatyflow.results import DocumentInfo
 from treatyflow.store import documents as rows
 from treatyflow.store.sql import CaseRecord
 from treatyflow.values import check_actor, check_sources, check_text, document_digest
+
+if TYPE_CHECKING:
+    from treatyflow.evidence import Source
 
 #: The largest document treatyflow keeps (10 MiB): a bundle carries each document on one
 #: line, in base64, and a bundle line is at most 16 MiB (:data:`treatyflow.bundle.MAX_LINE`).
@@ -125,9 +127,13 @@ def attach(
     if kind is not None:
         kind = check_text(kind.strip(), "kind", 100) or None
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    import mimetypes  # only when a document is attached
+
     media_type = mimetypes.guess_type(name, strict=False)[0] or UNKNOWN_TYPE
     # no level given: it follows the kind, as for every source (a note verbale is official)
     evidence = EvidenceLevel(level) if level else default_level(kind)
+    from treatyflow.evidence import EventSource
+
     cited = EventSource(citation=name, document=digest, kind=kind, level=evidence)
     stored: list[bool] = []
 

@@ -27,7 +27,6 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from treatyflow import engine
-from treatyflow.definitions.procedure import TransitionSpec
 from treatyflow.events import Event
 from treatyflow.legal.clocks import Clock, ClockStatus
 from treatyflow.projection import CaseState, Tally, evaluate, select
@@ -38,6 +37,7 @@ from treatyflow.store.sql import CaseRecord
 
 if TYPE_CHECKING:
     from treatyflow.app.core import ChangeContext, Core, Definitions
+    from treatyflow.definitions.procedure import TransitionSpec
 
 T = TypeVar("T")
 

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from treatyflow.app import projections
 from treatyflow.app.core import Core
 from treatyflow.app.views import case_view, group_keys, pending_item
-from treatyflow.definitions.procedure import Procedure
 from treatyflow.errors import InvalidInput
 from treatyflow.events import Event
 from treatyflow.projection import select
 from treatyflow.results import CaseSummary, CaseView, PendingItem, PendingList
 from treatyflow.store.sql import CaseRecord
 
+if TYPE_CHECKING:
+    from treatyflow.definitions.procedure import Procedure
+
 #: What ``pending`` can group by.
 GROUP_BY = ("actor", "country", "treaty")
 
 #: One case for a report: its view, its events, and the procedure it runs under.
-Triple = tuple[CaseView, list[Event], Procedure]
+Triple = tuple[CaseView, list[Event], "Procedure"]
 
 
 def show(
@@ -29,7 +31,7 @@ def show(
     with core.store.read() as conn:
         record = core.record(conn, case_id)
         events = core.store.events(conn, case_id)
-        defs = core.definitions_in_force(conn, record, events, known_at)
+        defs = core.definitions_for_reading(conn, record, events, known_at)
         return case_view(core, record, defs, events, as_of=as_of, known_at=known_at)
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from treatyflow.app.core import Core, Definitions
 from treatyflow.app.documents import attached
-from treatyflow.definitions.procedure import Procedure
 from treatyflow.events import Event, EventKind
 from treatyflow.legal.clocks import ClockStatus
 from treatyflow.parties import party_name
 from treatyflow.projection import CaseState, effective_on, migration_in_force, select
 from treatyflow.results import CaseView, DocumentInfo, PendingItem, Review, Step
 from treatyflow.store.sql import CaseRecord
+
+if TYPE_CHECKING:
+    from treatyflow.definitions.procedure import Procedure
 
 #: Clock flags that are also shown as flags of the case.
 CASE_LEVEL_CLOCK_FLAGS = ("month-end-review",)

@@ -37,6 +37,7 @@ from treatyflow.store.sql import Store
 
 if TYPE_CHECKING:
     from treatyflow.app.casefiles import Loaded
+    from treatyflow.catalogcache import PlainCatalog
     from treatyflow.keys import Signer
     from treatyflow.results import BundleResult, CaseFileImport
 
@@ -96,7 +97,8 @@ def open(
     except BaseException:
         store.engine.dispose()
         raise
-    return Workspace(Core(store, lambda: _load_catalog(dirs)), actor=actor, key=signer)
+    core = Core(store, lambda: _load_catalog(dirs), plain=lambda: _load_plain(dirs))
+    return Workspace(core, actor=actor, key=signer)
 
 
 def load_key(path: str | os.PathLike[str]) -> Signer:
@@ -136,6 +138,12 @@ def _load_catalog(dirs: Sequence[Path]) -> Catalog:
     from treatyflow.catalog import load_catalog
 
     return load_catalog(dirs)
+
+
+def _load_plain(dirs: Sequence[Path]) -> PlainCatalog | None:
+    from treatyflow.catalog import load_plain_catalog
+
+    return load_plain_catalog(dirs)
 
 
 def verify_bundle(

@@ -8,7 +8,6 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from treatyflow.app import amendments
 from treatyflow.app.workspace_base import WorkspaceBase
 
 if TYPE_CHECKING:
@@ -25,6 +24,8 @@ class WorkspaceTrust(WorkspaceBase):
         Raises:
             SelfApproval, NotAuthorised, InvalidInput (no open proposal ``seq``).
         """
+        from treatyflow.app import amendments
+
         record, ctx = amendments.approve(
             self._core, case_id, seq, actor=self._who(None), note=note
         )
@@ -32,6 +33,8 @@ class WorkspaceTrust(WorkspaceBase):
 
     def reject(self, case_id: str, seq: int, *, reason: str) -> CaseView:
         """Reject the proposed step ``seq`` (a reviewer, or its proposer withdrawing it)."""
+        from treatyflow.app import amendments
+
         record, ctx = amendments.reject(
             self._core, case_id, seq, actor=self._who(None), reason=reason
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from treatyflow.app import amendments, clocks, writes
 from treatyflow.app.arguments import (
     DateLike,
     SourceLike,
@@ -19,7 +18,7 @@ from treatyflow.app.arguments import (
 )
 from treatyflow.app.views import case_view
 from treatyflow.app.workspace_base import WorkspaceBase
-from treatyflow.definitions.treaty import FactValue
+from treatyflow.definitions.basics import FactValue
 from treatyflow.legal.dates import LegalDate
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ class WorkspaceWrites(WorkspaceBase):
             CaseExists, NoticeTooEarly, InvalidInput, TreatyNotFound, ProcedureNotFound.
         """
         when = as_legal(on, "on")
+        from treatyflow.app import writes
+
         opened = writes.open_case(
             self._core,
             country=country,
@@ -104,6 +105,8 @@ class WorkspaceWrites(WorkspaceBase):
             ClockDueFirst, CaseNotFound, ConcurrentUpdate.
         """
         when = required_legal(on, "on")
+        from treatyflow.app import writes
+
         record, ctx = writes.advance(
             self._core,
             case_id,
@@ -166,6 +169,8 @@ class WorkspaceWrites(WorkspaceBase):
         it is checked against the fact's declared type.
         """
         when = required_legal(on, "on")
+        from treatyflow.app import writes
+
         record, ctx = writes.set_fact(
             self._core,
             case_id,
@@ -191,6 +196,8 @@ class WorkspaceWrites(WorkspaceBase):
     ) -> CaseView:
         """Add a note (and sources) to the case's log, dated ``on`` (default today)."""
         when = as_legal(on, "on")
+        from treatyflow.app import writes
+
         record, ctx = writes.note(
             self._core,
             case_id,
@@ -216,6 +223,8 @@ class WorkspaceWrites(WorkspaceBase):
         """Record an event that changes no state: ``objection``, ``finding``, ``judgment``,
         ``press-report``, ``statement`` or ``other`` (``by``: the State or body)."""
         when = required_legal(on, "on")
+        from treatyflow.app import writes
+
         record, ctx = writes.record(
             self._core,
             case_id,
@@ -241,6 +250,8 @@ class WorkspaceWrites(WorkspaceBase):
     ) -> CaseView:
         """Correct the legal date of event ``seq`` to ``on``; the old event stays in the log
         and the correction records the due dates before and after."""
+        from treatyflow.app import amendments
+
         record, ctx = amendments.correct(
             self._core,
             case_id,
@@ -259,11 +270,15 @@ class WorkspaceWrites(WorkspaceBase):
         ``system``; each case in a transaction of its own. Running it twice adds nothing.
         A case that cannot be fired is listed in ``failed``; the others still fire.
         ``progress`` is called once per case looked at (for a progress bar)."""
+        from treatyflow.app import clocks
+
         return clocks.tick(self._core, as_date(as_of, "as_of"), seen=progress)
 
     def tick_case(self, case_id: str, *, as_of: DateLike | None = None) -> list[Fired]:
         """Fire every clock of one case due on or before ``as_of`` (default today)."""
         day = as_date(as_of, "as_of") or self._core.today()
+        from treatyflow.app import clocks
+
         return clocks.tick_case(self._core, case_id, day)
 
     def retract(
@@ -283,6 +298,8 @@ class WorkspaceWrites(WorkspaceBase):
                 opening, a clock firing, a correction or a retraction, or already retracted.
             InvalidInput: no event ``seq``, or no reason.
         """
+        from treatyflow.app import amendments
+
         record, ctx = amendments.retract(
             self._core, case_id, seq, reason=reason, actor=self._who(actor)
         )

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
-Complete = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
+if TYPE_CHECKING:  # click.shell_completion is imported only when completing
+    from click.shell_completion import CompletionItem
+
+Complete = Callable[[click.Context, click.Parameter, str], "list[CompletionItem]"]
 
 
 def _root(ctx: click.Context) -> tuple[str, str | None]:
@@ -43,6 +45,8 @@ def _database_exists(db: str) -> bool:
 def _items(
     values: Iterable[str], incomplete: str, help: str | None = None
 ) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     return [
         CompletionItem(v, help=help)
         for v in sorted(set(values))

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from treatyflow.definitions.basics import GuardReads, ProcedureReads, TransitionReads
 from treatyflow.definitions.factories import empty_dict, empty_list
 from treatyflow.definitions.treaty import ID_PATTERN, Clause, FactSpec, FactValue
 from treatyflow.evidence import EvidenceLevel, Source
@@ -97,7 +98,7 @@ class StateSpec(BaseModel):
     )
 
 
-class Guard(BaseModel):
+class Guard(GuardReads, BaseModel):
     """A condition over a fact that must hold for a transition."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -114,11 +115,6 @@ class Guard(BaseModel):
         if self.equals is None and self.not_equals is None:
             self.equals = True
         return self
-
-    def describe(self) -> str:
-        if self.not_equals is not None:
-            return f"{self.fact} is not {_show(self.not_equals)}"
-        return f"{self.fact} is {_show(self.equals)}"
 
 
 class EvidenceRequirement(BaseModel):
@@ -156,7 +152,7 @@ def _without_unset_trust(data: dict[str, object]) -> dict[str, object]:
     return data
 
 
-class TransitionSpec(BaseModel):
+class TransitionSpec(TransitionReads, BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     trigger: str = Field(pattern=TRIGGER_PATTERN)
@@ -187,10 +183,6 @@ class TransitionSpec(BaseModel):
     def _serialise(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         return _without_unset_trust(handler(self))
 
-    @property
-    def sources(self) -> list[str]:
-        return [self.source] if isinstance(self.source, str) else list(self.source)
-
 
 class CorrectionPolicy(BaseModel):
     """Who may correct a legal date (``case correct``), and whether it needs review."""
@@ -217,7 +209,7 @@ class ClockSpec(BaseModel):
     )
 
 
-class Procedure(BaseModel):
+class Procedure(ProcedureReads, BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(pattern=ID_PATTERN)
@@ -257,13 +249,6 @@ class Procedure(BaseModel):
             return value
         return value.upper()
 
-    def state(self, state_id: str) -> StateSpec | None:
-        return next((s for s in self.states if s.id == state_id), None)
-
-    @property
-    def state_ids(self) -> list[str]:
-        return [s.id for s in self.states]
-
     def compose(self, parts: dict[str, Procedure]) -> Procedure:
         """This procedure with its included parts merged in (states, transitions, clocks, facts).
 
@@ -301,9 +286,3 @@ class Procedure(BaseModel):
                 "corrections": corrections,
             }
         )
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -7,8 +7,6 @@ pure interpreter of them.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import (
@@ -22,50 +20,16 @@ from pydantic import (
     model_validator,
 )
 
+from treatyflow.definitions.basics import ID_PATTERN as ID_PATTERN
+from treatyflow.definitions.basics import Anchor as Anchor
+from treatyflow.definitions.basics import Convention as Convention
+from treatyflow.definitions.basics import FactType as FactType
+from treatyflow.definitions.basics import FactValue as FactValue
+from treatyflow.definitions.basics import check_duration
+from treatyflow.definitions.basics import parse_duration as parse_duration
 from treatyflow.definitions.factories import empty_dict, empty_list
 from treatyflow.evidence import Source
 from treatyflow.parties import PartyKind
-
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-_DURATION = re.compile(
-    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$"
-)
-
-
-class Convention(StrEnum):
-    """How a depositary counts the period (see docs/legal-time.md)."""
-
-    SAME_DAY = "same-day"
-    """The same calendar day N months/years after the anchor (UN Secretary-General)."""
-    PLUS_ONE_DAY = "plus-one-day"
-    """The period, then one more day (World Bank for ICSID; Portugal for the ECT)."""
-    FIRST_OF_FOLLOWING_MONTH = "first-of-following-month"
-    """The first day of the month after the period expires (Council of Europe)."""
-    DECEMBER_31_FOLLOWING_YEAR = "december-31-following-year"
-    """31 December of the year after the year of the notice (UNESCO Art. II(6))."""
-    FIXED_ANNUAL_DATE = "fixed-annual-date"
-    """A fixed day of the year, if notice arrived by a cut-off (ICRW Art. XI)."""
-    DAYS = "days"
-    """A count of days after the anchor (CFE Art. XIX: 150 days)."""
-
-
-class Anchor(StrEnum):
-    """Which date starts the clock."""
-
-    RECEIPT = "receipt"
-    """The date the depositary (or the other party) received the notification (VCLT Art. 78(b))."""
-    NOTICE = "notice"
-    """The date the notice was given (where practice counts from the note itself)."""
-
-
-class FactType(StrEnum):
-    BOOLEAN = "boolean"
-    DATE = "date"
-    NUMBER = "number"
-    TEXT = "text"
-
-
-FactValue = bool | dt.date | int | float | str
 
 
 class FactSpec(BaseModel):
@@ -116,7 +80,7 @@ class EarliestNotice(BaseModel):
     @field_validator("after")
     @classmethod
     def _duration(cls, value: str) -> str:
-        return _check_duration(value)
+        return check_duration(value)
 
 
 class NoticeRequirement(BaseModel):
@@ -160,7 +124,7 @@ class SurvivalPeriod(BaseModel):
     @field_validator("period")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        return None if value is None else _check_duration(value)
+        return None if value is None else check_duration(value)
 
 
 class Condition(BaseModel):
@@ -240,7 +204,7 @@ class Clause(BaseModel):
     @field_validator("period")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        return None if value is None else _check_duration(value)
+        return None if value is None else check_duration(value)
 
     @model_serializer(mode="wrap")
     def _omit_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -327,18 +291,3 @@ def _omit_defaults(
         if getattr(model, name) == field.get_default(call_default_factory=True):
             data.pop(name, None)
     return data
-
-
-def _check_duration(value: str) -> str:
-    match = _DURATION.match(value)
-    if not match or value == "P":
-        raise ValueError(f"{value!r} is not an ISO 8601 duration such as 'P6M' or 'P1Y'")
-    return value
-
-
-def parse_duration(value: str) -> tuple[int, int, int]:
-    """Split an ISO 8601 date duration into (years, months, days); weeks count as 7 days."""
-    match = _DURATION.match(_check_duration(value))
-    assert match is not None
-    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
-    return parts["years"], parts["months"], parts["weeks"] * 7 + parts["days"]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import calendar as _stdlib_calendar
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dateutil.relativedelta import relativedelta
-
-from treatyflow.definitions.treaty import Clause, Convention, FixedAnnualDate, parse_duration
+from treatyflow.definitions.basics import Convention, parse_duration
 from treatyflow.legal.facts import FactTimeline, as_date
+
+if TYPE_CHECKING:
+    from treatyflow.definitions.treaty import Clause, FixedAnnualDate
 
 __all__ = [
     "DueDate",
@@ -39,8 +41,17 @@ class DueDate:
 def add_months_clipped(d: dt.date, months: int) -> tuple[dt.date, bool]:
     """``d`` plus ``months`` calendar months; a day missing from the target month becomes its
     last day (31 Aug + 6 months = 28/29 Feb). Returns the date and whether it was clipped."""
-    result = d + relativedelta(months=months)
+    result = _shift_months(d, months)
     return result, result.day != d.day
+
+
+def _shift_months(d: dt.date, months: int) -> dt.date:
+    """``d`` moved by ``months`` calendar months, the day clipped to the target month's last
+    (what ``dateutil``'s ``relativedelta(months=months)`` gives; the standard library's
+    ``calendar`` keeps the dependency off every command's start-up)."""
+    year, month0 = divmod(d.year * 12 + d.month - 1 + months, 12)
+    last = _stdlib_calendar.monthrange(year, month0 + 1)[1] if 1 <= year <= 9999 else 31
+    return d.replace(year=year, month=month0 + 1, day=min(d.day, last))
 
 
 def _add_duration(anchor: dt.date, period: str) -> DueDate:
@@ -84,7 +95,7 @@ def due_date(clause: Clause, anchor: dt.date) -> DueDate:
         result = DueDate(base.day + dt.timedelta(days=1), base.month_end_adjusted)
     elif convention is Convention.FIRST_OF_FOLLOWING_MONTH:
         expiry = _add_duration(anchor, _need(clause.period, clause))
-        first = expiry.day.replace(day=1) + relativedelta(months=1)
+        first = _shift_months(expiry.day.replace(day=1), 1)
         result = DueDate(first, expiry.month_end_adjusted)
     elif convention is Convention.DECEMBER_31_FOLLOWING_YEAR:
         result = DueDate(dt.date(anchor.year + 1, 12, 31), False)

@@ -12,19 +12,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from treatyflow.definitions.treaty import (
-    Anchor,
-    Clause,
-    Condition,
-    Convention,
-    SurvivalPeriod,
-    parse_duration,
-)
+from treatyflow.definitions.basics import Anchor, Convention, parse_duration
 from treatyflow.legal.calendar import add_months_clipped, due_date, earliest_notice_date
 from treatyflow.legal.dates import LegalDate
 from treatyflow.legal.facts import FactTimeline, FactValue, as_date, format_value, is_true, matches
+
+if TYPE_CHECKING:
+    from treatyflow.definitions.treaty import Clause, Condition, SurvivalPeriod
 
 __all__ = [
     "Clock",

@@ -12,7 +12,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 
-from treatyflow.definitions.treaty import FactValue
+from treatyflow.definitions.basics import FactValue
 
 __all__ = ["FactTimeline", "FactValue", "as_date", "format_value", "is_true", "matches"]
 

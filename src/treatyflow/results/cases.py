@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from treatyflow.definitions.treaty import FactValue
+from treatyflow.definitions.basics import FactValue
 from treatyflow.legal.clocks import Clock
 from treatyflow.results._common import iso as _iso
 from treatyflow.values import fact_to_json
