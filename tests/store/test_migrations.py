@@ -115,3 +115,54 @@ def test_db_commands_answer(db_url: str) -> None:
     history = runner.invoke(main, ["--db", db_url, "db", "history", "--json"])
     assert history.exit_code == 0, history.output
     assert [r["revision"] for r in json.loads(history.stdout)][-1] == migrate.head()
+
+
+def test_search_functions_run_under_a_parallel_plan(postgres_url: str, catalog: Any) -> None:
+    """PostgreSQL: the search text functions are PARALLEL UNSAFE (revision 0004_19).
+
+    ``treatyflow_event_text`` has an exception block (a subtransaction), which no process may
+    open in parallel mode; labelled PARALLEL SAFE, a query the planner ran in parallel failed
+    ("cannot start subtransactions during a parallel operation"). ``force_parallel_mode``
+    makes the planner choose a parallel plan wherever the labels allow one.
+    """
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
+
+    store = open_store(postgres_url, create=True)
+    try:
+        migrate.upgrade(store)
+        Workspace(Core(store, catalog)).open_case(
+            country="LTU",
+            treaty="ottawa",
+            actor="a",
+            id="LTU-1",
+            on=dt.date(2025, 6, 27),
+            note="Seimas vote on withdrawal",
+        )
+        with store.engine.connect() as conn:
+            labels = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT proname, proparallel FROM pg_proc WHERE proname IN"
+                        " ('treatyflow_event_text', 'treatyflow_event_document')"
+                        " AND pronamespace = current_schema()::regnamespace"
+                    )
+                ).all()
+            )
+            assert labels == {"treatyflow_event_text": "u", "treatyflow_event_document": "u"}
+            version = conn.execute(sa.text("SHOW server_version_num")).scalar_one()
+            setting = "debug_parallel_query" if int(version) >= 160000 else "force_parallel_mode"
+            conn.execute(sa.text(f"SET LOCAL {setting} = on"))
+            found = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM events WHERE treatyflow_event_document(note, sources)"
+                    " @@ to_tsquery('simple', 'seimas')"
+                )
+            ).scalar_one()
+            assert found == 1
+            text = conn.execute(
+                sa.text("SELECT treatyflow_event_text(note, 'not json') FROM events")
+            ).scalar_one()
+            assert text == "Seimas vote on withdrawal\n"
+    finally:
+        store.engine.dispose()
