@@ -362,6 +362,32 @@ def fold(
     )
 
 
+#: What :func:`evaluate` derives from a (treaty, procedure) pair alone, by the pair's
+#: identity: (treaty, procedure, (fact specs, defaults, assumed facts)). The definitions are
+#: never changed once loaded (a reload makes new objects); the entry holds the pair itself,
+#: so an id is never taken for another object's. Bounded: cleared when full.
+_FACT_RULES: dict[tuple[int, int], tuple[Any, Any, tuple[Any, ...]]] = {}
+MAX_DEFINITION_MEMO = 256
+
+
+def _fact_rules(
+    treaty: Treaty, procedure: Procedure
+) -> tuple[dict[str, FactSpec], dict[str, FactValue], tuple[str, ...]]:
+    """The pair's fact specs, the defaults of the facts that have one and the facts whose
+    default is only assumed (remembered by the pair's identity, see :data:`_FACT_RULES`)."""
+    key = (id(treaty), id(procedure))
+    hit = _FACT_RULES.get(key)
+    if hit is not None and hit[0] is treaty and hit[1] is procedure:
+        return hit[2]
+    specs = fact_specs(treaty, procedure)
+    defaults = {k: v.default for k, v in specs.items() if v.default is not None}
+    assumed = tuple(k for k, v in specs.items() if v.assumed)
+    if len(_FACT_RULES) >= MAX_DEFINITION_MEMO:
+        _FACT_RULES.clear()
+    _FACT_RULES[key] = (treaty, procedure, (specs, defaults, assumed))
+    return specs, defaults, assumed
+
+
 def evaluate(
     tally: Tally,
     *,
@@ -372,14 +398,12 @@ def evaluate(
     as_of: dt.date,
 ) -> CaseState:
     """The case's state, facts and clocks on ``as_of`` from the tally of its selected events."""
-    specs = fact_specs(treaty, procedure)
+    specs, defaults, assumed = _fact_rules(treaty, procedure)
     changes = [
         (name, day, fact_from_json(value, specs.get(name))) for name, day, value in tally.changes
     ]
     entered, left, state = tally.entered, tally.left, tally.state
     flags = list(tally.flags)
-    defaults = {k: v.default for k, v in specs.items() if v.default is not None}
-    assumed = [k for k, v in specs.items() if v.assumed]
     timeline = FactTimeline(changes, defaults, assumed)
     ranges = {
         k: occurred_of(on, {"occurred": occ}) for k, (on, occ) in tally.entered_range.items()
@@ -411,12 +435,30 @@ def evaluate(
     return CaseState(state, tally.version, timeline, clocks, dict(entered), tally.last_on, flags)
 
 
-def _void_causes(procedure: Procedure, entered_by: Mapping[str, str | None]) -> dict[str, str]:
+#: :func:`_void_causes` by (procedure identity, the states entered and by which trigger):
+#: (procedure, causes); as :data:`_FACT_RULES`, the entry holds the procedure itself.
+_VOID_CAUSES: dict[tuple[Any, ...], tuple[Any, Mapping[str, str]]] = {}
+
+
+def _void_causes(procedure: Procedure, entered_by: Mapping[str, str | None]) -> Mapping[str, str]:
     """What entering each state says about a clock it voids ("the case entered 'disputed' ...").
 
     A state whose milestone is ``revoked`` gets no entry: the clock keeps the revocation text
-    (VCLT Art. 68).
+    (VCLT Art. 68). Remembered (bounded) by the procedure's identity and ``entered_by``: a
+    log repeats few such pairs.
     """
+    key = (id(procedure), *entered_by.items())
+    hit = _VOID_CAUSES.get(key)
+    if hit is not None and hit[0] is procedure:
+        return hit[1]
+    causes = _void_causes_of(procedure, entered_by)
+    if len(_VOID_CAUSES) >= MAX_DEFINITION_MEMO * 16:
+        _VOID_CAUSES.clear()
+    _VOID_CAUSES[key] = (procedure, causes)
+    return causes
+
+
+def _void_causes_of(procedure: Procedure, entered_by: Mapping[str, str | None]) -> dict[str, str]:
     causes = {}
     for state_id, trigger in entered_by.items():
         spec = procedure.state(state_id)

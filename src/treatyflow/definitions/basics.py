@@ -10,6 +10,7 @@ and their plain twins both take their read methods from the classes here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -66,6 +67,7 @@ def check_duration(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_duration(value: str) -> tuple[int, int, int]:
     """Split an ISO 8601 date duration into (years, months, days); weeks count as 7 days."""
     match = _DURATION.match(check_duration(value))
