@@ -22,6 +22,7 @@ import json
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -502,33 +503,49 @@ def verify(path: str) -> dict[str, Any]:
     return {"ok": not bad, "cases": len(heads), "problems": bad}
 
 
-def _limit_range(args: tuple[str, str | None, str | None]) -> int:
-    """Read the hashed columns of the events of case ids in [lo, hi) and SHA-256 their text."""
-    path, lo, hi = args
-    con = sqlite3.connect(path)
+def _range_query(lo: str | None, hi: str | None, mark: str) -> tuple[str, list[str]]:
+    """The query of the hashed columns of the events of case ids in [lo, hi) (no bound where
+    None), in chain order, and its parameters; ``mark`` is the driver's placeholder."""
     where, params = [], []
     if lo is not None:
-        where.append("case_id >= ?")
+        where.append(f"case_id >= {mark}")
         params.append(lo)
     if hi is not None:
-        where.append("case_id < ?")
+        where.append(f"case_id < {mark}")
         params.append(hi)
     sql = f"SELECT case_id, {_EVENT_COLUMNS} FROM events"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY case_id, seq"
+    return sql + " ORDER BY case_id, seq", params
+
+
+def _hash_rows(batches: Iterable[Iterable[Sequence[Any]]]) -> int:
+    """SHA-256 the text of each row's 13 hashed columns and check each row links to the one
+    before (rows of :func:`_range_query`, in batches as a driver fetches them); the number of
+    rows."""
     sha, n, prev, unlinked = hashlib.sha256, 0, None, 0
-    for row in con.execute(sql, params):
-        # (case_id, seq, ..., prev_hash, hash): the 13 hashed columns' text, and the link
-        sha("\x1f".join([str(v) for v in row[:13]]).encode("utf-8")).hexdigest()
-        if row[1] == 1:
-            prev = None
-        unlinked += row[12] != prev
-        prev = row[13]
-        n += 1
-    con.close()
+    for rows in batches:
+        for row in rows:
+            # (case_id, seq, ..., prev_hash, hash): the 13 hashed columns' text, and the link
+            sha("\x1f".join([str(v) for v in row[:13]]).encode("utf-8")).hexdigest()
+            if row[1] == 1:
+                prev = None
+            unlinked += row[12] != prev
+            prev = row[13]
+            n += 1
     assert unlinked == 0, unlinked
     return n
+
+
+def _limit_range(args: tuple[str, str | None, str | None]) -> int:
+    """Read the hashed columns of the events of case ids in [lo, hi) and SHA-256 their text."""
+    path, lo, hi = args
+    sql, params = _range_query(lo, hi, "?")
+    con = sqlite3.connect(path)
+    try:
+        return _hash_rows([con.execute(sql, params)])
+    finally:
+        con.close()
 
 
 def limit(path: str) -> dict[str, Any]:
@@ -564,33 +581,14 @@ def _limit_range_pg(args: tuple[str, str | None, str | None]) -> int:
     import psycopg
 
     url, lo, hi = args
-    where, params = [], []
-    if lo is not None:
-        where.append("case_id >= %s")
-        params.append(lo)
-    if hi is not None:
-        where.append("case_id < %s")
-        params.append(hi)
-    sql = f"SELECT case_id, {_EVENT_COLUMNS} FROM events"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY case_id, seq"
-    sha, n, prev, unlinked = hashlib.sha256, 0, None, 0
+    sql, params = _range_query(lo, hi, "%s")
     with psycopg.connect(_pg_conninfo(url)) as con:
         con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         con.read_only = True
         with con.cursor(name="limit") as cur:
             cur.execute(sql, params)
-            while rows := cur.fetchmany(5000):
-                for row in rows:
-                    sha("\x1f".join([str(v) for v in row[:13]]).encode("utf-8")).hexdigest()
-                    if row[1] == 1:
-                        prev = None
-                    unlinked += row[12] != prev
-                    prev = row[13]
-                    n += 1
+            n = _hash_rows(iter(lambda: cur.fetchmany(5000), []))
         con.rollback()
-    assert unlinked == 0, unlinked
     return n
 
 

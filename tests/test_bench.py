@@ -244,3 +244,48 @@ def test_a_scaling_line_of_one_size_has_no_exponent(capsys: pytest.CaptureFixtur
     rows = {r["name"]: r for r in bench_run.results}
     assert rows["scaling:verify (s)"]["holds"] is None
     assert rows["scaling:pending (s)"]["holds"] is True
+
+
+def _keys(db: Path, lo: str | None, hi: str | None) -> list[tuple[str, int]]:
+    """The (case id, seq) of every event whose case id is in [lo, hi), in chain order."""
+    return sorted(
+        (cid, seq)
+        for cid, seq in _rows(db, "SELECT case_id, seq FROM events")
+        if (lo is None or cid >= lo) and (hi is None or cid < hi)
+    )
+
+
+def test_a_limit_range_query_reads_its_case_ids_events_in_chain_order(generated: Path) -> None:
+    """The query both limit passes run (SQLite's ``?``, psycopg's ``%s``): the events of the
+    case ids in [lo, hi), no bound where None, ordered by case id and seq."""
+    ids = sorted(cid for (cid,) in _rows(generated, "SELECT id FROM cases"))
+    lo, hi = ids[N // 4], ids[N // 2]
+    con = sqlite3.connect(generated)
+    try:
+        for bounds in [(None, None), (lo, None), (None, hi), (lo, hi)]:
+            sql, params = reference._range_query(*bounds, "?")
+            assert params == [b for b in bounds if b is not None]
+            got = [(row[0], row[1]) for row in con.execute(sql, params)]
+            assert got == _keys(generated, *bounds) != []
+    finally:
+        con.close()
+    sql, params = reference._range_query(lo, hi, "%s")
+    assert "case_id >= %s AND case_id < %s" in sql and "?" not in sql and params == [lo, hi]
+
+
+def test_the_limit_hash_loop_counts_every_row_and_refuses_a_broken_link(generated: Path) -> None:
+    """The hash loop both limit passes share: every row counted however the driver batches
+    them, and a missing event (a row not linked to the one before, within a batch or across
+    two) fails the pass."""
+    sql, params = reference._range_query(None, None, "?")
+    con = sqlite3.connect(generated)
+    try:
+        rows = con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+    assert rows[1][1] == 2 and rows[2][1] == 3  # the first case's second and third events
+    assert reference._hash_rows([rows]) == len(rows) == N * gen.EVENTS_PER_CASE
+    assert reference._hash_rows([rows[:2], rows[2:3], rows[3:]]) == len(rows)
+    for batches in ([[rows[0], *rows[2:]]], [rows[:1], rows[2:]]):
+        with pytest.raises(AssertionError):
+            reference._hash_rows(batches)

@@ -8,6 +8,8 @@ by others.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import pickle
 import shutil
@@ -265,3 +267,65 @@ def test_a_damaged_or_planted_plain_entry_is_not_used(
     path.write_bytes(content)
     assert load_plain_catalog([SHIPPED]) is None
     assert not (tmp_path / "PWNED").exists()
+
+
+HASHES = {("treaty", "t"): "sha256:0", ("procedure", "p"): "sha256:1"}
+
+
+def test_an_entry_is_owner_only_and_read_back_only_under_its_key(cache_dir: Path) -> None:
+    """Both cache files (the models' and the plain twins') are written by one helper: an
+    owner-only file in an owner-only directory, read back as written under its key only."""
+    path = cache_dir / "catalog-x.pickle"
+    catalogcache._write_entry(path, "k", {"t": 1}, {"p": [2]}, HASHES)
+    assert path.stat().st_mode & 0o077 == 0 and cache_dir.stat().st_mode & 0o077 == 0
+    assert list(cache_dir.iterdir()) == [path]  # no temporary file left behind
+    read = catalogcache._read_entry
+    assert read(path, catalogcache._PlainUnpickler, "k") == ({"t": 1}, {"p": [2]}, HASHES)
+    assert read(path, catalogcache._PlainUnpickler, "another key") is None
+    path.chmod(0o620)
+    assert read(path, catalogcache._PlainUnpickler, "k") is None
+
+
+class _HalfWritten:
+    """A file handle that writes half of what it is given and then fails (a full disk)."""
+
+    def __init__(self, handle: io.BufferedWriter) -> None:
+        self.handle = handle
+
+    def __enter__(self) -> _HalfWritten:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def write(self, data: bytes) -> int:
+        self.handle.write(data[: len(data) // 2])
+        self.handle.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("failing", ["write", "rename"])
+def test_a_failing_entry_write_leaves_the_old_entry_and_no_partial_file(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A write that fails half-way or at the rename is not an error, keeps the entry that
+    was there (a reader never sees part of a file) and leaves no temporary file."""
+    old = cache_dir / "plain-old.pickle"
+    catalogcache._write_entry(old, "old", {}, {}, HASHES)
+    before = old.read_bytes()
+    new = cache_dir / "plain-new.pickle"
+    with monkeypatch.context() as patch:
+        if failing == "write":
+            real = os.fdopen
+            patch.setattr(os, "fdopen", lambda fd, mode: _HalfWritten(real(fd, mode)))
+        else:
+
+            def no_rename(*_: object) -> None:
+                raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+            patch.setattr(os, "replace", no_rename)
+        catalogcache._write_entry(old, "newer", {"t": 1}, {}, HASHES)
+        catalogcache._write_entry(new, "new", {"t": 1}, {}, HASHES)
+    assert old.read_bytes() == before
+    assert catalogcache._read_entry(old, catalogcache._PlainUnpickler, "old") == ({}, {}, HASHES)
+    assert list(cache_dir.iterdir()) == [old]

@@ -58,11 +58,11 @@ def test_factories_give_each_instance_its_own_container() -> None:
     assert empty_dict() == {} and empty_dict() is not empty_dict()
 
 
-#: Run ``case show --json`` in this process and report which definition models had their
-#: pydantic validator built, and whether PyYAML was imported.
-SHOW_PROBE = """\
+#: The start of a probe: run ``case show --json`` (the database and the case id its
+#: arguments) through the CLI's main in this process, its exit status in ``code``, its
+#: output kept in ``out``. What follows reports on stderr and then writes ``out``.
+CASE_SHOW = """\
 import contextlib, io, json, sys
-from pydantic import BaseModel
 from treatyflow.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
@@ -70,6 +70,14 @@ with contextlib.redirect_stdout(out):
         main(["--db", sys.argv[1], "case", "show", sys.argv[2], "--json"])
     except SystemExit as exc:
         code = exc.code
+"""
+
+#: Run ``case show --json`` in this process and report which definition models had their
+#: pydantic validator built, and whether PyYAML was imported.
+SHOW_PROBE = (
+    CASE_SHOW
+    + """\
+from pydantic import BaseModel
 import treatyflow.definitions.procedure, treatyflow.definitions.treaty, treatyflow.evidence
 built = sorted(
     f"{m.__name__}.{v.__name__}"
@@ -84,6 +92,32 @@ print(json.dumps({"code": code, "built": built, "yaml": "yaml" in sys.modules,
       file=sys.stderr)
 sys.stdout.write(out.getvalue())
 """
+)
+
+
+def _probe(probe: str, db: Path, envs: list[dict[str, str]]) -> list[tuple[Any, str]]:
+    """Run ``probe`` on case EST-1 of ``db`` once in each environment, one after the other:
+    each run's report (the last line of its stderr) and stdout."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe, str(db), "EST-1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        for env in envs
+    ]
+    return [(json.loads(r.stderr.strip().splitlines()[-1]), r.stdout) for r in runs]
+
+
+def _cached_env(tmp_path: Path) -> dict[str, str]:
+    """This process's environment with a cache directory of the test's own, the cache on
+    (and no import-time profile on stderr)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
+    env["TREATYFLOW_CACHE_DIR"] = str(tmp_path / "cache")
+    env.pop("TREATYFLOW_NO_CACHE", None)
+    return env
 
 
 def test_the_definition_models_are_built_on_first_use() -> None:
@@ -105,24 +139,12 @@ def test_a_warm_case_show_builds_no_model_and_prints_what_a_cold_one_does(
     with treatyflow.open(db, actor="analyst", create=True) as ws:
         ws.open_case(country="EST", treaty="ottawa", id="EST-1", at="proclaimed", on="2025-05-01")
         assert ws.case("EST-1").to_dict()["steps"][0]["evidence"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
-    env["TREATYFLOW_CACHE_DIR"] = str(tmp_path / "cache")
-    env.pop("TREATYFLOW_NO_CACHE", None)
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", SHOW_PROBE, str(db), "EST-1"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        )
-        for _ in range(2)
-    ]
-    cold, warm = (json.loads(r.stderr.strip().splitlines()[-1]) for r in runs)
+    env = _cached_env(tmp_path)
+    (cold, cold_out), (warm, warm_out) = _probe(SHOW_PROBE, db, [env, env])
     assert cold["code"] == 0 and cold["built"], "the probe sees a cold load build the models"
     assert warm == {"code": 0, "built": [], "yaml": False, "lint": False}
-    assert runs[0].stdout == runs[1].stdout
-    assert json.loads(runs[1].stdout)["id"] == "EST-1"
+    assert cold_out == warm_out
+    assert json.loads(warm_out)["id"] == "EST-1"
 
 
 def test_the_hand_dumped_evidence_is_pydantic_s_dump() -> None:
@@ -158,18 +180,13 @@ def test_the_shared_fact_specs_are_valid_as_constructed() -> None:
 
 #: Run ``case show --json`` through the CLI's main in this process and report the modules
 #: it left imported.
-MODULES_PROBE = """\
-import contextlib, io, json, sys
-from treatyflow.cli import main
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    try:
-        main(["--db", sys.argv[1], "case", "show", sys.argv[2], "--json"])
-    except SystemExit as exc:
-        code = exc.code
+MODULES_PROBE = (
+    CASE_SHOW
+    + """\
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 sys.stdout.write(out.getvalue())
 """
+)
 
 #: What a warm ``case show --json`` no longer imports (docs/performance.md, "Start-up in
 #: session 6"): pydantic's model machinery and the definition models (the case's
@@ -214,21 +231,10 @@ def test_a_warm_case_show_imports_no_model_and_prints_what_a_cold_one_does(
     with treatyflow.open(db, actor="analyst", create=True) as ws:
         ws.open_case(country="EST", treaty="ottawa", id="EST-1", at="proclaimed", on="2025-05-01")
         ws.set_fact("EST-1", "armed_conflict", True, on="2025-05-02")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
-    env["TREATYFLOW_CACHE_DIR"] = str(tmp_path / "cache")
-    env.pop("TREATYFLOW_NO_CACHE", None)
+    env = _cached_env(tmp_path)
     uncached = {**env, "TREATYFLOW_NO_CACHE": "1"}
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", MODULES_PROBE, str(db), "EST-1"],
-            capture_output=True,
-            text=True,
-            env=run_env,
-            check=True,
-        )
-        for run_env in (env, env, uncached)
-    ]
-    cold, warm, off = (json.loads(r.stderr.strip().splitlines()[-1]) for r in runs)
+    runs = _probe(MODULES_PROBE, db, [env, env, uncached])
+    (cold, cold_out), (warm, warm_out), (off, off_out) = runs
     assert cold["code"] == warm["code"] == off["code"] == 0
     assert "treatyflow.definitions.procedure" in cold["modules"]  # the probe sees them
     assert "treatyflow.definitions.plain" in warm["modules"]
@@ -239,8 +245,8 @@ def test_a_warm_case_show_imports_no_model_and_prints_what_a_cold_one_does(
         if m == top or m.startswith(top + ".")
     }
     assert loaded == set()
-    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
-    assert json.loads(runs[1].stdout)["facts"] == {"armed_conflict": True}
+    assert cold_out == warm_out == off_out
+    assert json.loads(warm_out)["facts"] == {"armed_conflict": True}
 
 
 def test_the_plain_twins_are_the_models() -> None:

@@ -116,26 +116,46 @@ def _path(directories: Sequence[Path]) -> Path | None:
     return where / f"catalog-{digest}.pickle"
 
 
-def load(directories: Sequence[Path], key: str) -> Catalog | None:
-    """The catalogue cached under ``key``, or None (no entry, a stale one, a damaged or
-    foreign file)."""
-    path = _path(directories)
-    if path is None:
-        return None
+def _write_entry(path: Path, key: str, treaties: Any, procedures: Any, hashes: Any) -> None:
+    """Keep ``treaties``, ``procedures`` and ``hashes`` under ``key`` in the cache file
+    ``path``: pickled, written owner-only through a temporary file and a rename by
+    :func:`treatyflow.parsecache.write_atomically` (a reader sees the old file or the new
+    one; a write that fails leaves the old file, no partial one, and is not an error)."""
+    content = {"key": key, "treaties": treaties, "procedures": procedures, "hashes": hashes}
+    parsecache.write_atomically(path, pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _read_entry(
+    path: Path, unpickler: type[pickle.Unpickler], key: str
+) -> tuple[Any, Any, Any] | None:
+    """The treaties, procedures and hashes :func:`_write_entry` kept in ``path`` under
+    ``key`` (their types unchecked: the caller checks them), or None: no file, one others
+    may write (:func:`treatyflow.parsecache.read_private`), a damaged one, one holding a
+    class ``unpickler`` refuses, or one made under another key."""
     raw = parsecache.read_private(path)
     if raw is None:
         return None
     try:
-        content = _Unpickler(io.BytesIO(raw)).load()
+        content = unpickler(io.BytesIO(raw)).load()
     except Exception:  # a damaged or planted file: load the definitions instead
         return None
     if not isinstance(content, dict) or content.get("key") != key:
+        return None
+    return content.get("treaties"), content.get("procedures"), content.get("hashes")
+
+
+def load(directories: Sequence[Path], key: str) -> Catalog | None:
+    """The catalogue cached under ``key``, or None (no entry, a stale one, a damaged or
+    foreign file)."""
+    path = _path(directories)
+    entry = None if path is None else _read_entry(path, _Unpickler, key)
+    if entry is None:
         return None
     from treatyflow.catalog import Catalog
     from treatyflow.definitions.procedure import Procedure
     from treatyflow.definitions.treaty import Treaty
 
-    treaties, procedures, hashes = (content.get(k) for k in ("treaties", "procedures", "hashes"))
+    treaties, procedures, hashes = entry
     if not (_all(treaties, Treaty) and _all(procedures, Procedure) and isinstance(hashes, dict)):
         return None
     assert isinstance(treaties, dict) and isinstance(procedures, dict)
@@ -160,16 +180,7 @@ def save(directories: Sequence[Path], key: str, catalog: Catalog) -> None:
     hashes.update(
         {("procedure", pid): catalog.procedure_hash(pid) for pid in catalog.whole_procedures()}
     )
-    data = pickle.dumps(
-        {
-            "key": key,
-            "treaties": catalog.treaties,
-            "procedures": catalog.procedures,
-            "hashes": hashes,
-        },
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
-    parsecache.write_atomically(path, data)
+    _write_entry(path, key, catalog.treaties, catalog.procedures, hashes)
     _save_plain(path, key, catalog, hashes)
 
 
@@ -190,11 +201,7 @@ def _save_plain(
         procedures = {pid: twin(catalog.procedure(pid)) for pid in catalog.whole_procedures()}
     except TypeError:  # a model without a twin: reads load the catalogue instead
         return
-    data = pickle.dumps(
-        {"key": key, "treaties": treaties, "procedures": procedures, "hashes": hashes},
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
-    parsecache.write_atomically(_plain_path(path), data)
+    _write_entry(_plain_path(path), key, treaties, procedures, hashes)
 
 
 class PlainCatalog:
@@ -228,20 +235,12 @@ def load_plain(directories: Sequence[Path], key: str) -> PlainCatalog | None:
     """The plain twins cached under ``key``, or None (no entry, a stale one, a damaged or
     foreign file). Imports no model and no pydantic."""
     path = _path(directories)
-    if path is None:
-        return None
-    raw = parsecache.read_private(_plain_path(path))
-    if raw is None:
-        return None
-    try:
-        content = _PlainUnpickler(io.BytesIO(raw)).load()
-    except Exception:  # a damaged or planted file: load the definitions instead
-        return None
-    if not isinstance(content, dict) or content.get("key") != key:
+    entry = None if path is None else _read_entry(_plain_path(path), _PlainUnpickler, key)
+    if entry is None:
         return None
     from treatyflow.definitions import plain
 
-    treaties, procedures, hashes = (content.get(k) for k in ("treaties", "procedures", "hashes"))
+    treaties, procedures, hashes = entry
     if not (
         _all(treaties, plain.Treaty)
         and _all(procedures, plain.Procedure)

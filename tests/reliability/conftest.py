@@ -35,14 +35,20 @@ def dump() -> Dump:
     return sqlite_dump
 
 
+def populate(db: str) -> None:
+    """``treatyflow init`` and the POPULATE commands on ``db`` (a path or a URL), as the
+    analyst: the cases the ``populated`` fixture describes."""
+    runner = CliRunner(env={"TREATYFLOW_ACTOR": "analyst"})
+    for argv in [["init"], *POPULATE]:
+        result = runner.invoke(main, ["--db", db, *argv])
+        assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="session")
 def populated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database built once per session with the POPULATE commands (copied per test)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    runner = CliRunner(env={"TREATYFLOW_ACTOR": "analyst"})
-    for argv in [["init"], *POPULATE]:
-        result = runner.invoke(main, ["--db", str(path), *argv])
-        assert result.exit_code == 0, result.output
+    populate(str(path))
     sqlite_dump(path)  # folds the WAL into the file: the file alone is the database
     return path
 
@@ -59,6 +65,14 @@ def populated(db: Path, populated_template: Path) -> Path:
     shutil.copyfile(populated_template, db)
     db.chmod(0o600)  # as 'treatyflow init' creates it
     return db
+
+
+@pytest.fixture
+def populated_postgres(postgres_url: str) -> str:
+    """The URL of a PostgreSQL schema of the test's own holding the ``populated`` cases
+    (skips without TREATYFLOW_TEST_POSTGRES_URL)."""
+    populate(postgres_url)
+    return postgres_url
 
 
 @pytest.fixture

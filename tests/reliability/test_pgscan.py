@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from reliability_cases import POPULATE
 
 from treatyflow.app import integrity
 from treatyflow.app.core import Core
@@ -23,12 +22,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg(postgres_url: str) -> str:
-    runner = CliRunner(env={"TREATYFLOW_ACTOR": "analyst"})
-    for argv in [["init"], *POPULATE]:
-        result = runner.invoke(main, ["--db", postgres_url, *argv])
-        assert result.exit_code == 0, result.output
-    return postgres_url
+def pg(populated_postgres: str) -> str:
+    """The conftest's ``populated_postgres`` (its URL), by the short name these tests use."""
+    return populated_postgres
 
 
 def _sql(url: str, *statements: str) -> None:
@@ -39,7 +35,17 @@ def _sql(url: str, *statements: str) -> None:
     engine.dispose()
 
 
-def _verdicts(url: str) -> tuple[Any, tuple[int, list[Any]], tuple[int, list[Any]]]:
+def _tamper(url: str, *statements: str) -> None:
+    """Run ``statements`` with the events table's append-only triggers off, as someone with
+    a database client who owns the tables could."""
+    _sql(url, "ALTER TABLE events DISABLE TRIGGER USER", *statements)
+
+
+#: The fast pass's scan, its verdict and the exact check's (as :func:`_verdicts` gives them).
+Verdicts = tuple[Any, tuple[int, list[Any]], tuple[int, list[Any]]]
+
+
+def _verdicts(url: str) -> Verdicts:
     core = Core(open_store(url), load_catalog([shipped_workflows()]))
     try:
         scan = core.store.chain_scan()
@@ -49,6 +55,33 @@ def _verdicts(url: str) -> tuple[Any, tuple[int, list[Any]], tuple[int, list[Any
     finally:
         core.store.engine.dispose()
     return scan, fast, exact
+
+
+def _serial_and_parallel(
+    url: str, monkeypatch: pytest.MonkeyPatch, *, parallel_from: int, workers: int
+) -> tuple[Verdicts, Verdicts]:
+    """:func:`_verdicts` from one connection, then with the pass spread over ``workers``
+    processes from ``parallel_from`` cases on (checked: it forked them, once, and both
+    passes scanned)."""
+    serial = _verdicts(url)
+    monkeypatch.setattr(chainscan, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(chainscan, "WORKERS", workers)
+    forks: list[int] = []
+    real = chainscan._fork_context
+    monkeypatch.setattr(chainscan, "_fork_context", lambda: forks.append(1) or real())
+    parallel = _verdicts(url)
+    assert forks == [1]
+    assert serial[0] is not None and parallel[0] is not None
+    return serial, parallel
+
+
+def _refuse(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, what: str) -> None:
+    """Make ``owner.name`` fail the test with ``what`` if it is called."""
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError(what)
+
+    monkeypatch.setattr(owner, name, refuse)
 
 
 def _verify(url: str, *args: str) -> tuple[int, str]:
@@ -77,7 +110,7 @@ def test_the_fast_pass_finds_what_the_exact_check_finds(
 ) -> None:
     scan, fast, exact = _verdicts(pg)
     assert scan is not None and scan.suspects == [] and fast == exact == (2, [])
-    _sql(pg, "ALTER TABLE events DISABLE TRIGGER USER", statement)
+    _tamper(pg, statement)
     scan, fast, exact = _verdicts(pg)
     assert scan is not None and scan.suspects == [case_id]
     assert fast == exact
@@ -90,11 +123,7 @@ def test_a_swapped_country_is_found_in_the_same_pass(
     """The case row's country against its opening event: found by the pass, not by a
     second query over every case."""
     _sql(pg, "UPDATE cases SET country = 'EST' WHERE id = 'G1'")
-
-    def no_second_pass(*_: Any, **__: Any) -> Any:
-        raise AssertionError("the identities were read a second time")
-
-    monkeypatch.setattr(integrity, "check_identities", no_second_pass)
+    _refuse(monkeypatch, integrity, "check_identities", "the identities were read a second time")
     code, output = _verify(pg)
     assert code == 1
     assert "case 'G1'" in output and "country" in output
@@ -108,21 +137,12 @@ def test_worker_processes_on_postgresql_find_what_one_connection_finds(
         argv = ["case", "open", "--country", "LVA", "--treaty", "ottawa", "--procedure",
                 "generic", "--id", f"C{k}", "--on", "2025-01-10"]  # fmt: skip
         assert runner.invoke(main, ["--db", pg, *argv]).exit_code == 0
-    _sql(
+    _tamper(
         pg,
-        "ALTER TABLE events DISABLE TRIGGER USER",
         "UPDATE events SET note = 'x' WHERE case_id = 'C5'",
         "UPDATE cases SET country = 'EST' WHERE id = 'C2'",
     )
-    serial = _verdicts(pg)
-    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(chainscan, "WORKERS", 3)
-    forks: list[int] = []
-    real = chainscan._fork_context
-    monkeypatch.setattr(chainscan, "_fork_context", lambda: forks.append(1) or real())
-    parallel = _verdicts(pg)
-    assert forks == [1]
-    assert parallel[0] is not None and serial[0] is not None
+    serial, parallel = _serial_and_parallel(pg, monkeypatch, parallel_from=2, workers=3)
     assert sorted(parallel[0].suspects) == sorted(serial[0].suspects) == ["C5"]
     assert parallel[0].identity == serial[0].identity and list(parallel[0].identity) == ["C2"]
     assert parallel[1] == serial[1] == parallel[2]
@@ -136,19 +156,14 @@ def test_checkpoint_takes_one_pass_and_finds_a_rolled_back_head(
     checkpoint = tmp_path / "heads.json"
     result = CliRunner().invoke(main, ["--db", pg, "checkpoint", "-o", str(checkpoint)])
     assert result.exit_code == 0, result.output
-    _sql(
+    _tamper(
         pg,
-        "ALTER TABLE events DISABLE TRIGGER USER",
         "DELETE FROM events WHERE case_id = 'LTU-1' AND seq = 3",
         "UPDATE cases SET version = 2, head_hash = (SELECT hash FROM events "
         "WHERE case_id = 'LTU-1' AND seq = 2) WHERE id = 'LTU-1'",
     )
     assert _verify(pg)[0] == 0  # the chain and the row agree: only the checkpoint can tell
-
-    def per_case(*_: Any, **__: Any) -> Any:
-        raise AssertionError("a query per case")
-
-    monkeypatch.setattr(Store, "event_hash_at", per_case)
+    _refuse(monkeypatch, Store, "event_hash_at", "a query per case")
     code, output = _verify(pg, "--checkpoint", str(checkpoint))
     assert code == 1, output
     assert "case 'LTU-1': first bad event is seq 3" in output and "truncated" in output
@@ -160,17 +175,12 @@ def test_an_event_of_no_case_is_counted_once_by_worker_processes_too(
     """An event whose case id is NULL (possible only once the column's NOT NULL is dropped
     outside treatyflow) is read by the first range's query of its own, after that range's
     events: counted once, as one connection counts it, and reported."""
-    _sql(
+    _tamper(
         pg,
-        "ALTER TABLE events DISABLE TRIGGER USER",
         "ALTER TABLE events ALTER COLUMN case_id DROP NOT NULL",
         "UPDATE events SET case_id = NULL WHERE case_id = 'LTU-1' AND seq = 3",
     )
-    serial = _verdicts(pg)
-    monkeypatch.setattr(chainscan, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(chainscan, "WORKERS", 2)
-    parallel = _verdicts(pg)
-    assert serial[0] is not None and parallel[0] is not None
+    serial, parallel = _serial_and_parallel(pg, monkeypatch, parallel_from=1, workers=2)
     assert (parallel[0].orphans, parallel[0].events) == (serial[0].orphans, serial[0].events)
     assert parallel[0].orphans == 1
     assert parallel[1] == serial[1]

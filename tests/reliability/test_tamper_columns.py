@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
-from reliability_cases import POPULATE
 
 from treatyflow.cli import main
 
@@ -116,15 +115,6 @@ def test_every_column_edit_is_found_on_sqlite(
 ) -> None:
     populated.chmod(0o600)
     _covered(str(populated), f"sqlite:///{populated}", table, assignment, where)
-
-
-@pytest.fixture
-def populated_postgres(postgres_url: str) -> str:
-    runner = CliRunner()
-    for argv in [["init"], *POPULATE]:
-        result = runner.invoke(main, ["--db", postgres_url, *argv])
-        assert result.exit_code == 0, result.output
-    return postgres_url
 
 
 @pytest.mark.slow

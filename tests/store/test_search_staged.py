@@ -4,6 +4,7 @@ at the limit included; and on both databases a smaller limit is a prefix of a la
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -97,48 +98,57 @@ def _plain(
     ]
 
 
+@contextlib.contextmanager
+def _rows_added(conn: Any, rows: list[tuple[int, int]]) -> Iterator[None]:
+    """``rows`` added (:func:`_add`) in a transaction that is rolled back on leaving."""
+    trans = conn.begin()
+    try:
+        _add(conn, rows)
+        yield
+    finally:
+        trans.rollback()
+
+
 ROWS = st.lists(
     st.tuples(st.integers(0, len(CASES) - 1), st.integers(0, len(NOTES) - 1)), max_size=40
 )
+#: The notes added, a query and a limit: one search's example.
+SEARCHES = given(rows=ROWS, query=st.sampled_from(QUERIES), limit=st.integers(1, 15))
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(rows=ROWS, query=st.sampled_from(QUERIES), limit=st.integers(1, 15))
+def _examples(n: int) -> settings:
+    """At most ``n`` examples, no deadline, and the test's function-scoped fixtures shared
+    by its examples (each example rolls its rows back: :func:`_rows_added`)."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
+
+@_examples(60)
+@SEARCHES
 def test_staged_search_is_the_plain_query(
     conn: Any, staged: list[int], rows: list[tuple[int, int]], query: Any, limit: int
 ) -> None:
     if conn.dialect.name != "sqlite":
         pytest.skip("the staged query is SQLite's")
-    trans = conn.begin()
-    try:
-        _add(conn, rows)
+    with _rows_added(conn, rows):
         got = store_search.search(conn, query, case_id=None, limit=limit)
         assert got == _plain(conn, query, limit)
         for cid in CASES[:2]:  # the case filter reads that case's matches only
             got = store_search.search(conn, query, case_id=cid, limit=limit)
             assert got == _plain(conn, query, limit, cid)
-    finally:
-        trans.rollback()
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(rows=ROWS, query=st.sampled_from(QUERIES), limit=st.integers(1, 15))
+@_examples(40)
+@SEARCHES
 def test_a_smaller_limit_is_a_prefix(
     conn: Any, staged: list[int], rows: list[tuple[int, int]], query: Any, limit: int
 ) -> None:
     """The first ``limit`` rows of every match ranked: ties at the limit broken by (case
     id, seq) as further down, on SQLite and PostgreSQL."""
-    trans = conn.begin()
-    try:
-        _add(conn, rows)
+    with _rows_added(conn, rows):
         every = store_search.search(conn, query, case_id=None, limit=1000)
         assert store_search.search(conn, query, case_id=None, limit=limit) == every[:limit]
         keys = [(-r.rank, r.case_id, r.seq) for r in every]
@@ -146,8 +156,6 @@ def test_a_smaller_limit_is_a_prefix(
         for cid in CASES[:2]:  # a case filter keeps that case's rows, in the same order
             one = store_search.search(conn, query, case_id=cid, limit=1000)
             assert one == [r for r in every if r.case_id == cid]
-    finally:
-        trans.rollback()
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 11])
@@ -160,14 +168,10 @@ def test_tie_at_the_limit_follows_case_ids_not_row_ids(
         pytest.skip("the staged query is SQLite's")
     tied = [(c, 2) for c in (0, 4, 2, 3, 1)] * 2
     better = [(0, 3), (4, 3)]  # "review" twice: better scores, for the small limits
-    trans = conn.begin()
-    try:
-        _add(conn, [(0, 4)] * 30 + [(1, 4)] * 30 + tied + better)
+    with _rows_added(conn, [(0, 4)] * 30 + [(1, 4)] * 30 + tied + better):
         got = store_search.search(conn, [["review"]], case_id=None, limit=limit)
         assert got == _plain(conn, [["review"]], limit)
         assert len(got) == limit and staged
-    finally:
-        trans.rollback()
 
 
 def test_a_case_filter_reads_that_cases_events_first(conn: Any) -> None:
