@@ -52,7 +52,8 @@ def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
         ]
     citing = None if scan is None else scan.citing
     documents = document_faults(core, citing)
-    faults = first_per_case(faults + identities + check_signatures(core) + documents)
+    found = faults + identities + check_signatures(core) + documents
+    faults = first_per_case(found + projection_faults(core))
     info = None
     if heads is not None:
         against = check_against(core, heads) if scan is None else scanned_against(scan, heads)
@@ -112,6 +113,29 @@ def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
     for case_id in sorted(set(records) - seen, key=id_order):
         _add(faults, verify_case(case_id, [], records[case_id]))
     return len(records), sorted(faults, key=lambda f: id_order(f.case_id))
+
+
+def projection_faults(core: Core) -> list[ChainFault]:
+    """Every case whose case projection row (what ``pending``, ``tick`` and every change's
+    checks read) was edited outside treatyflow: its seal does not match. Such a row is never
+    read (the case is folded from its log), but a changed ``final``, ``horizon`` or
+    ``next_fire`` can still keep the case out of ``pending`` or ``tick`` until it is
+    rewritten. The fault is at the case's last seq, so a fault of the log itself (at or
+    before it) is the one reported."""
+    from treatyflow.store import projections
+
+    with core.store.read() as conn:
+        if not projections.available(core.store, conn):
+            return []
+        return [
+            ChainFault(
+                case_id,
+                version,
+                "its case projection row was changed outside treatyflow "
+                "(run treatyflow db reproject --all)",
+            )
+            for case_id, version in projections.unsealed(conn)
+        ]
 
 
 def first_per_case(faults: Sequence[ChainFault]) -> list[ChainFault]:
