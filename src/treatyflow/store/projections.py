@@ -237,9 +237,7 @@ def _joined(conn: Connection, query: Any) -> Iterator[tuple[CaseRecord, Projecti
     with contextlib.closing(result):  # a reader that stops early closes the cursor
         for row in result:
             m = row._mapping
-            data = {n: m[n] for n in names}
-            data["facts"] = json.loads(data["facts"])
-            record = CaseRecord(**data)
+            record = CaseRecord.from_data({n: m[n] for n in names})
             proj = None
             if m["p_case_id"] is not None:
                 proj = _row(
