@@ -86,7 +86,7 @@ def test_every_projection_column_edit_makes_verify_fail(populated: Path, assignm
     problems = json.loads(_run(db, "verify", "--json", code=1))["problems"]
     assert [p["case"] for p in problems] == ["LTU-1"]
     assert problems[0]["seq"] == 3  # the seq the row is bound to: the case's last
-    assert "db reproject --all" in problems[0]["reason"]
+    assert "reprojecting every case" in problems[0]["reason"]
     _run(db, "db", "reproject", "--all")
     _run(db, "verify")
 

@@ -131,8 +131,8 @@ def projection_faults(core: Core) -> list[ChainFault]:
             ChainFault(
                 case_id,
                 version,
-                "its case projection row was changed outside treatyflow "
-                "(run treatyflow db reproject --all)",
+                "its case projection row was changed outside treatyflow; reprojecting "
+                "every case rewrites it from the log",
             )
             for case_id, version in projections.unsealed(conn)
         ]
