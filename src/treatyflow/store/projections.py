@@ -93,11 +93,18 @@ _SEAL_END = len(_SEAL_HEAD) + 64
 
 
 def _seal(case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any, body: str) -> str:
-    """The SHA-256 (hex) of a row's columns and its tally's canonical text."""
-    meta = json.dumps(
-        [case_id, head, horizon, bool(final), next_fire], separators=(",", ":"), sort_keys=True
-    )
-    return hashlib.sha256(f"{meta}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()
+    """The SHA-256 (hex) of a row's columns and its tally's canonical text ``body``."""
+    h = hashlib.sha256(_meta(case_id, head, horizon, final, next_fire))
+    h.update(body.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _meta(case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any) -> bytes:
+    """The row's columns but the tally, one per line (a case id holds no line break; None
+    is the empty line, which no date or hash is)."""
+    parts = (case_id, head, horizon, "1" if final else "0", next_fire)
+    text = "\n".join("" if v is None else str(v) for v in parts) + "\n"
+    return text.encode("utf-8", "surrogatepass")
 
 
 def sealed_text(row: ProjectionRow) -> str:
