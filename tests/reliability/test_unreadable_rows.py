@@ -118,3 +118,30 @@ def test_a_stopped_read_prints_no_driver_traceback(populated: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("Error: case 'LTU-1' cannot be read (its facts")
     assert "Traceback" not in result.stderr and "Error closing cursor" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        (f"UPDATE events SET note = CAST(x'41ff42' AS TEXT) WHERE {EVENT}", ("LTU-1", 2, "note")),
+        (
+            f"UPDATE cases SET country = CAST(x'ff4c54' AS TEXT) WHERE {CASE}",
+            ("LTU-1", 1, "country"),
+        ),
+    ],
+    ids=["event-note", "case-country"],
+)
+def test_verify_names_the_row_of_text_that_is_not_utf8(
+    populated: Path, sql: str, problem: tuple[str, int, str]
+) -> None:
+    """SQLite's driver cannot read such text at all: verify finds every such value and names
+    its case and seq (it used to stop with a database error naming neither)."""
+    import json
+
+    _edit(populated, sql)
+    result = CliRunner().invoke(main, ["--db", str(populated), "verify", "--json"])
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    case, seq, column = problem
+    assert [(p["case"], p["seq"]) for p in problems] == [(case, seq)]
+    assert problems[0]["reason"].startswith(f"its {column} is not UTF-8 text")

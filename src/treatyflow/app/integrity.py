@@ -21,6 +21,7 @@ from typing import Any
 from treatyflow import checkpoint as checkpoints
 from treatyflow.app.core import Core, id_order
 from treatyflow.chain import ChainFault, verify_events, verify_states
+from treatyflow.errors import RowUnreadable
 from treatyflow.identity import identity_fault
 from treatyflow.results import VerifyResult
 from treatyflow.store.sql import ChainHead
@@ -33,7 +34,26 @@ _NO_CASE_YET = object()
 
 def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     """Every case's chain (and, with ``checkpoint``, that nothing it recorded was truncated or
-    rewritten)."""
+    rewritten). A database holding text that is not UTF-8 (SQLite keeps whatever bytes a
+    client writes, which the driver cannot read) is reported as one fault per such value,
+    naming the case and seq of an event, or the row of another table."""
+    try:
+        return _verify(core, checkpoint=checkpoint)
+    except RowUnreadable:
+        found = core.store.undecodable()
+        if not found:
+            raise
+        with core.store.read() as conn:
+            count = len(core.store.case_ids(conn))
+        faults = [
+            ChainFault(key if table in ("cases", "events") else f"<{table} {key}>", seq,
+                       f"its {column} is not UTF-8 text (changed outside treatyflow)")
+            for table, key, seq, column in found
+        ]  # fmt: skip
+        return VerifyResult(cases=count, problems=tuple(first_per_case(faults)))
+
+
+def _verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     from treatyflow.app.documents import document_faults
     from treatyflow.app.trust import check_signatures
 
