@@ -352,6 +352,19 @@ class DocumentCorrupt(StoreError):
         )
 
 
+class RowUnreadable(StoreError):
+    """A database row holds a value treatyflow never writes (a date that is no date, JSON that
+    does not parse, text that is not UTF-8): it was changed outside treatyflow."""
+
+    def __init__(self, what: str, why: str) -> None:
+        self.what, self.why = what, why
+        super().__init__(
+            f"{what} cannot be read ({why}): it was changed outside treatyflow; "
+            "run treatyflow verify to see what else was, and restore it from a backup or a "
+            "verified bundle."
+        )
+
+
 class ConcurrentUpdate(StoreError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id

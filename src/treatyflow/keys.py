@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,8 +180,15 @@ def _public_of(key: Ed25519PublicKey) -> PublicKey:
 
 
 def _read(name: str) -> bytes:
+    """A key file's bytes; only a regular file is read (opened without blocking, so a FIFO
+    named as a key cannot hang the command)."""
     try:
-        with open(name, "rb") as f:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise KeyFileError(
+                    name, f"{name} is not a regular file (a directory, device, FIFO or socket)."
+                )
             data = f.read(MAX_KEY_FILE + 1)
     except OSError as exc:
         raise KeyFileError(name, f"cannot read the key file {name}: {exc.strerror}.") from None

@@ -301,3 +301,16 @@ def test_concurrent_init_on_a_fresh_postgresql_database(postgres_url: str) -> No
                 conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         finally:
             store.engine.dispose()
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_special_key_file_is_refused(populated: Path, tmp_path: Path, special: str) -> None:
+    """A FIFO named as the signing key blocked the command for ever (the file was opened
+    for reading, which waits for a writer); /dev/zero was read up to the size limit. Both are
+    refused at once, writing nothing."""
+    path = Path(special) if special.startswith("/") else tmp_path / special
+    if special == "fifo":
+        os.mkfifo(path)
+    result = _limited("--db", str(populated), "case", "note", "LTU-1", "x", "--key", str(path))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error:") and "not a regular file" in result.stderr

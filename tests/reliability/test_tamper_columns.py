@@ -161,3 +161,25 @@ def test_every_document_column_edit_is_found_on_postgresql(
 ) -> None:
     _attach(CliRunner(), populated_postgres, tmp_path)
     _covered(populated_postgres, populated_postgres, "documents", assignment, DOCUMENT)
+
+
+@pytest.mark.parametrize("last_on", ["2024-01-01", "2099-12-31"])
+def test_an_edited_last_date_on_the_case_row_decides_no_step(
+    populated: Path, last_on: str
+) -> None:
+    """The case row's ``last_on`` is not bound to the log (``verify`` does not fold it): the
+    order check reads the log's last legal date instead, so an earlier copy lets no step in
+    before it without ``--backdate``, a later one refuses none after it, and the next change
+    writes the log's date back."""
+    runner = CliRunner(env={"TREATYFLOW_ACTOR": "analyst"})
+    db = str(populated)
+    _tamper(f"sqlite:///{db}", "cases", f"last_on = '{last_on}'", CASE)
+    early = runner.invoke(main, ["--db", db, "case", "advance", "LTU-1", "revoke",
+                                 "--on", "2025-06-28"])  # fmt: skip
+    assert early.exit_code == 1 and "before the last legal date" in early.output
+    assert "(2025-06-29)" in early.output  # the note of seq 3
+    late = runner.invoke(main, ["--db", db, "case", "set-fact", "LTU-1",
+                                "armed_conflict=true", "--on", "2025-07-01"])  # fmt: skip
+    assert late.exit_code == 0, late.output
+    show = runner.invoke(main, ["--db", db, "case", "list", "--json"])
+    assert {c["id"]: c["last_on"] for c in json.loads(show.stdout)}["LTU-1"] == "2025-07-01"

@@ -166,3 +166,42 @@ def test_search_functions_run_under_a_parallel_plan(postgres_url: str, catalog: 
             assert text == "Seimas vote on withdrawal\n"
     finally:
         store.engine.dispose()
+
+
+def test_unsealed_projection_rows_of_earlier_revisions_are_dropped(
+    db_url: str, catalog: Any
+) -> None:
+    """Revision 0005_19 deletes the projection rows of earlier revisions (they carry no
+    seal, so verify would name every one); tick writes them again, sealed."""
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
+
+    store = open_store(db_url, create=True)
+    try:
+        migrate.upgrade(store)
+        svc = Workspace(Core(store, catalog))
+        svc.open_case(
+            country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27)
+        )
+        migrate.downgrade(store, "0004_19")
+        with store.engine.begin() as conn:  # a row as revision 0004_19 wrote it: no seal
+            conn.execute(
+                sa.text(
+                    "INSERT INTO case_projections (case_id, head_hash, final, tally) "
+                    "SELECT id, head_hash, false, :t FROM cases"
+                ),
+                {"t": json.dumps({"format": 2})},
+            )
+        migrate.upgrade(store)
+        with store.engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM case_projections")).scalar()
+        assert count == 0
+        svc = Workspace(Core(store, catalog))
+        assert svc.verify().problems == ()
+        svc.tick(as_of=dt.date(2025, 7, 1))  # writes the missing row
+        assert svc.verify().problems == ()
+        with store.engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM case_projections")).scalar()
+        assert count == 1
+    finally:
+        store.engine.dispose()

@@ -331,7 +331,7 @@ class Core:
                     state=ev.to_state or record.state,
                     version=record.version + 1,
                     head_hash=ev.hash,
-                    last_on=max(record.last_on, ev.occurred_on.isoformat()),
+                    last_on=max(ctx.last_on or ev.occurred_on, ev.occurred_on).isoformat(),
                     updated_at=ev.recorded_at,
                 )
                 if ev.kind is EventKind.SET_FACT:
@@ -445,6 +445,17 @@ class ChangeContext:
         if self._tally is _UNREAD:
             self._tally = projections.current_tally(self._core, self.conn, self._record)
         return self._tally  # type: ignore[return-value]
+
+    @property
+    def last_on(self) -> dt.date | None:
+        """The latest legal date of the case's events that count, from its tally (the
+        projection row, else the log read in this transaction): never the case row's copy,
+        which nothing binds to the log (an edited one must not let a step skip the order
+        check)."""
+        tally = self.tally
+        if tally is None:
+            tally = Tally.of(select(self.events))
+        return tally.last_on
 
     @property
     def state(self) -> CaseState:

@@ -21,6 +21,7 @@ from typing import Any
 from treatyflow import checkpoint as checkpoints
 from treatyflow.app.core import Core, id_order
 from treatyflow.chain import ChainFault, verify_events, verify_states
+from treatyflow.errors import RowUnreadable
 from treatyflow.identity import identity_fault
 from treatyflow.results import VerifyResult
 from treatyflow.store.sql import ChainHead
@@ -33,7 +34,26 @@ _NO_CASE_YET = object()
 
 def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     """Every case's chain (and, with ``checkpoint``, that nothing it recorded was truncated or
-    rewritten)."""
+    rewritten). A database holding text that is not UTF-8 (SQLite keeps whatever bytes a
+    client writes, which the driver cannot read) is reported as one fault per such value,
+    naming the case and seq of an event, or the row of another table."""
+    try:
+        return _verify(core, checkpoint=checkpoint)
+    except RowUnreadable:
+        found = core.store.undecodable()
+        if not found:
+            raise
+        with core.store.read() as conn:
+            count = len(core.store.case_ids(conn))
+        faults = [
+            ChainFault(key if table in ("cases", "events") else f"<{table} {key}>", seq,
+                       f"its {column} is not UTF-8 text (changed outside treatyflow)")
+            for table, key, seq, column in found
+        ]  # fmt: skip
+        return VerifyResult(cases=count, problems=tuple(first_per_case(faults)))
+
+
+def _verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     from treatyflow.app.documents import document_faults
     from treatyflow.app.trust import check_signatures
 
@@ -52,7 +72,8 @@ def verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
         ]
     citing = None if scan is None else scan.citing
     documents = document_faults(core, citing)
-    faults = first_per_case(faults + identities + check_signatures(core) + documents)
+    found = faults + identities + check_signatures(core) + documents
+    faults = first_per_case(found + projection_faults(core))
     info = None
     if heads is not None:
         against = check_against(core, heads) if scan is None else scanned_against(scan, heads)
@@ -112,6 +133,29 @@ def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
     for case_id in sorted(set(records) - seen, key=id_order):
         _add(faults, verify_case(case_id, [], records[case_id]))
     return len(records), sorted(faults, key=lambda f: id_order(f.case_id))
+
+
+def projection_faults(core: Core) -> list[ChainFault]:
+    """Every case whose case projection row (what ``pending``, ``tick`` and every change's
+    checks read) was edited outside treatyflow: its seal does not match. Such a row is never
+    read (the case is folded from its log), but a changed ``final``, ``horizon`` or
+    ``next_fire`` can still keep the case out of ``pending`` or ``tick`` until it is
+    rewritten. The fault is at the case's last seq, so a fault of the log itself (at or
+    before it) is the one reported."""
+    from treatyflow.store import projections
+
+    with core.store.read() as conn:
+        if not projections.available(core.store, conn):
+            return []
+        return [
+            ChainFault(
+                case_id,
+                version,
+                "its case projection row was changed outside treatyflow; reprojecting "
+                "every case rewrites it from the log",
+            )
+            for case_id, version in projections.unsealed(conn)
+        ]
 
 
 def first_per_case(faults: Sequence[ChainFault]) -> list[ChainFault]:

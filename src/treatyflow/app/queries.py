@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -119,15 +120,19 @@ def with_events(
     # Python's): events of no case are recognised by membership, not by comparison.
     known = core.store.case_ids(conn, countries=countries)
     groups = core.store.events_by_case(conn, countries=countries)
-    group = next(groups, None)
-    for record in core.store.iter_cases(conn, countries=countries):
-        while group is not None and group[0] not in known:  # events of no case
-            group = next(groups, None)
-        if group is not None and group[0] == record.id:
-            yield record, group[1]
-            group = next(groups, None)
-        else:
-            yield record, []
+    # closed here, in the read's transaction, whatever stops the merge (a case row that
+    # cannot be read): left to the garbage collector, it would close its cursor after the
+    # connection, and the driver would print a traceback
+    with contextlib.closing(groups):
+        group = next(groups, None)
+        for record in core.store.iter_cases(conn, countries=countries):
+            while group is not None and group[0] not in known:  # events of no case
+                group = next(groups, None)
+            if group is not None and group[0] == record.id:
+                yield record, group[1]
+                group = next(groups, None)
+            else:
+                yield record, []
 
 
 def views(

@@ -30,7 +30,7 @@ from treatyflow.definitions.treaty import Treaty
 from treatyflow.errors import InvalidInput, NotFound, StateUnmapped
 from treatyflow.events import Event, EventKind
 from treatyflow.evidence import EventSource
-from treatyflow.projection import effective_on
+from treatyflow.projection import Tally, effective_on, select
 from treatyflow.results import (
     CaseMigration,
     ClockChange,
@@ -381,7 +381,8 @@ def plan_case(
     ev = core.next_event(
         record,
         EventKind.MIGRATED,
-        on=dt.date.fromisoformat(record.last_on),
+        # the case's last legal date from its log, not the case row's unbound copy
+        on=Tally.of(select(events)).last_on or dt.date.fromisoformat(record.opened_on),
         actor=actor,
         from_state=state_before,
         to_state=state_after,

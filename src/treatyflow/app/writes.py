@@ -251,7 +251,7 @@ def advance(
     check_sources(sources, "sources")
 
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
-        _check_order(record, on, backdate)
+        _check_order(record, ctx, on, backdate)
         st = ctx.state
         flags: list[str] = []
         data: dict[str, Any] = {}
@@ -364,7 +364,7 @@ def set_fact(
     check_sources(sources, "sources")
 
     def change(record: CaseRecord, defs: Definitions, ctx: ChangeContext) -> Event:
-        _check_order(record, on, backdate)
+        _check_order(record, ctx, on, backdate)
         fact, typed = parse_fact(name, value, fact_specs(defs.treaty, defs.procedure))
         data: dict[str, Any] = {"facts": {fact: fact_to_json(typed)}}
         if backdate:
@@ -486,9 +486,13 @@ def evidence_missing(spec: TransitionSpec, sources: Sequence[Source]) -> list[st
     return missing
 
 
-def _check_order(record: CaseRecord, on: dt.date, backdate: str | None) -> None:
-    last = dt.date.fromisoformat(record.last_on)
-    if on < last and not backdate:
+def _check_order(
+    record: CaseRecord, ctx: ChangeContext, on: dt.date, backdate: str | None
+) -> None:
+    """A step dated before the case's last legal date is refused unless deliberately
+    backdated; the last date comes from the log (:attr:`ChangeContext.last_on`)."""
+    last = ctx.last_on
+    if last is not None and on < last and not backdate:
         raise OutOfOrder(record.id, on, last)
 
 

@@ -145,6 +145,36 @@ class IntegrityQueries(Transactions):
             # a row SQLite cannot read; no process to fork; a worker died
             return None
 
+    def undecodable(self) -> list[tuple[str, str, int, str]]:
+        """SQLite: every value of a text column that is not UTF-8 (bytes a client wrote as
+        text, which the driver cannot read), as (table, case id or row key, seq or 1,
+        column), by table and key; read with bytes for text, so one such value does not
+        stop the scan. Empty on PostgreSQL, whose text is always valid."""
+        if not self.is_sqlite:
+            return []
+        found: list[tuple[str, str, int, str]] = []
+        with self.read() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            saved = raw.text_factory
+            raw.text_factory = bytes
+            try:
+                for table, keys in _KEYS.items():
+                    info = raw.execute(f"PRAGMA table_info({table})").fetchall()
+                    names = [_shown(r[1]) for r in info]
+                    text = {_shown(r[1]) for r in info if b"BLOB" not in bytes(r[2]).upper()}
+                    cols = ", ".join(f'"{n}"' for n in names)
+                    for row in raw.execute(f"SELECT {cols} FROM {table}"):  # noqa: S608
+                        values = dict(zip(names, row, strict=True))
+                        for name, value in values.items():
+                            if name in text and isinstance(value, bytes) and not _utf8(value):
+                                seq = values[keys[1]] if len(keys) > 1 else 1
+                                seq = seq if isinstance(seq, int) else 1
+                                found.append((table, _shown(values[keys[0]]), seq, name))
+            finally:
+                raw.text_factory = saved
+        return found
+
     def _nothing_checked_out(self) -> bool:
         """No connection of this store is in use (by another thread of an embedding program):
         only then may the process fork, after closing the idle one (the store's kept
@@ -180,3 +210,29 @@ def newest_recorded_at(conn: Connection) -> str | None:
     """The newest ``recorded_at`` in the log (None when it is empty)."""
     value = conn.execute(sa.select(sa.func.max(events.c.recorded_at))).scalar_one()
     return None if value is None else str(value)
+
+
+#: The tables :meth:`undecodable` reads, each with the columns that name a row.
+_KEYS = {
+    "cases": ("id",),
+    "events": ("case_id", "seq"),
+    "case_projections": ("case_id",),
+    "definitions": ("hash",),
+    "registry": ("seq",),
+    "documents": ("sha256",),
+}
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _shown(value: object) -> str:
+    """A row's key as text (undecodable bytes as U+FFFD)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

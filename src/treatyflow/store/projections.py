@@ -4,11 +4,19 @@ A row is current when its ``head_hash`` is the case row's: every write of treaty
 so in the transaction that appends the event. A row that is missing (a database filled
 outside treatyflow, an older version's) or stale is not used: the reader folds that case's
 log instead, and ``db reproject`` or ``tick`` writes it again.
+
+Every row is **sealed**: its stored tally text begins with ``{"seal":"<hex>",``, the SHA-256
+of the row's other columns and of the tally's canonical text. A row whose seal does not
+match (edited outside treatyflow) is read with an empty tally, which no reader uses: the
+case is folded from its log, so an edited row can never decide a change's checks or the date
+``tick`` writes; ``verify`` names every such row (:func:`unsealed`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -58,20 +66,13 @@ def load(store: Store, conn: Connection, case_id: str) -> ProjectionRow | None:
     if row is None:
         return None
     case, head, horizon, final, next_fire, tally = row  # PROJECTION_COLUMNS' order
-    return ProjectionRow(case, head, horizon, bool(final), next_fire, _loads(tally))
+    tally = _opened(tally, case, head, horizon, final, next_fire)
+    return ProjectionRow(case, head, horizon, bool(final), next_fire, tally)
 
 
 def save(store: Store, conn: Connection, row: ProjectionRow) -> None:
     """Insert or replace the case's row (a statement compiled once per store)."""
-    values = {
-        "case_id": row.case_id,
-        "head_hash": row.head_hash,
-        "horizon": row.horizon,
-        "final": row.final,
-        "next_fire": row.next_fire,
-        "tally": tally_text(row.tally),
-    }
-    store.prepared.execute(conn, "save_projection", values)
+    store.prepared.execute(conn, "save_projection", values(row))
 
 
 def values(row: ProjectionRow) -> dict[str, Any]:
@@ -82,8 +83,78 @@ def values(row: ProjectionRow) -> dict[str, Any]:
         "horizon": row.horizon,
         "final": row.final,
         "next_fire": row.next_fire,
-        "tally": tally_text(row.tally),
+        "tally": sealed_text(row),
     }
+
+
+#: How a sealed tally text begins: ``{"seal":"``, 64 hex digits, ``"``.
+_SEAL_HEAD = '{"seal":"'
+_SEAL_END = len(_SEAL_HEAD) + 64
+
+
+def _seal(case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any, body: str) -> str:
+    """The SHA-256 (hex) of a row's columns and its tally's canonical text ``body``."""
+    h = hashlib.sha256(_meta(case_id, head, horizon, final, next_fire))
+    h.update(body.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _meta(case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any) -> bytes:
+    """The row's columns but the tally, one per line (a case id holds no line break; None
+    is the empty line, which no date or hash is)."""
+    parts = (case_id, head, horizon, "1" if final else "0", next_fire)
+    text = "\n".join("" if v is None else str(v) for v in parts) + "\n"
+    return text.encode("utf-8", "surrogatepass")
+
+
+def sealed_text(row: ProjectionRow) -> str:
+    """The row's tally as stored: its canonical text with the row's seal as first key."""
+    body = tally_text(row.tally)
+    seal = _seal(row.case_id, row.head_hash, row.horizon, row.final, row.next_fire, body)
+    rest = "}" if body == "{}" else "," + body[1:]
+    return f'{_SEAL_HEAD}{seal}"{rest}'
+
+
+def _body(
+    text: Any, case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any
+) -> str | None:
+    """The canonical tally text of a stored one whose seal matches the row; else None."""
+    if not isinstance(text, str) or not text.startswith(_SEAL_HEAD):
+        return None
+    if text[_SEAL_END : _SEAL_END + 1] != '"':
+        return None
+    rest = text[_SEAL_END + 1 :]
+    if rest == "}":
+        body = "{}"
+    elif rest.startswith(","):
+        body = "{" + rest[1:]
+    else:
+        return None
+    seal = _seal(case_id, head, horizon, final, next_fire, body)
+    return body if hmac.compare_digest(seal, text[len(_SEAL_HEAD) : _SEAL_END]) else None
+
+
+def _opened(
+    text: Any, case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any
+) -> dict[str, Any]:
+    """The stored tally when the row's seal matches; else empty (no reader uses it)."""
+    return _loads(_body(text, case_id, head, horizon, final, next_fire))
+
+
+def unsealed(conn: Connection) -> Iterator[tuple[str, int]]:
+    """(case id, the case's version) of every case whose projection row's seal does not
+    match it (the row, or its tally, was edited outside treatyflow), by case id, streamed.
+    A case without a row, or a stale one that is sealed, is not listed: neither is read."""
+    query = (
+        sa.select(P, cases.c.version)
+        .select_from(P.join(cases, cases.c.id == P.c.case_id))
+        .order_by(P.c.case_id)
+    )
+    result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+    with contextlib.closing(result):
+        for case_id, head, horizon, final, next_fire, tally, version in result:
+            if _body(tally, case_id, head, horizon, final, next_fire) is None:
+                yield str(case_id), int(version)
 
 
 def open_cases(
@@ -173,18 +244,18 @@ def _joined(conn: Connection, query: Any) -> Iterator[tuple[CaseRecord, Projecti
     with contextlib.closing(result):  # a reader that stops early closes the cursor
         for row in result:
             m = row._mapping
-            data = {n: m[n] for n in names}
-            data["facts"] = json.loads(data["facts"])
-            record = CaseRecord(**data)
+            record = CaseRecord.from_data({n: m[n] for n in names})
             proj = None
             if m["p_case_id"] is not None:
-                proj = ProjectionRow(
-                    case_id=m["p_case_id"],
-                    head_hash=m["p_head_hash"],
-                    horizon=m["p_horizon"],
-                    final=bool(m["p_final"]),
-                    next_fire=m["p_next_fire"],
-                    tally=_loads(m["p_tally"]),
+                proj = _row(
+                    {
+                        "case_id": m["p_case_id"],
+                        "head_hash": m["p_head_hash"],
+                        "horizon": m["p_horizon"],
+                        "final": m["p_final"],
+                        "next_fire": m["p_next_fire"],
+                        "tally": m["p_tally"],
+                    }
                 )
             yield record, proj
 
@@ -196,7 +267,9 @@ def _row(m: Any) -> ProjectionRow:
         horizon=m["horizon"],
         final=bool(m["final"]),
         next_fire=m["next_fire"],
-        tally=_loads(m["tally"]),
+        tally=_opened(
+            m["tally"], m["case_id"], m["head_hash"], m["horizon"], m["final"], m["next_fire"]
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from treatyflow.errors import RowUnreadable
 from treatyflow.events import Event, EventKind
 from treatyflow.store.prepared import CASE_COLUMNS
 
@@ -45,15 +46,27 @@ class CaseRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
-        data = dict(row._mapping)
-        data["facts"] = json.loads(data["facts"])
-        return cls(**data)
+        return cls.from_data(dict(row._mapping))
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> CaseRecord:
         """From the row's values in the table's column order (``prepared.CASE_COLUMNS``)."""
-        data = dict(zip(CASE_COLUMNS, row, strict=True))
-        data["facts"] = json.loads(data["facts"])
+        return cls.from_data(dict(zip(CASE_COLUMNS, row, strict=True)))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> CaseRecord:
+        """From the row's values by column name, its facts as stored; a row with a value
+        treatyflow never writes (facts that are not a JSON object, a date that is no date)
+        raises :class:`~treatyflow.errors.RowUnreadable`."""
+        try:
+            facts = json.loads(data["facts"])
+            if not isinstance(facts, dict):
+                raise TypeError("not an object")
+            _date(data["opened_on"])
+            _date(data["last_on"])
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise RowUnreadable(f"case {data['id']!r}", _case_why(data)) from exc
+        data["facts"] = facts
         return cls(**data)
 
     def to_row(self) -> dict[str, Any]:
@@ -171,7 +184,17 @@ _date = dt.date.fromisoformat
 
 
 def _event_from_tuple(row: Any) -> Event:
-    """``event_from_row`` for a row of ``_EVENT_COLUMNS``, by position (the bulk read path)."""
+    """``event_from_row`` for a row of ``_EVENT_COLUMNS``, by position (the bulk read path);
+    a row with a value treatyflow never writes raises
+    :class:`~treatyflow.errors.RowUnreadable`."""
+    try:
+        return _event_of_tuple(row)
+    except (TypeError, ValueError, RecursionError) as exc:
+        why = _event_why(row[2], row[3], row[9], row[11])
+        raise RowUnreadable(f"event {row[0]!r} seq {row[1]}", why) from exc
+
+
+def _event_of_tuple(row: Any) -> Event:
     kind = _KINDS.get(row[2])
     return Event(
         row[0],
@@ -195,6 +218,52 @@ def _event_from_tuple(row: Any) -> Event:
 
 
 def event_from_row(row: Any) -> Event:
+    """The event of a row (by column name); a row with a value treatyflow never writes
+    raises :class:`~treatyflow.errors.RowUnreadable`."""
+    try:
+        return _event_of_row(row)
+    except (TypeError, ValueError, RecursionError) as exc:
+        why = _event_why(row["kind"], row["occurred_on"], row["sources"], row["data"])
+        raise RowUnreadable(f"event {row['case_id']!r} seq {row['seq']}", why) from exc
+
+
+def _case_why(data: dict[str, Any]) -> str:
+    """What in a case row cannot be read."""
+    for column in ("opened_on", "last_on"):
+        if not _is_date(data[column]):
+            return f"its {column} {_shown(data[column])} is not a date"
+    return f"its facts {_shown(data['facts'])} are not a JSON object"
+
+
+def _event_why(kind: Any, occurred_on: Any, sources: Any, data: Any) -> str:
+    """What in an event row cannot be read."""
+    if kind not in _KINDS:
+        return f"its kind {_shown(kind)} is not an event kind"
+    if not _is_date(occurred_on):
+        return f"its occurred_on {_shown(occurred_on)} is not a date"
+    for name, text in (("sources", sources), ("data", data)):
+        try:
+            json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            return f"its {name} are not JSON" if name == "sources" else "its data is not JSON"
+    return "a value is not what treatyflow writes"
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        _date(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _shown(value: Any) -> str:
+    """A stored value in a message: its repr, cut short (escapes every control character)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _event_of_row(row: Any) -> Event:
     return Event(
         case_id=row["case_id"],
         seq=row["seq"],

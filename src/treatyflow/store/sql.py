@@ -17,7 +17,7 @@ from the version the writer read, and the unique (case_id, seq) backs it up.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +218,7 @@ class Store(IntegrityQueries, TrustQueries, DefinitionQueries, Transactions):
 
     def events_by_case(
         self, conn: Connection, *, countries: Sequence[str] = ()
-    ) -> Iterator[tuple[str, list[Event]]]:
+    ) -> Generator[tuple[str, list[Event]], None, None]:
         """(case id, its events by seq) for every case, from one streaming query ordered by
         (case_id, seq): one case's events in memory at a time. With ``countries``, only the
         events of those countries' cases are read."""

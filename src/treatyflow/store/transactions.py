@@ -11,6 +11,7 @@ READ ONLY (see :mod:`treatyflow.store.sql`).
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from treatyflow.errors import (
     ConcurrentUpdate,
     DatabaseNotInitialised,
+    RowUnreadable,
     StoreBusy,
     StoreError,
     StoreUnavailable,
@@ -244,6 +246,11 @@ class Transactions:
             raise _operational(exc, self.url) from exc
         except DBAPIError as exc:
             raise _operational(exc, self.url) from exc
+        except Exception as exc:  # the driver's own error, raised by a fetch from its cursor
+            translated = _driver_error(exc, self)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -258,6 +265,11 @@ class Transactions:
                 yield conn
         except DBAPIError as exc:
             raise _operational(exc, self.url) from exc
+        except Exception as exc:  # the driver's own error, raised by a fetch from its cursor
+            translated = _driver_error(exc, self)
+            if translated is exc:
+                raise
+            raise translated from exc
 
 
 def _integrity(exc: IntegrityError) -> StoreError:
@@ -275,10 +287,23 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, StoreError) and any(m in text for m in _BUSY)
 
 
+def _driver_error(exc: Exception, store: Any) -> Exception:
+    """A driver's own error (not wrapped by SQLAlchemy: a fetch from a prepared statement's
+    cursor) as treatyflow's; any other exception unchanged."""
+    dbapi = store.engine.dialect.dbapi
+    if dbapi is None or not isinstance(exc, dbapi.Error):
+        return exc
+    return _operational(sa.exc.DBAPIError.instance("", (), exc, dbapi.Error), store.url)
+
+
 def _operational(exc: DBAPIError, url: str) -> StoreError:
     message = str(exc.orig) if exc.orig is not None else str(exc)
     message = (redact(message, url).splitlines() or [""])[0]
     lowered = message.lower()
+    if "could not decode to utf-8" in lowered:  # SQLite: bytes a client wrote as text
+        column = re.search(r"column '([^']*)'", message)
+        what = f"a value in column {column.group(1)!r}" if column else "a value"
+        return RowUnreadable(f"{what} of the database", "it is not UTF-8 text")
     code = getattr(exc.orig, "sqlstate", None)
     if any(m in lowered for m in _BUSY) or code in RETRYABLE_SQLSTATES:
         return StoreBusy(f"the database is busy ({message}): another analyst is writing.")
