@@ -329,6 +329,23 @@ PROJ = ("case_id", "head_hash", "horizon", "final", "next_fire", "tally")
 UPSERT = ("INSERT INTO case_projections (" + ", ".join(PROJ) + ") VALUES (" + ", ".join("?" * 6)
           + ") ON CONFLICT (case_id) DO UPDATE SET "
           + ", ".join(f"{c} = excluded.{c}" for c in PROJ[1:]))
+import hashlib as _hashlib, json as _json
+_SEAL_HEAD = '{"seal":"'
+def _seal(case_id, head, horizon, final, next_fire, body):
+    # treatyflow's seal (store/projections.py): the columns one per line, then the tally
+    parts = (case_id, head, horizon, "1" if final else "0", next_fire)
+    meta = "\n".join("" if v is None else str(v) for v in parts) + "\n"
+    return _hashlib.sha256((meta + body).encode()).hexdigest()
+def opened(row):
+    # the row's tally, its seal checked first (as treatyflow reads a sealed row)
+    text = row[5]
+    body = "{" + text[len(_SEAL_HEAD) + 66:]
+    assert _seal(*row[:5], body) == text[len(_SEAL_HEAD):len(_SEAL_HEAD) + 64], row[0]
+    return _json.loads(body)
+def sealed(row, tally):
+    # the tally text with the row's seal as its first key (as treatyflow writes it)
+    body = _json.dumps(tally, separators=(",", ":"), sort_keys=True)
+    return _SEAL_HEAD + _seal(*row, body) + '",' + body[1:]
 """
 
 RAW_TRANSITION_CHILD = (
@@ -350,7 +367,7 @@ def step(cid):
     case = con.execute("SELECT * FROM cases WHERE id = ?", (cid,)).fetchone()
     proj = con.execute("SELECT * FROM case_projections WHERE case_id = ?", (cid,)).fetchone()
     con.execute("SELECT * FROM registry ORDER BY seq").fetchall()
-    tally = json.loads(proj[5])
+    tally = opened(proj)
     version, head = case[8], case[9]
     fields = dict(zip(COLS, (cid, version + 1, "advance", "notify", "decided", "notified",
                              "2025-05-01", "2025-05-01T00:00:00.000000Z", "bench", [], None,
@@ -368,8 +385,8 @@ def step(cid):
     tally["version"] += 1
     tally["state"] = "notified"
     tally["entered"]["notified"] = "2025-05-01"
-    con.execute(UPSERT, (cid, h, "2025-05-01", False, proj[4],
-                         json.dumps(tally, separators=(",", ":"), sort_keys=True)))
+    row = (cid, h, "2025-05-01", False, proj[4])
+    con.execute(UPSERT, (*row, sealed(row, tally)))
     con.execute("COMMIT")
 step(ids[0])
 t0 = time.perf_counter()
@@ -924,7 +941,7 @@ for line in open(path, encoding="utf-8"):
     case = con.execute("SELECT * FROM cases WHERE id = ?", (cid,)).fetchone()
     proj = con.execute("SELECT * FROM case_projections WHERE case_id = ?", (cid,)).fetchone()
     con.execute("SELECT * FROM registry ORDER BY seq").fetchall()
-    tally = json.loads(proj[5])
+    tally = opened(proj)
     version, head = case[8], case[9]
     fields = dict(zip(COLS, (cid, version + 1, "advance", req["trigger"], "decided", "notified",
                              req["on"], "2025-05-01T00:00:00.000000Z", "bench", req["sources"],
@@ -941,8 +958,8 @@ for line in open(path, encoding="utf-8"):
     tally["version"] += 1
     tally["state"] = "notified"
     tally["entered"]["notified"] = req["on"]
-    con.execute(UPSERT, (cid, h, req["on"], False, proj[4],
-                         json.dumps(tally, separators=(",", ":"), sort_keys=True)))
+    row = (cid, h, req["on"], False, proj[4])
+    con.execute(UPSERT, (*row, sealed(row, tally)))
     con.execute("COMMIT")
     print(json.dumps({"case": cid, "ok": True, "version": version + 1}))
 """

@@ -289,3 +289,41 @@ def test_the_limit_hash_loop_counts_every_row_and_refuses_a_broken_link(generate
     for batches in ([[rows[0], *rows[2:]]], [rows[:1], rows[2:]]):
         with pytest.raises(AssertionError):
             reference._hash_rows(batches)
+
+
+def test_the_raw_transition_reference_writes_rows_treatyflow_reads_as_sealed(
+    tmp_path: Path, generated: Path
+) -> None:
+    """The raw script checks each projection row's seal and writes the row sealed, as
+    treatyflow does (same output): after it, treatyflow's verify finds every row sealed and
+    reads the moved cases from their rows."""
+    import shutil
+
+    from treatyflow.store import projections
+
+    run = _load("run")
+    db = tmp_path / "raw.db"
+    shutil.copy(generated, db)
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("SELECT id FROM cases WHERE state = 'decided' LIMIT 4")]
+    con.close()
+    assert len(ids) == 4
+    proc = subprocess.run(
+        [sys.executable, "-c", run.RAW_TRANSITION_CHILD, str(db), ",".join(ids), "OFF"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    with treatyflow.open(str(db)) as ws:
+        assert ws.verify().problems == ()
+        assert {ws.case(i).state for i in ids} == {"notified"}
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT case_id, head_hash, horizon, final, next_fire, tally FROM case_projections"
+        f" WHERE case_id IN ({', '.join('?' * len(ids))})",
+        ids,
+    ).fetchall()
+    con.close()
+    for case_id, head, horizon, final, next_fire, tally in rows:
+        assert projections._body(tally, case_id, head, horizon, final, next_fire) is not None
