@@ -614,6 +614,23 @@ def test_recorded_by_cannot_be_set_by_the_client(postgres_url: str) -> None:
         assert ws.history("L1")[1].recorded_by == "postgres"
 
 
+def test_grant_by_a_role_that_may_not_create_roles_says_so(
+    postgres_url: str, login_roles: tuple[str, str]
+) -> None:
+    """A role without CREATEROLE running the grant gets NotAuthorised naming what it lacks,
+    not a raw database error; nothing is granted."""
+    analyst, other = login_roles
+    with treatyflow.open(postgres_url, actor="owner", create=True, key="") as ws:
+        ws.grant(analyst, as_="analyst")
+    with (
+        treatyflow.open(_login(postgres_url, analyst), actor="a", key="") as ws,
+        pytest.raises(treatyflow.NotAuthorised, match="CREATEROLE") as info,
+    ):
+        ws.grant(other, as_="analyst")
+    assert info.value.who == analyst
+    assert str(info.value).startswith(f"the database role {analyst!r} may not create")
+
+
 def test_grant_is_postgresql_only(tmp_path: Path) -> None:
     with (
         treatyflow.open(tmp_path / "x.db", actor="a", create=True, key="") as ws,
