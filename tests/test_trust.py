@@ -73,6 +73,16 @@ def test_generate_writes_an_owner_only_key_and_prints_the_openssh_public_key(
     assert forced.exit_code == 0 and forced.stdout != result.stdout
 
 
+def test_generate_creates_a_missing_key_directory_owner_only(tmp_path: Path) -> None:
+    """`keys generate -o ~/.treatyflow/alice.key` (trust.md, teams.md) works on a machine
+    without ~/.treatyflow: the directory is made, owner-only, as ssh-keygen makes ~/.ssh."""
+    out = tmp_path / ".treatyflow" / "alice.key"
+    result = CliRunner().invoke(main, ["keys", "generate", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert load_signer(out).public.openssh == result.stdout.strip()
+
+
 def test_an_ssh_keygen_key_signs_and_its_fingerprint_is_openssh_s(tmp_path: Path) -> None:
     key = tmp_path / "id_ed25519"
     subprocess.run(
