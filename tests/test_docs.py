@@ -113,6 +113,27 @@ def test_relative_links_resolve(page: Path) -> None:
     assert dangling == [], f"{page.relative_to(ROOT)} links to missing files: {dangling}"
 
 
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation but ``-`` and ``_``
+    dropped, spaces to ``-``; headings inside code blocks do not count."""
+    text = re.sub(r"^```.*?^```", "", _read(page), flags=re.S | re.M)
+    headings = re.findall(r"^#{1,6} (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page", _markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_link_anchors_resolve(page: Path) -> None:
+    """Every ``page.md#anchor`` link (and ``#anchor`` in the same page) names a heading there."""
+    links = re.findall(r"\]\(([^)#\s]*\.md|)#([^)\s]+)\)", _read(page))
+    dangling = [
+        f"{target}#{anchor}"
+        for target, anchor in links
+        if (page.parent / target if target else page).is_file()
+        and anchor not in _anchors(page.parent / target if target else page)
+    ]
+    assert dangling == [], f"{page.relative_to(ROOT)} links to missing headings: {dangling}"
+
+
 def test_docs_paths_mentioned_anywhere_exist() -> None:
     """A docs/ path named in the code, the Makefile, the tests or the pages exists."""
     texts = [*_markdown_files(), ROOT / "Makefile", *(ROOT / "src").rglob("*.py")]

@@ -40,3 +40,43 @@ def test_the_api_walkthrough_runs_and_prints_what_it_shows(
             printed = ""
             checked += 1
     assert checked >= 8
+
+
+def _public_names() -> list[str]:
+    import treatyflow
+
+    errors = {
+        name
+        for name in treatyflow.__all__
+        if isinstance(getattr(treatyflow, name), type)
+        and issubclass(getattr(treatyflow, name), treatyflow.TreatyflowError)
+    }
+    return [name for name in treatyflow.__all__ if name not in errors]
+
+
+@pytest.mark.parametrize("name", _public_names())
+def test_every_public_name_is_in_the_api_page(name: str) -> None:
+    """Each name of ``treatyflow.__all__`` (errors aside: docs/errors.md has a section for
+    each, tests/test_docs.py checks it) is named in docs/api.md, in code."""
+    assert re.search(rf"`{re.escape(name)}\b", DOC.read_text(encoding="utf-8")), (
+        f"docs/api.md does not name `{name}`; add it to 'Every public name'."
+    )
+
+
+def _workspace_methods() -> list[str]:
+    import treatyflow
+
+    return sorted(n for n in vars(treatyflow.Workspace) if not n.startswith("_"))
+
+
+@pytest.mark.parametrize("method", _workspace_methods())
+def test_every_workspace_method_is_in_the_api_page(method: str) -> None:
+    """Each public method of ``Workspace`` is named in docs/api.md, in code (a method with
+    its parenthesis, a property by its name)."""
+    import treatyflow
+
+    call = "" if isinstance(vars(treatyflow.Workspace)[method], property) else r"\("
+    pattern = rf"`(?:\w+\.)?{re.escape(method)}{call}"
+    assert re.search(pattern, DOC.read_text(encoding="utf-8")), (
+        f"docs/api.md does not describe Workspace.{method}()."
+    )

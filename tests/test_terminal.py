@@ -433,6 +433,12 @@ def test_complete_treaties_procedures_and_triggers(case_cli: Cli, db: Path) -> N
     assert _values(on_case) == ["revoke"]
 
 
+def test_no_trigger_completes_on_a_closed_case(case_cli: Cli, db: Path) -> None:
+    """A case that allows no trigger (closed) completes nothing, not every trigger there is."""
+    assert case_cli("case", "advance", "LTU-1", "revoke", "--on", "2025-07-03").exit_code == 0
+    assert completion.triggers(_ctx(db, "advance", case_id="LTU-1"), PARAM, "") == []
+
+
 def test_completion_through_click(case_cli: Cli, db: Path) -> None:
     """The shell's view: `_TREATYFLOW_COMPLETE=bash_complete` lists the case ids."""
     env = {

@@ -73,6 +73,16 @@ def test_generate_writes_an_owner_only_key_and_prints_the_openssh_public_key(
     assert forced.exit_code == 0 and forced.stdout != result.stdout
 
 
+def test_generate_creates_a_missing_key_directory_owner_only(tmp_path: Path) -> None:
+    """`keys generate -o ~/.treatyflow/alice.key` (trust.md, teams.md) works on a machine
+    without ~/.treatyflow: the directory is made, owner-only, as ssh-keygen makes ~/.ssh."""
+    out = tmp_path / ".treatyflow" / "alice.key"
+    result = CliRunner().invoke(main, ["keys", "generate", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert load_signer(out).public.openssh == result.stdout.strip()
+
+
 def test_an_ssh_keygen_key_signs_and_its_fingerprint_is_openssh_s(tmp_path: Path) -> None:
     key = tmp_path / "id_ed25519"
     subprocess.run(
@@ -612,6 +622,23 @@ def test_recorded_by_cannot_be_set_by_the_client(postgres_url: str) -> None:
             marks = ", ".join(f":{k}" for k in values)
             conn.execute(sa.text(f"INSERT INTO events ({cols}) VALUES ({marks})"), values)
         assert ws.history("L1")[1].recorded_by == "postgres"
+
+
+def test_grant_by_a_role_that_may_not_create_roles_says_so(
+    postgres_url: str, login_roles: tuple[str, str]
+) -> None:
+    """A role without CREATEROLE running the grant gets NotAuthorised naming what it lacks,
+    not a raw database error; nothing is granted."""
+    analyst, other = login_roles
+    with treatyflow.open(postgres_url, actor="owner", create=True, key="") as ws:
+        ws.grant(analyst, as_="analyst")
+    with (
+        treatyflow.open(_login(postgres_url, analyst), actor="a", key="") as ws,
+        pytest.raises(treatyflow.NotAuthorised, match="CREATEROLE") as info,
+    ):
+        ws.grant(other, as_="analyst")
+    assert info.value.who == analyst
+    assert str(info.value).startswith(f"the database role {analyst!r} may not create")
 
 
 def test_grant_is_postgresql_only(tmp_path: Path) -> None:

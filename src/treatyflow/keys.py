@@ -79,6 +79,8 @@ def generate(path: Path, *, force: bool = False) -> PublicKey:
     public = _public_of(private.public_key())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        # ~/.treatyflow on a new machine: made owner-only, as ssh-keygen makes ~/.ssh
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(data)

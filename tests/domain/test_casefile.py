@@ -173,6 +173,21 @@ def test_a_changed_step_is_refused_naming_it(ws: Any, tmp_path: Path) -> None:
     assert ws.case("FRA-ottawa-x").version == 6  # the trailing note was not written
 
 
+def test_a_long_text_that_differs_late_is_shown_where_it_differs(ws: Any, tmp_path: Path) -> None:
+    """Two long notes that share their first 60 characters are not both shown as the same
+    clipped prefix: each is shown from shortly before the first character that differs."""
+    long_note = "Checked the gazette of the Republic, issue of 4 April 2025, page 12, the decree."
+    ws.import_case_file(_write(tmp_path, GOOD.replace("Checked the gazette.", long_note)))
+    edited = GOOD.replace("Checked the gazette.", long_note.replace("page 12", "page 13"))
+    with pytest.raises(CaseFileConflict) as info:
+        ws.import_case_file(_write(tmp_path, edited, "e.yaml"))
+    [(field, old, new)] = info.value.differences
+    assert field == "note"
+    assert old != new
+    assert "page 12" in old and "page 13" in new
+    assert len(old) <= 62 and len(new) <= 62  # still clipped (60 characters and the quotes)
+
+
 def test_a_different_kind_of_step_and_a_changed_header_are_named(ws: Any, tmp_path: Path) -> None:
     """A step of another kind is named by both labels; a header difference by its key."""
     ws.import_case_file(_write(tmp_path, GOOD))

@@ -33,6 +33,7 @@ T = TypeVar("T")
 
 #: Longest value a conflict message quotes.
 SHOWN = 60
+CONTEXT = 20  # characters shown before the first difference of two long texts
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def _differences(logged: dict[str, Any], expected: dict[str, Any]) -> list[tuple
     if "kind" in expected and logged.get("kind") != expected["kind"]:
         return [("step", _shown(_label(logged)), _shown(_label(expected)))]
     return [
-        (key, _shown(logged.get(key)), _shown(value))
+        (key, *_shown_pair(logged.get(key), value))
         for key, value in expected.items()
         if key != "kind" and logged.get(key) != value
     ]
@@ -274,15 +275,33 @@ def _label(sig: dict[str, Any]) -> str:
     return f"{kind} {what}" if what else str(kind)
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "nothing"
+def _text(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
         cites = "; ".join(str(v.get("citation", "")) for v in value)
-        text = f"{len(value)} source(s): {cites}" if value else "no sources"
-    else:
-        text = str(value)
+        return f"{len(value)} source(s): {cites}" if value else "no sources"
+    return str(value)
+
+
+def _clipped(text: str) -> str:
     return repr(text if len(text) <= SHOWN else text[: SHOWN - 3] + "...")
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is None else _clipped(_text(value))
+
+
+def _shown_pair(logged: Any, expected: Any) -> tuple[str, str]:
+    """Both values clipped alike; when two long texts first differ beyond what the clip
+    shows, each starts shortly before that point, so the message shows the difference."""
+    if logged is None or expected is None:
+        return _shown(logged), _shown(expected)
+    old, new = _text(logged), _text(expected)
+    pairs = enumerate(zip(old, new, strict=False))
+    same = next((i for i, (a, b) in pairs if a != b), min(len(old), len(new)))
+    if same < SHOWN - 3 - CONTEXT:
+        return _clipped(old), _clipped(new)
+    start = same - CONTEXT
+    return _clipped("..." + old[start:]), _clipped("..." + new[start:])
 
 
 def _open(ws: Workspace, head: CaseHeader) -> None:

@@ -109,8 +109,9 @@ def load_key(path: str | os.PathLike[str]) -> Signer:
 
 
 def generate_key(path: str | os.PathLike[str], *, force: bool = False) -> str:
-    """Write a new Ed25519 private key to ``path`` (mode 0600; ``path.pub`` beside it) and
-    return its public key in OpenSSH format (``ssh-ed25519 AAAA...``).
+    """Write a new Ed25519 private key to ``path`` (mode 0600; ``path.pub`` beside it; a
+    missing directory is made, mode 0700) and return its public key in OpenSSH format
+    (``ssh-ed25519 AAAA...``).
 
     Raises:
         ReportExists: ``path`` or ``path.pub`` exists (and ``force`` is false).

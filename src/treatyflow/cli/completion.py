@@ -116,19 +116,23 @@ def definition_ids(
 
 def triggers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The triggers an analyst may fire on the case named before (``case advance CASE_ID``);
-    without a readable case, every analyst trigger of every procedure."""
+    none on a closed case; without a readable case, every analyst trigger of every
+    procedure."""
     case_id = ctx.params.get("case_id")
     db, workflows = _root(ctx)
     if case_id and _database_exists(db):
+        read: list[bool] = []  # whether the case was read (a closed case allows nothing)
 
         def allowed() -> list[str]:
             from treatyflow.app.workspace import open as open_workspace
 
             with open_workspace(db, workflows=workflows, key="") as ws:
-                return list(ws.case(case_id).allowed)
+                found = list(ws.case(case_id).allowed)
+            read.append(True)
+            return found
 
         found = _quietly(allowed)
-        if found:
+        if read:
             return _items(found, incomplete)
 
     def every() -> list[str]:

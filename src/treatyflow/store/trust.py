@@ -11,11 +11,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from treatyflow.errors import StoreBusy
+from treatyflow.errors import NotAuthorised, StoreBusy
 from treatyflow.store.prepared import REGISTRY_COLUMNS
 from treatyflow.store.records import _loads
 from treatyflow.store.schema import events, registry
 from treatyflow.store.transactions import Transactions, _operational
+
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _cannot_grant(exc: DBAPIError, engine: sa.Engine) -> NotAuthorised:
+    """The grant needs CREATEROLE (to create the group role and grant it) and the tables'
+    ownership (to grant on them); a raw "permission denied" said neither."""
+    who = engine.url.username
+    detail = (str(exc.orig).splitlines() or [""])[0]
+    return NotAuthorised(
+        who,
+        f"{f'the database role {who!r}' if who else 'this database role'} may not create "
+        f"or grant treatyflow's roles ({detail}); "
+        "run the grant as a role with CREATEROLE that owns the tables, or as a superuser.",
+    )
 
 
 class TrustQueries(Transactions):
@@ -86,6 +101,8 @@ class TrustQueries(Transactions):
                 for sql in statements:
                     conn.exec_driver_sql(sql)
         except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                raise _cannot_grant(exc, self.engine) from exc
             raise _operational(exc, self.url) from exc
         return {"role": login, "group": group, "schema": schema, "registry": admin}
 
