@@ -20,6 +20,26 @@ def _tables(store: Any) -> set[str]:
     return set(sa.inspect(store.engine).get_table_names())
 
 
+def _workspace(store: Any, catalog: Any) -> Any:
+    """A Workspace on ``store`` with the shipped catalogue."""
+    from treatyflow.app.core import Core
+    from treatyflow.app.workspace import Workspace
+
+    return Workspace(Core(store, catalog))
+
+
+def _with_ltu_case(url: str, catalog: Any, **extra: Any) -> tuple[Any, Any]:
+    """A store on ``url`` upgraded to head holding case LTU-1 (opened on 27 June 2025), and
+    a Workspace on it; the caller disposes of the store's engine."""
+    store = open_store(url, create=True)
+    migrate.upgrade(store)
+    svc = _workspace(store, catalog)
+    svc.open_case(
+        country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27), **extra
+    )
+    return store, svc
+
+
 def test_there_is_a_single_head() -> None:
     """The revisions form one line with exactly one head."""
     from alembic.script import ScriptDirectory
@@ -46,22 +66,14 @@ def test_upgrade_from_empty(db_url: str) -> None:
 
 def test_downgrade_and_upgrade_again_with_data(db_url: str, catalog: Any) -> None:
     """With cases in place, down to base and up to head again works and leaves a usable DB."""
-    from treatyflow.app.core import Core
-    from treatyflow.app.workspace import Workspace
-
-    store = open_store(db_url, create=True)
+    store, svc = _with_ltu_case(db_url, catalog)
     try:
-        migrate.upgrade(store)
-        svc = Workspace(Core(store, catalog))
-        svc.open_case(
-            country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27)
-        )
         migrate.downgrade(store, "base")
         assert migrate.current(store) is None
         assert not {"cases", "events", "definitions"} & _tables(store)
         migrate.upgrade(store)
         assert migrate.current(store) == migrate.head()
-        svc = Workspace(Core(store, catalog))
+        svc = _workspace(store, catalog)
         svc.open_case(
             country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27)
         )
@@ -125,20 +137,8 @@ def test_search_functions_run_under_a_parallel_plan(postgres_url: str, catalog: 
     ("cannot start subtransactions during a parallel operation"). ``force_parallel_mode``
     makes the planner choose a parallel plan wherever the labels allow one.
     """
-    from treatyflow.app.core import Core
-    from treatyflow.app.workspace import Workspace
-
-    store = open_store(postgres_url, create=True)
+    store, _ = _with_ltu_case(postgres_url, catalog, note="Seimas vote on withdrawal")
     try:
-        migrate.upgrade(store)
-        Workspace(Core(store, catalog)).open_case(
-            country="LTU",
-            treaty="ottawa",
-            actor="a",
-            id="LTU-1",
-            on=dt.date(2025, 6, 27),
-            note="Seimas vote on withdrawal",
-        )
         with store.engine.connect() as conn:
             labels = dict(
                 conn.execute(
@@ -173,16 +173,8 @@ def test_unsealed_projection_rows_of_earlier_revisions_are_dropped(
 ) -> None:
     """Revision 0005_19 deletes the projection rows of earlier revisions (they carry no
     seal, so verify would name every one); tick writes them again, sealed."""
-    from treatyflow.app.core import Core
-    from treatyflow.app.workspace import Workspace
-
-    store = open_store(db_url, create=True)
+    store, svc = _with_ltu_case(db_url, catalog)
     try:
-        migrate.upgrade(store)
-        svc = Workspace(Core(store, catalog))
-        svc.open_case(
-            country="LTU", treaty="ottawa", actor="a", id="LTU-1", on=dt.date(2025, 6, 27)
-        )
         migrate.downgrade(store, "0004_19")
         with store.engine.begin() as conn:  # a row as revision 0004_19 wrote it: no seal
             conn.execute(
@@ -196,7 +188,7 @@ def test_unsealed_projection_rows_of_earlier_revisions_are_dropped(
         with store.engine.connect() as conn:
             count = conn.execute(sa.text("SELECT count(*) FROM case_projections")).scalar()
         assert count == 0
-        svc = Workspace(Core(store, catalog))
+        svc = _workspace(store, catalog)
         assert svc.verify().problems == ()
         svc.tick(as_of=dt.date(2025, 7, 1))  # writes the missing row
         assert svc.verify().problems == ()
