@@ -73,7 +73,7 @@ def _verify(core: Core, *, checkpoint: Path | None = None) -> VerifyResult:
     citing = None if scan is None else scan.citing
     documents = document_faults(core, citing)
     found = faults + identities + check_signatures(core) + documents
-    faults = first_per_case(found + projection_faults(core))
+    faults = first_per_case(found + projection_faults(core, scan))
     info = None
     if heads is not None:
         against = check_against(core, heads) if scan is None else scanned_against(scan, heads)
@@ -135,27 +135,32 @@ def _verify_all(core: Core, conn: Any) -> tuple[int, list[ChainFault]]:
     return len(records), sorted(faults, key=lambda f: id_order(f.case_id))
 
 
-def projection_faults(core: Core) -> list[ChainFault]:
+def projection_faults(core: Core, scan: Any = None) -> list[ChainFault]:
     """Every case whose case projection row (what ``pending``, ``tick`` and every change's
     checks read) was edited outside treatyflow: its seal does not match. Such a row is never
     read (the case is folded from its log), but a changed ``final``, ``horizon`` or
     ``next_fire`` can still keep the case out of ``pending`` or ``tick`` until it is
     rewritten. The fault is at the case's last seq, so a fault of the log itself (at or
-    before it) is the one reported."""
+    before it) is the one reported. ``scan``: the fast pass's result, whose workers checked
+    the seals already (when it read them); else they are read here."""
     from treatyflow.store import projections
 
-    with core.store.read() as conn:
-        if not projections.available(core.store, conn):
-            return []
-        return [
-            ChainFault(
-                case_id,
-                version,
-                "its case projection row was changed outside treatyflow; reprojecting "
-                "every case rewrites it from the log",
-            )
-            for case_id, version in projections.unsealed(conn)
-        ]
+    if scan is not None and scan.unsealed is not None:
+        found = scan.unsealed
+    else:
+        with core.store.read() as conn:
+            if not projections.available(core.store, conn):
+                return []
+            found = list(projections.unsealed(conn))
+    return [
+        ChainFault(
+            case_id,
+            version,
+            "its case projection row was changed outside treatyflow; reprojecting "
+            "every case rewrites it from the log",
+        )
+        for case_id, version in found
+    ]
 
 
 def first_per_case(faults: Sequence[ChainFault]) -> list[ChainFault]:

@@ -41,6 +41,7 @@ from typing import Any
 
 from treatyflow.identity import identity_fault
 from treatyflow.store.canontext import event_text
+from treatyflow.store.projections import unsealed_rows
 
 #: The columns read of each event, in this order (``sources`` and ``data`` as stored).
 EVENT_SCAN_COLUMNS = (
@@ -83,6 +84,16 @@ _SCAN_SQL = (
     "ORDER BY case_id, seq"
 )
 _CASES_SQL = f"SELECT {', '.join(CASE_SCAN_COLUMNS)} FROM cases /*range*/"  # noqa: S608
+#: The projection rows of the range's cases with each case's version (their seals are
+#: checked in the same pass: :data:`treatyflow.store.projections.SEAL_SCAN_COLUMNS`).
+_SEALS_SQL = (
+    "SELECT p.case_id, p.head_hash, p.horizon, p.final, p.next_fire, p.tally, c.version "
+    "FROM case_projections p JOIN cases c ON c.id = p.case_id /*range*/"
+)
+#: Whether the database has the projection table (one written before it has not).
+_HAS_SEALS_SQL = (
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'case_projections'"
+)
 
 #: Below this many cases one process scans everything (starting workers costs more: ~50 ms,
 #: the time one process scans ~5,000 events in).
@@ -114,6 +125,10 @@ class Scan:
     """(case_id, seq, kind, sources, data) of every event that may cite a document (what
     ``Store.citing_events`` selects, and any whose sources hold an escape), in the order
     read: ``verify``'s document check reads them from here, not in a pass of its own."""
+    unsealed: list[tuple[str, int]] | None = None
+    """(case id, version) of every case whose projection row's seal does not match it
+    (:func:`treatyflow.store.projections.unsealed_rows`, in the same workers as the events);
+    None when the pass did not read them (a database without the table)."""
 
     def merge(self, other: Scan) -> None:
         self.cases += other.cases
@@ -124,6 +139,8 @@ class Scan:
         self.heads.update(other.heads)
         self.hashes.update(other.hashes)
         self.citing += other.citing
+        if other.unsealed is not None:
+            self.unsealed = (self.unsealed or []) + other.unsealed
 
 
 def scan(
@@ -139,7 +156,12 @@ def scan(
     cases = con.execute(_CASES_SQL.replace("/*range*/", bounds), args)
     ev_bounds, ev_args = _range("case_id", lo, hi, nulls=True)
     rows = con.execute(_SCAN_SQL.replace("/*range*/", ev_bounds), ev_args)
-    return scan_rows(cases, rows, want)
+    result = scan_rows(cases, rows, want)
+    if con.execute(_HAS_SEALS_SQL).fetchone()[0]:
+        seal_bounds, seal_args = _range("p.case_id", lo, hi)
+        seals = con.execute(_SEALS_SQL.replace("/*range*/", seal_bounds), seal_args)
+        result.unsealed = list(unsealed_rows(seals))
+    return result
 
 
 def scan_rows(

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from treatyflow.errors import StoreError
 from treatyflow.store import chainscan
 from treatyflow.store.chainscan import Scan, scan_rows
+from treatyflow.store.projections import unsealed_rows
 
 #: Rows fetched from the server-side cursor at a time.
 ITERSIZE = 5000
@@ -55,7 +56,15 @@ def scan(raw: Any, lo: str | None, hi: str | None, want: Mapping[Any, int] | Non
     rows = itertools.chain.from_iterable(
         _stream(raw, sql, args, n) for n, (sql, args) in enumerate(event_queries(lo, hi))
     )
-    return scan_rows(case_rows, rows, want)
+    result = scan_rows(case_rows, rows, want)
+    with raw.cursor() as cur:
+        cur.execute("SELECT to_regclass('case_projections') IS NOT NULL")
+        has_seals = cur.fetchone()[0]
+    if has_seals:
+        seal_bounds, seal_args = chainscan._range("p.case_id", lo, hi)
+        sql = chainscan._SEALS_SQL.replace("/*range*/", seal_bounds.replace("?", "%s"))
+        result.unsealed = list(unsealed_rows(_stream(raw, sql, seal_args, "seals")))
+    return result
 
 
 def event_queries(lo: str | None, hi: str | None) -> list[tuple[str, list[str]]]:
@@ -72,7 +81,7 @@ def event_queries(lo: str | None, hi: str | None) -> list[tuple[str, list[str]]]
     return queries
 
 
-def _stream(raw: Any, sql: str, args: list[str], n: int) -> Iterator[tuple[Any, ...]]:
+def _stream(raw: Any, sql: str, args: list[str], n: int | str) -> Iterator[tuple[Any, ...]]:
     """The rows of ``sql`` through a server-side cursor (the ``n``-th of the scan)."""
     with raw.cursor(name=f"treatyflow_chain_scan_{n}") as cur:
         cur.execute(sql, args)

