@@ -696,3 +696,26 @@ def test_the_quick_identity_test_clears_the_usual_case() -> None:
     assert chainscan._identity_holds(case, identity)
     assert not chainscan._identity_holds((*case[:3], "EST", *case[4:]), identity)
     assert not chainscan._identity_holds((*case[:-1], _json.dumps({"b": "2026-01-01"})), identity)
+
+
+def test_the_first_range_reads_its_events_down_an_index_range(populated: Path) -> None:
+    """The first of several ranges also holds the events whose case id is NULL; they are
+    read by a query of their own, so that the range itself is an index range: ``case_id <
+    ? OR case_id IS NULL`` made SQLite walk the whole index, the other workers' events too."""
+    _allow_null_case_ids(populated)
+    _sql(populated, "UPDATE events SET case_id = NULL WHERE case_id = 'LTU-1' AND seq = 3")
+    con = sqlite3.connect(populated, isolation_level=None)
+    statements: list[str] = []
+    con.set_trace_callback(statements.append)
+    try:
+        scan = chainscan.scan(con, None, "M")
+        plans = [
+            " ".join(str(step[-1]) for step in con.execute("EXPLAIN QUERY PLAN " + sql))
+            for sql in statements
+            if " FROM events " in sql
+        ]
+    finally:
+        con.close()
+    assert scan.orphans == 1
+    assert len(plans) == 2
+    assert not [plan for plan in plans if "SCAN events" in plan], plans
