@@ -40,6 +40,7 @@ CHECKS = (
     "definitions",
     "clocks",
     "projection",
+    "search-index",
 )
 
 #: Permission bits a database file must not have: anything for group or others.
@@ -113,6 +114,7 @@ def run_checks(
             findings += _guard("definitions", lambda: _definitions(ws))
         findings += _guard("clocks", lambda: _clocks(ws, day))
         findings += _guard("projection", lambda: _projection(ws, db))
+        findings += _guard("search-index", lambda: _search_index(ws, db))
         return findings
     finally:
         store.engine.dispose()
@@ -383,6 +385,36 @@ def _projection(ws: Workspace, db: str) -> list[Finding]:
             "projection",
             "; ".join(parts) + " (the case projection that pending and tick read).",
             _cmd(db, "db reproject" + (" --all" if wrong else "")),
+        )
+    ]
+
+
+def _search_index(ws: Workspace, db: str) -> list[Finding]:
+    """The search index (SQLite's FTS5 table) against the events: no event missing or
+    indexed by other words, no row of no event, the index's structure sound. Not evidence
+    (the chain covers the events), but an edited index makes ``search`` miss events."""
+    from treatyflow.app.search import check_index
+
+    found = check_index(ws._core)
+    if found is None:
+        return [passed("search-index", "PostgreSQL keeps the search index itself")]
+    if found.ok:
+        return [passed("search-index", "every event is indexed for search as it reads")]
+    parts = []
+    if found.unindexed:
+        events = [f"{case} seq {seq}" for case, seq in found.unindexed]
+        parts.append(
+            f"{len(events)} event(s) missing from it or indexed by other words: {_some(events)}"
+        )
+    if found.extra:
+        parts.append(f"{found.extra} indexed row(s) of no event")
+    if found.damaged:
+        parts.append("its inner structure does not match its own text")
+    return [
+        failed(
+            "search-index",
+            "The search index was changed outside treatyflow: " + "; ".join(parts) + ".",
+            _cmd(db, "db reindex"),
         )
     ]
 

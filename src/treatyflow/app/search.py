@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from treatyflow.app.core import Core
 from treatyflow.errors import InvalidInput
 from treatyflow.results import RecordedEvent, RecordedSince, SearchHit, SearchResult
 from treatyflow.values import check_text
+
+if TYPE_CHECKING:
+    from treatyflow.store.search import IndexCheck
 
 #: The longest query accepted, in characters.
 MAX_QUERY = 200
@@ -158,6 +162,28 @@ def revision(core: Core) -> tuple[int, str | None]:
 
     with core.store.read() as conn:
         return store_search.revision(conn)
+
+
+def check_index(core: Core) -> IndexCheck | None:
+    """The SQLite search index against the events (``doctor``'s ``search-index`` check);
+    None on PostgreSQL, whose index the database keeps itself. The index is no evidence (the
+    hash chain covers the events), but an index edited outside treatyflow makes a search
+    miss events, or name events by words they do not hold."""
+    from treatyflow.store import search as store_search
+
+    with core.store.write() as conn:  # FTS5's check is spelled as an INSERT
+        return store_search.check_index(conn)
+
+
+def reindex(core: Core) -> int | None:
+    """Write the SQLite search index again from the events, in one transaction; how many
+    events were indexed (None on PostgreSQL: nothing to rebuild)."""
+    from treatyflow.store import search as store_search
+
+    if not core.store.is_sqlite:
+        return None
+    with core.store.write() as conn:
+        return store_search.rebuild_index(conn)
 
 
 def _bounded(value: int, most: int, field: str) -> int:

@@ -57,6 +57,16 @@ class WorkspaceReads(WorkspaceBase):
 
         return projections.rebuild(self._core, stale_only=not all)
 
+    def reindex(self) -> int | None:
+        """Write the search index (SQLite's FTS5 table of every event's note and sources)
+        again from the events, in one transaction; returns how many events were indexed
+        (None on PostgreSQL, whose index the database keeps itself: nothing to rebuild).
+        Needed only after the index was edited outside treatyflow (``doctor``'s
+        ``search-index`` check)."""
+        from treatyflow.app import search
+
+        return search.reindex(self._core)
+
     def views(
         self,
         *,

@@ -91,6 +91,21 @@ def reproject(app: AppContext, all_: bool, as_json: bool) -> None:
         click.echo(f"{written} case projection row(s) written")
 
 
+@db.command()
+@json_option
+@pass_app
+def reindex(app: AppContext, as_json: bool) -> None:
+    """Rebuild the search index from the events (SQLite; PostgreSQL keeps its own), after
+    doctor found it edited outside treatyflow."""
+    indexed = app.workspace().reindex()
+    if as_json:
+        emit_json({"indexed": indexed})
+    elif indexed is None:
+        click.echo("PostgreSQL keeps its search index itself: nothing to rebuild")
+    else:
+        click.echo(f"{indexed} event(s) indexed for search")
+
+
 @db.command("require-signatures")
 @click.argument("setting", type=click.Choice(["on", "off"]))
 @key_option

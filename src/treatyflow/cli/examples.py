@@ -73,6 +73,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "db": ("treatyflow db current",),
     "db reproject": ("treatyflow db reproject", "treatyflow db reproject --all"),
+    "db reindex": ("treatyflow db reindex",),
     "db upgrade": ("treatyflow db upgrade",),
     "db current": ("treatyflow db current",),
     "db history": ("treatyflow db history",),

@@ -196,3 +196,71 @@ def revision(conn: Connection) -> tuple[int, str | None]:
     if row is None:
         return 0, None
     return int(row[0]), None if row[1] is None else str(row[1])
+
+
+# ------------------------------------------------------------ the index against the events
+#: The FTS5 table as migration ``0002_16`` creates it (a test holds the two the same): what
+#: :func:`rebuild_index` creates again.
+FTS_TABLE = """CREATE VIRTUAL TABLE events_fts USING fts5(
+  note, sources, tokenize='unicode61 remove_diacritics 2')"""
+
+#: Events whose indexed text is missing or not what the event's note and sources give.
+_UNINDEXED = (
+    "SELECT e.case_id, e.seq FROM events_search AS s JOIN events AS e ON e.id = s.id "
+    "LEFT JOIN events_fts AS f ON f.rowid = s.id "
+    "WHERE f.rowid IS NULL OR f.note IS NOT s.note OR f.sources IS NOT s.sources "
+    "ORDER BY e.case_id, e.seq"
+)
+#: Indexed rows of no event.
+_EXTRA = "SELECT count(*) FROM events_fts WHERE rowid NOT IN (SELECT id FROM events)"
+#: FTS5's own check that its index is the one its stored text gives (writes nothing).
+_FTS_INTEGRITY = "INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)"
+
+
+class IndexCheck(NamedTuple):
+    """The SQLite search index against the events (see :func:`check_index`)."""
+
+    unindexed: list[tuple[str, int]]
+    """(case id, seq) of every event whose indexed text is missing or differs from what its
+    note and sources give (a search would miss it, or find it by words it does not hold)."""
+    extra: int
+    """Indexed rows of no event (a search would name an event that is not there)."""
+    damaged: bool
+    """The index's inner structure is not the one its own text gives (FTS5's check)."""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unindexed or self.extra or self.damaged)
+
+
+def check_index(conn: Connection) -> IndexCheck | None:
+    """The SQLite search index against the events, in ``conn``'s transaction (a write one:
+    FTS5's check is spelled as an INSERT, though it writes nothing); None on PostgreSQL,
+    whose index is an expression index the database keeps itself (no SQL edits it)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    unindexed = [(str(c), int(s)) for c, s in conn.exec_driver_sql(_UNINDEXED)]
+    extra = int(conn.exec_driver_sql(_EXTRA).scalar_one())
+    try:  # a failed statement is undone alone: the transaction goes on
+        conn.exec_driver_sql(_FTS_INTEGRITY)
+        damaged = False
+    except sa.exc.DatabaseError:  # "database disk image is malformed": SQLITE_CORRUPT_VTAB
+        damaged = True
+    return IndexCheck(unindexed, extra, damaged)
+
+
+def rebuild_index(conn: Connection) -> int:
+    """Write the SQLite search index again from the events, in ``conn``'s (write)
+    transaction: the table dropped (a damaged index could fail a delete) and created as the
+    migration does, every event's text indexed. Returns the number of events indexed; 0 on
+    PostgreSQL (nothing to rebuild)."""
+    if conn.dialect.name != "sqlite":
+        return 0
+    conn.exec_driver_sql("DROP TABLE IF EXISTS events_fts")
+    conn.exec_driver_sql(FTS_TABLE)
+    return int(
+        conn.exec_driver_sql(
+            "INSERT INTO events_fts (rowid, note, sources) SELECT id, note, sources "
+            "FROM events_search"
+        ).rowcount
+    )
