@@ -34,8 +34,8 @@ from treatyflow.registry import (
     Entry,
     Registry,
     check_entries,
-    check_event,
 )
+from treatyflow.signcheck import CaseSignatures
 from treatyflow.values import printable
 
 if TYPE_CHECKING:
@@ -157,6 +157,10 @@ class _Reader:
         self.seen_events = False
         self.body = hashlib.sha256()
         self._registry: Registry | None = None
+        self._entries: list[Entry] = []
+        #: each signed case's authors, checked by worker processes while the read goes on
+        #: (:class:`~treatyflow.signcheck.CaseSignatures`); made for the first such case
+        self._signatures: CaseSignatures | None = None
 
     # -- the pass ------------------------------------------------------------------------
     def read(self, path: Path) -> None:
@@ -167,17 +171,22 @@ class _Reader:
             bundle.problems.append(str(exc))
             return
         empty = True
-        with handle:
-            try:
-                for number, data in _lines(handle, self.problems):
-                    empty = False
-                    self.line(number, data)
-            except OSError as exc:
-                self.problems.append(f"cannot read {path}: {exc.strerror}")
-        if empty and not self.problems:
-            bundle.problems.append("the file is empty")
-            return
-        self.end_group()
+        try:
+            with handle:
+                try:
+                    for number, data in _lines(handle, self.problems):
+                        empty = False
+                        self.line(number, data)
+                except OSError as exc:
+                    self.problems.append(f"cannot read {path}: {exc.strerror}")
+            if empty and not self.problems:
+                bundle.problems.append("the file is empty")
+                return
+            self.end_group()
+            self._signature_problems()
+        finally:
+            if self._signatures is not None:
+                self._signatures.close()
         for case_id, case in self.cases.items():
             if case_id not in self.done:
                 self.problems.append(f"line {case[-1]}: case {case_id!r} has no events")
@@ -275,6 +284,7 @@ class _Reader:
                     f"line {line}: {REGISTRY_CASE} seq {problem[0]}: {problem[1]}"
                 )
             self._registry = Registry.fold(entries)
+            self._entries = entries
         return self._registry
 
     # -- each kind of line -----------------------------------------------------------------
@@ -393,18 +403,31 @@ class _Reader:
             return
         reg = self.registry()
         if reg is not None or any("key" in e or "signature" in e for e in rows):
-            # Every event's author against the bundle's own key registry, offline.
-            for e in rows:
-                reason = check_event(e, reg or Registry.fold([]))
-                if reason is not None:
-                    fault = ChainFault(case_id, e["seq"], reason)
-                    self.problems.append(f"line {e['_line']}: {printable(str(fault))}")
-                    return
+            # Every event's author against the bundle's own key registry, offline, by
+            # worker processes (an Ed25519 check is ~100 us): the case's fault, if any, is
+            # put where it would have been among the problems when the read ends
+            # (:meth:`_signature_problems`). A fault makes the bundle invalid, so what is
+            # done with the case meanwhile (kept, written by import's sink) is undone.
+            if self._signatures is None:
+                self._signatures = CaseSignatures(self._entries, reg or Registry.fold([]))
+            lines = {e["seq"]: e["_line"] for e in rows}
+            self._signatures.add((len(self.problems), case_id, lines), rows)
         self.cases[case_id] = (packed[-1],)  # verified: only its line number is needed now
         if self.keep_hashes:
             self.bundle._hashes[case_id] = b"".join(bytes.fromhex(e["hash"][7:]) for e in rows)
         if self.sink is not None and not self.problems:
             self.sink.events(case_id, case, rows)
+
+    def _signature_problems(self) -> None:
+        """Put each signed case's first author fault where the case's problem would have
+        been had it been checked when its events ended (its token: how many problems were
+        known then)."""
+        if self._signatures is None:
+            return
+        found = self._signatures.finish()
+        for shift, ((at, case_id, lines), seq, reason) in enumerate(found):
+            fault = ChainFault(case_id, seq, reason)
+            self.problems.insert(at + shift, f"line {lines.get(seq)}: {printable(str(fault))}")
 
     # -- the trailer -----------------------------------------------------------------------
     def trailer_problems(self) -> list[str]:
