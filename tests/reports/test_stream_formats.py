@@ -244,6 +244,7 @@ def _peak(triple: model.Triple, fmt: str, n: int) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow  # ~55 s over the three formats: a soak, run by make test-long
 @pytest.mark.parametrize("fmt", ["md", "csv", "html"])
 def test_memory_does_not_grow_with_the_number_of_cases(
     demo_db: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
