@@ -73,19 +73,24 @@ def _die(rows: list[dict[str, Any]]) -> Any:
     os._exit(3)
 
 
+def _signed_cases(ws: Any, key: Path, notes: int) -> None:
+    """Register alice (``key``) and write, signed, three cases L0-L2 of ``notes`` notes."""
+    ws.add_key("alice", f"{key}.pub", roles=["admin", "analyst"])
+    for n in range(3):
+        ws.open_case(country="LTU", treaty="ottawa", id=f"L{n}", at="notified",
+                     on="2025-06-27")  # fmt: skip
+    for k in range(notes):
+        for n in range(3):
+            ws.note(f"L{n}", f"note {k}", on="2025-06-28")
+
+
 def test_verify_names_a_forged_signature_among_many(tmp_path: Path) -> None:
     """Through ``verify``: a database with more signed events than one chunk, one
     signature forged in the last chunk, is reported with its case and seq."""
     key = tmp_path / "alice"
     treatyflow.generate_key(key)
     with treatyflow.open(tmp_path / "t.db", create=True, key=key, actor="alice") as ws:
-        ws.add_key("alice", f"{key}.pub", roles=["admin", "analyst"])
-        for n in range(3):
-            ws.open_case(country="LTU", treaty="ottawa", id=f"L{n}", at="notified",
-                         on="2025-06-27")  # fmt: skip
-        for k in range(signcheck.CHUNK // 3 + 5):
-            for n in range(3):
-                ws.note(f"L{n}", f"note {k}", on="2025-06-28")
+        _signed_cases(ws, key, signcheck.CHUNK // 3 + 5)
         assert ws.verify().ok
         with ws.store.engine.begin() as conn:
             conn.exec_driver_sql(
@@ -161,13 +166,7 @@ def _signed_bundle(tmp_path: Path) -> Path:
     key = tmp_path / "alice"
     treatyflow.generate_key(key)
     with treatyflow.open(tmp_path / "b.db", create=True, key=key, actor="alice") as ws:
-        ws.add_key("alice", f"{key}.pub", roles=["admin", "analyst"])
-        for n in range(3):
-            ws.open_case(country="LTU", treaty="ottawa", id=f"L{n}", at="notified",
-                         on="2025-06-27")  # fmt: skip
-        for k in range(90):
-            for n in range(3):
-                ws.note(f"L{n}", f"note {k}", on="2025-06-28")
+        _signed_cases(ws, key, 90)
         ws.export(tmp_path / "b.jsonl")
     return tmp_path / "b.jsonl"
 

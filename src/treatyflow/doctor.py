@@ -401,10 +401,13 @@ def _search_index(ws: Workspace, db: str) -> list[Finding]:
     if found.ok:
         return [passed("search-index", "every event is indexed for search as it reads")]
     parts = []
-    if found.unindexed:
-        events = [f"{case} seq {seq}" for case, seq in found.unindexed]
+    if found.unindexed_count:
+        count = found.unindexed_count
+        events = [f"{case} seq {seq}" for case, seq in found.unindexed[:5]]
+        more = f" and {count - len(events)} more" if count > len(events) else ""
         parts.append(
-            f"{len(events)} event(s) missing from it or indexed by other words: {_some(events)}"
+            f"{count} event(s) missing from it or indexed by other words: "
+            f"{', '.join(events)}{more}"
         )
     if found.extra:
         parts.append(f"{found.extra} indexed row(s) of no event")

@@ -9,11 +9,11 @@ hold: a reader who trusts a search must be able to learn that it was changed.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_tamper import _sql
 
 from treatyflow.cli import main
 from treatyflow.store.search import FTS_TABLE
@@ -23,16 +23,6 @@ def _run(db: str, *argv: str, code: int = 0) -> str:
     result = CliRunner().invoke(main, ["--db", db, *argv])
     assert result.exit_code == code, result.output
     return result.stdout
-
-
-def _sql(db: Path, *statements: str) -> None:
-    con = sqlite3.connect(db)
-    try:
-        for statement in statements:
-            con.execute(statement)
-        con.commit()
-    finally:
-        con.close()
 
 
 def _finding(db: Path) -> dict[str, object]:
@@ -118,3 +108,19 @@ def test_postgresql_keeps_its_own_index(populated_postgres: str) -> None:
     assert check["ok"] is True and "PostgreSQL" in check["detail"]
     assert json.loads(_run(populated_postgres, "db", "reindex", "--json")) == {"indexed": None}
     assert "nothing to rebuild" in _run(populated_postgres, "db", "reindex")
+
+
+def test_a_deleted_index_is_counted_whole_and_named_in_part(
+    populated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every indexed row deleted: all the events are counted, only the first few named
+    (the check holds a bounded list however large the log)."""
+    from treatyflow.store import search
+
+    monkeypatch.setattr(search, "NAMED", 2)
+    _sql(populated, "DELETE FROM events_fts")
+    problem = str(_finding(populated)["problem"])
+    assert (
+        "4 event(s) missing from it or indexed by other words: G1 seq 1, LTU-1 seq 1 and 2 more"
+        in problem
+    )
