@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from treatyflow.definitions.basics import FactType, FactValue
 from treatyflow.errors import InvalidInput
+from treatyflow.events import SYSTEM_ACTOR
 from treatyflow.evidence_levels import EvidenceLevel
 from treatyflow.legal.dates import LegalDate, parse_legal_date
 
@@ -173,8 +174,6 @@ def check_sources(sources: Sequence[Any], field: str = "--source") -> None:
 
 def check_actor(actor: str) -> str:
     """Who records a change: non-empty text, never the clock's reserved actor ``system``."""
-    from treatyflow.events import SYSTEM_ACTOR
-
     value = (actor or "").strip()
     if not value:
         raise InvalidInput("actor", actor, "the actor must not be empty.")

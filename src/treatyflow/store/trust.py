@@ -3,9 +3,10 @@ the :class:`~treatyflow.store.sql.Store`'s queries for team mode."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -16,6 +17,9 @@ from treatyflow.store.prepared import REGISTRY_COLUMNS
 from treatyflow.store.records import _loads
 from treatyflow.store.schema import events, registry
 from treatyflow.store.transactions import Transactions, _operational
+
+if TYPE_CHECKING:
+    from treatyflow.registry import Entry
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -109,14 +113,13 @@ class TrustQueries(Transactions):
     # -- the key registry ---------------------------------------------------------------
     def registry_entries(self, conn: Connection) -> list[Any]:
         """Every entry of the key registry, by seq."""
-        from treatyflow.registry import Entry
-
+        entry = _entry_type()
         rows = self._prepared.execute(conn, "registry").fetchall()
         out = []
         for r in rows:
             m = dict(zip(REGISTRY_COLUMNS, r, strict=True))
             m["data"] = _loads(m["data"], {})
-            out.append(Entry(**m))
+            out.append(entry(**m))
         return out
 
     def append_registry(self, conn: Connection, entry: Any) -> None:
@@ -130,3 +133,13 @@ class TrustQueries(Transactions):
             raise StoreBusy(
                 "the key registry was changed by someone else at the same time."
             ) from exc
+
+
+@functools.cache
+def _entry_type() -> type[Entry]:
+    """:class:`treatyflow.registry.Entry`, imported on first use (the module loads
+    ``cryptography``); kept, because an import statement run in every change costs ~0.8 us
+    (#19)."""
+    from treatyflow.registry import Entry
+
+    return Entry
