@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from treatyflow.events import recorded_text, utc_now
 from treatyflow.store import open_store
+
+
+@given(st.datetimes(min_value=dt.datetime(1000, 1, 1), timezones=st.just(dt.UTC)))
+def test_recorded_text_is_the_strftime_text(moment: dt.datetime) -> None:
+    assert recorded_text(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_whole_second_keeps_its_microseconds() -> None:
+    moment = dt.datetime(2025, 5, 1, 9, 30, tzinfo=dt.UTC)
+    assert recorded_text(moment) == "2025-05-01T09:30:00.000000Z"
+
+
+def test_utc_now_is_recorded_text_of_now() -> None:
+    before = dt.datetime.now(dt.UTC)
+    text = utc_now()
+    after = dt.datetime.now(dt.UTC)
+    parsed = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    assert before <= parsed <= after
+    assert recorded_text(parsed) == text
 
 
 def test_a_batch_belongs_to_its_own_thread(db: Path) -> None:

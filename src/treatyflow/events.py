@@ -164,5 +164,12 @@ class Event:
 
 def utc_now() -> str:
     """The current UTC time as stored in ``recorded_at``."""
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return recorded_text(dt.datetime.now(dt.UTC))
+
+
+def recorded_text(moment: dt.datetime) -> str:
+    """A UTC time (year 1000 or later) as stored in ``recorded_at``:
+    ``2025-05-01T09:30:00.000000Z``, microseconds always written. The same text as
+    ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")``, which rebuilds its format for ``%f`` on every
+    call: ``isoformat`` takes 0.7 us less, once a change (#19)."""
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
