@@ -405,9 +405,17 @@ def evaluate(
     entered, left, state = tally.entered, tally.left, tally.state
     flags = list(tally.flags)
     timeline = FactTimeline(changes, defaults, assumed)
-    ranges = {
-        k: occurred_of(on, {"occurred": occ}) for k, (on, occ) in tally.entered_range.items()
-    }
+    # The legal date (with its range) each clock started on: only the states clocks start
+    # at are read (a case enters many more), and what is the same for every clock is
+    # worked out once (#19).
+    entered_range = tally.entered_range
+    ranges = {}
+    for spec in procedure.clocks:
+        start = entered_range.get(spec.starts_at)
+        if start is not None and spec.starts_at not in ranges:
+            ranges[spec.starts_at] = occurred_of(start[0], {"occurred": start[1]})
+    fired = {**_deadlines_met(procedure, entered, left), **tally.fired}
+    void_causes = _void_causes(procedure, tally.entered_by)
     clocks: list[Clock] = []
     for spec in procedure.clocks:
         clock = evaluate_spec(
@@ -416,12 +424,12 @@ def evaluate(
             action,
             country,
             entered,
-            {**_deadlines_met(procedure, entered, left), **tally.fired},
+            fired,
             timeline,
             as_of,
             state,
             evidence_kinds=tally.kinds,
-            void_causes=_void_causes(procedure, tally.entered_by),
+            void_causes=void_causes,
             ranges=ranges,
         )
         clocks.append(clock)
