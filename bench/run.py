@@ -301,7 +301,30 @@ def bench_cli(small_db: Path, case_id: str) -> None:
 
 
 # ============================================================== transitions
-TRANSITION_CHILD = r"""
+#: The end of both transition children. With a fourth argument ``turns`` a child waits for a
+#: number on each line of its stdin, runs that many more transitions and prints their time
+#: (the bench's children take turns: see :func:`take_turns`); else it runs them all and
+#: prints one line.
+TURNS_TAIL = r"""
+step(ids[0])  # warm-up
+if sys.argv[4:] == ["turns"]:
+    pos = 1
+    for line in sys.stdin:
+        batch = ids[pos : pos + int(line)]
+        t0 = time.perf_counter()
+        for cid in batch:
+            step(cid)
+        pos += len(batch)
+        print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(batch)}), flush=True)
+else:
+    t0 = time.perf_counter()
+    for cid in ids[1:]:
+        step(cid)
+    print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
+"""
+
+TRANSITION_CHILD = (
+    r"""
 import datetime as dt, json, sys, time
 from treatyflow.app import writes
 from treatyflow.app.core import Core
@@ -314,13 +337,12 @@ store = open_store(db)
 if sync == "OFF":  # after treatyflow's own PRAGMAs (listeners run in order)
     event.listen(store.engine, "connect", lambda c, r: c.execute("PRAGMA synchronous = OFF"))
 core = Core(store, load_catalog([shipped_workflows()]), today=lambda: day)
-# writes.advance without a view: the change, not the case view a caller may build after it
-writes.advance(core, ids[0], "notify", on=day, actor="bench", view=False)  # warm-up
-t0 = time.perf_counter()
-for cid in ids[1:]:
+def step(cid):
+    # writes.advance without a view: the change, not the case view a caller may build after it
     writes.advance(core, cid, "notify", on=day, actor="bench", view=False)
-print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
 """
+    + TURNS_TAIL
+)
 
 #: The projection row's upsert, as both raw scripts that change a case run it (treatyflow's
 #: ``save_projection`` statement).
@@ -388,12 +410,8 @@ def step(cid):
     row = (cid, h, "2025-05-01", False, proj[4])
     con.execute(UPSERT, (*row, sealed(row, tally)))
     con.execute("COMMIT")
-step(ids[0])
-t0 = time.perf_counter()
-for cid in ids[1:]:
-    step(cid)
-print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(ids) - 1}))
 """
+    + TURNS_TAIL
 )
 
 
@@ -422,18 +440,97 @@ def child_json(argv: list[str]) -> tuple[dict[str, Any], float]:
         return dict(json.loads(text.strip().splitlines()[-1])), mb
 
 
+def take_turns(
+    children: dict[str, list[str]], rounds: int, batch: int, seed: int = 19
+) -> dict[str, tuple[list[float], float]]:
+    """Run the ``turns`` children (argv each, without the ``turns`` argument) side by side,
+    one batch of ``batch`` transitions at a time, every child once a round in an order drawn
+    afresh each round: each sees the machine as loaded as the others do, so a slow minute
+    slows all of them (one run after the other, this machine's speed moved by up to 2x
+    between them). Per child: the seconds of each batch, and its peak RSS in MB."""
+    import contextlib
+    import random
+
+    order = random.Random(seed)
+    procs: dict[str, tuple[subprocess.Popen[str], Any]] = {}
+    with contextlib.ExitStack() as stack:
+        for name, argv in children.items():
+            err = stack.enter_context(tempfile.TemporaryFile(mode="w+"))
+            proc = subprocess.Popen(
+                [PY, "-S", "-c", RSS_WRAPPER, *argv, "turns"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+            stack.enter_context(proc)  # (its pipes closed and itself waited for at the end)
+            stack.callback(_stop, proc)  # (first: a child still running is killed)
+            procs[name] = (proc, err)
+        seconds: dict[str, list[float]] = {name: [] for name in children}
+        for _ in range(rounds):
+            names = list(children)
+            order.shuffle(names)
+            for name in names:
+                proc, err = procs[name]
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(f"{batch}\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"{name} stopped: {_stderr(err)}")
+                reply = json.loads(line)
+                if reply["n"] != batch:
+                    raise RuntimeError(f"{name} ran {reply['n']} of {batch}: too few cases")
+                seconds[name].append(float(reply["seconds"]))
+        out = {}
+        for name, (proc, err) in procs.items():
+            assert proc.stdin is not None
+            proc.stdin.close()
+            if proc.wait() != 0:
+                raise RuntimeError(f"{name} exited {proc.returncode}: {_stderr(err)}")
+            rss = [x for x in _stderr(err).splitlines() if x.startswith("maxrss_kb=")]
+            out[name] = (seconds[name], int(rss[-1].split("=")[1]) / 1024 if rss else math.nan)
+        return out
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Kill a child still running (the bench stopped halfway)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def _stderr(err: Any) -> str:
+    err.seek(0)
+    return str(err.read())[-400:]
+
+
+#: The transitions each side runs (after one warm-up): TURN_ROUNDS batches of TURN_BATCH.
+TURN_ROUNDS, TURN_BATCH = 20, 10
+
+
 def bench_transitions(dbs: dict[int, Path], tmp: Path) -> None:
     """Durable (``synchronous=FULL``, as treatyflow runs) and CPU-only (``synchronous=OFF``
     on both sides: what is left when fsync is not counted), each against raw ``sqlite3``
-    doing the same statements, in the same run on copies of the same database."""
+    doing the same statements, on copies of the same database, the two taking turns
+    (:func:`take_turns`); each rate from the median batch."""
     for n, db in dbs.items():
-        ids = decided_cases(db, 201)
+        ids = decided_cases(db, TURN_ROUNDS * TURN_BATCH + 1)
         for sync, name, floor in (("FULL", "durable", 0.30), ("OFF", "cpu_only", 0.40)):
             a = copy_db(db, tmp / f"tr-tf-{n}.db")
             b = copy_db(db, tmp / f"tr-raw-{n}.db")
-            tf, tf_mb = child_json([PY, "-c", TRANSITION_CHILD, str(a), ",".join(ids), sync])
-            raw, _ = child_json([PY, "-c", RAW_TRANSITION_CHILD, str(b), ",".join(ids), sync])
-            tf_rate, raw_rate = tf["n"] / tf["seconds"], raw["n"] / raw["seconds"]
+            got = take_turns(
+                {
+                    "treatyflow": [PY, "-c", TRANSITION_CHILD, str(a), ",".join(ids), sync],
+                    "raw": [PY, "-c", RAW_TRANSITION_CHILD, str(b), ",".join(ids), sync],
+                },
+                TURN_ROUNDS,
+                TURN_BATCH,
+            )
+            (tf_s, tf_mb), (raw_s, _) = got["treatyflow"], got["raw"]
+            tf_rate = TURN_BATCH / statistics.median(tf_s)
+            raw_rate = TURN_BATCH / statistics.median(raw_s)
+            paired = statistics.median(t / r for t, r in zip(raw_s, tf_s, strict=True))
             scaling.setdefault(f"transition {name} (s per transition)", {})[n] = 1 / tf_rate
             if n == BIG:
                 record(
@@ -445,8 +542,10 @@ def bench_transitions(dbs: dict[int, Path], tmp: Path) -> None:
                     f">= {floor:.0%}",
                     tf_rate / raw_rate >= floor,
                     cases=n,
-                    transitions=tf["n"],
+                    transitions=len(tf_s) * TURN_BATCH,
                     synchronous=sync,
+                    method=f"taking turns, {TURN_ROUNDS} rounds of {TURN_BATCH}, median batch",
+                    paired_ratio_median=round(paired, 3),
                     peak_rss_mb=round(tf_mb, 1),
                 )
             remove_db(a)
@@ -777,9 +876,7 @@ def bench_verify_postgres(db: Path, n: int, tmp: Path) -> None:
         # What autovacuum does to a live database after a bulk load: statistics, and every
         # row's hint bits set (else the first read of the loaded rows, whichever of the two
         # below comes first, pays for setting them).
-        vacuum = sa.create_engine(
-            target, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT"
-        )
+        vacuum = sa.create_engine(target, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
         with vacuum.connect() as conn:
             conn.exec_driver_sql("VACUUM (ANALYZE) events, cases, definitions")
         vacuum.dispose()

@@ -327,3 +327,37 @@ def test_the_raw_transition_reference_writes_rows_treatyflow_reads_as_sealed(
     con.close()
     for case_id, head, horizon, final, next_fire, tally in rows:
         assert projections._body(tally, case_id, head, horizon, final, next_fire) is not None
+
+
+def test_the_transition_children_take_turns_batch_by_batch(
+    tmp_path: Path, generated: Path
+) -> None:
+    """bench_transitions' children each run one batch at a time when told, in an order drawn
+    each round, and end with their peak memory: every case moved once, on both sides."""
+    import shutil
+
+    run = _load("run")
+    con = sqlite3.connect(generated)
+    ids = [r[0] for r in con.execute("SELECT id FROM cases WHERE state = 'decided' LIMIT 5")]
+    con.close()
+    assert len(ids) == 5
+    dbs = {side: tmp_path / f"{side}.db" for side in ("treatyflow", "raw")}
+    for db in dbs.values():
+        shutil.copy(generated, db)
+    children = {
+        "treatyflow": [sys.executable, "-c", run.TRANSITION_CHILD],
+        "raw": [sys.executable, "-c", run.RAW_TRANSITION_CHILD],
+    }
+    got = run.take_turns(
+        {k: [*argv, str(dbs[k]), ",".join(ids), "OFF"] for k, argv in children.items()}, 2, 2
+    )
+    for side, (seconds, peak_mb) in got.items():
+        assert len(seconds) == 2 and all(s > 0 for s in seconds), side
+        assert peak_mb > 10, side
+        with treatyflow.open(str(dbs[side])) as ws:
+            assert {ws.case(i).state for i in ids} == {"notified"}, side
+            assert ws.verify().problems == ()
+    again = tmp_path / "again.db"
+    shutil.copy(generated, again)
+    with pytest.raises(RuntimeError, match="ran 0 of 2: too few cases"):  # not a silent batch
+        run.take_turns({"raw": [*children["raw"], str(again), ",".join(ids), "OFF"]}, 3, 2)
