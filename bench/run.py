@@ -788,6 +788,12 @@ def bench_engine(db: Path) -> None:
 VERIFY_PAIRS = 3
 
 
+def alternating(pairs: int, a: str, b: str) -> list[str]:
+    """``a b``, ``b a``, ``a b`` ... ``pairs`` times: each side first as often as second (to
+    within one), so that a machine slowing down or speeding up falls on both."""
+    return [x for k in range(pairs) for x in ((a, b) if k % 2 == 0 else (b, a))]
+
+
 def bench_verify(dbs: dict[int, Path], tmp: Path) -> None:
     """``treatyflow verify`` (start-up included) against the read+hash limit measured in the
     same run (``reference.py limit``: the event columns read with raw ``sqlite3`` and the
@@ -814,18 +820,16 @@ def bench_verify(dbs: dict[int, Path], tmp: Path) -> None:
         # the machine falls on both sides (one pair gave 0.37 to 0.48 in session 8).
         rates: list[float] = []
         limit_rates: list[float] = []
-        for k in range(VERIFY_PAIRS):
-            sides = ["verify", "limit"] if k % 2 == 0 else ["limit", "verify"]
-            for side in sides:
-                if side == "verify":
-                    v_s, v_mb, v_code = run_measured(
-                        [TF, "--db", str(db), "verify", "--json"], stdout=subprocess.DEVNULL
-                    )
-                    tf_mb, code = max(tf_mb, v_mb), code or v_code
-                    rates.append(events / v_s)
-                else:
-                    limit, _ = child_json([PY, str(HERE / "reference.py"), "limit", str(db)])
-                    limit_rates.append(limit["events"] / limit["seconds"])
+        for side in alternating(VERIFY_PAIRS, "verify", "limit"):
+            if side == "verify":
+                v_s, v_mb, v_code = run_measured(
+                    [TF, "--db", str(db), "verify", "--json"], stdout=subprocess.DEVNULL
+                )
+                tf_mb, code = max(tf_mb, v_mb), code or v_code
+                rates.append(events / v_s)
+            else:
+                limit, _ = child_json([PY, str(HERE / "reference.py"), "limit", str(db)])
+                limit_rates.append(limit["events"] / limit["seconds"])
         rate, limit_rate = statistics.median(rates), statistics.median(limit_rates)
         record(
             "verify_rate",

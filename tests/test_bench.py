@@ -361,3 +361,11 @@ def test_the_transition_children_take_turns_batch_by_batch(
     shutil.copy(generated, again)
     with pytest.raises(RuntimeError, match="ran 0 of 2: too few cases"):  # not a silent batch
         run.take_turns({"raw": [*children["raw"], str(again), ",".join(ids), "OFF"]}, 3, 2)
+
+
+def test_verify_and_its_limit_alternate_which_runs_first() -> None:
+    run = _load("run")
+    assert run.alternating(3, "verify", "limit") == [
+        "verify", "limit", "limit", "verify", "verify", "limit"
+    ]  # fmt: skip
+    assert run.VERIFY_PAIRS >= 3
