@@ -319,7 +319,7 @@ def _dependents(
             if e.to_state is None:
                 continue
             if e.data.get("clock"):
-                spec = next((c for c in defs.procedure.clocks if c.name == e.data["clock"]), None)
+                spec = defs.procedure.clock(e.data["clock"])
                 clause = clause_for(spec, defs.treaty, action) if spec is not None else None
                 read = _facts_read(clause) if clause is not None else names
             else:

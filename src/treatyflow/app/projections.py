@@ -37,7 +37,7 @@ from treatyflow.store.sql import CaseRecord
 
 if TYPE_CHECKING:
     from treatyflow.app.core import ChangeContext, Core, Definitions
-    from treatyflow.definitions.procedure import ClockSpec, TransitionSpec
+    from treatyflow.definitions.procedure import TransitionSpec
 
 T = TypeVar("T")
 
@@ -57,22 +57,13 @@ def fireable(
     for clock in st.clocks:
         if clock.status is not ClockStatus.DUE or clock.due_on is None:
             continue
-        spec = _clock_spec(defs, clock.name)
+        spec = defs.procedure.clock(clock.name)
         if spec is None or not spec.fires:
             continue
         tr = defs.machine.transition(state, spec.fires)
         if tr is None or engine.guard_failures(tr.guards, st.facts_on(clock.due_on)):
             continue
         yield clock, tr
-
-
-def _clock_spec(defs: Definitions, name: str) -> ClockSpec | None:
-    """The procedure's clock ``name`` (a loop: an unfinished generator costs a
-    GeneratorExit, #19)."""
-    for spec in defs.procedure.clocks:
-        if spec.name == name:
-            return spec
-    return None
 
 
 def row_for(core: Core, record: CaseRecord, defs: Definitions, tally: Tally) -> ProjectionRow:

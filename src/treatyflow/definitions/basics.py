@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from treatyflow.definitions.procedure import StateSpec
+    from treatyflow.definitions.procedure import ClockSpec, StateSpec
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 _DURATION = re.compile(
@@ -107,6 +107,9 @@ class _ProcedureFields(Protocol):
     @property
     def states(self) -> list[StateSpec]: ...
 
+    @property
+    def clocks(self) -> list[ClockSpec]: ...
+
 
 class GuardReads:
     def describe(self: _GuardFields) -> str:
@@ -122,11 +125,18 @@ class TransitionReads:
 
 
 class ProcedureReads:
+    # (lookups by loops, not next() over a generator: a generator left unfinished is closed
+    # by raising GeneratorExit in it, ~0.5 us, several times a change, #19)
     def state(self: _ProcedureFields, state_id: str) -> StateSpec | None:
-        # (a loop, not next() over a generator: a generator left unfinished is closed by
-        # raising GeneratorExit in it, ~0.5 us, several times a change, #19)
         for spec in self.states:
             if spec.id == state_id:
+                return spec
+        return None
+
+    def clock(self: _ProcedureFields, name: str) -> ClockSpec | None:
+        """The procedure's clock ``name``, if it has one."""
+        for spec in self.clocks:
+            if spec.name == name:
                 return spec
         return None
 
